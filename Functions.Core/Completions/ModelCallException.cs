@@ -1,0 +1,17 @@
+using Functions.Core.Jobs;
+
+namespace Functions.Core.Completions;
+
+/// <summary>
+/// A model call that failed, already classified: <see cref="IsTransient"/> failures are worth another attempt,
+/// the rest end the job. <see cref="Exception.Message"/> is safe to show a caller: it never quotes the upstream body.
+/// </summary>
+public sealed class ModelCallException(string code, string message, bool isTransient, int? status = null, Exception? inner = null)
+    : Exception(message, inner)
+{
+    public string Code { get; } = code;
+    public bool IsTransient { get; } = isTransient;
+    public int? Status { get; } = status;
+
+    public JobError ToJobError() => new(Code, Message);
+}

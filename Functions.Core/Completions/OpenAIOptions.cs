@@ -1,0 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Functions.Core.Completions;
+
+/// <summary>Which OpenAI-compatible API to call, and how. Bound from the <c>OpenAI</c> configuration section.</summary>
+public sealed class OpenAIOptions : IValidatableObject
+{
+    public const string SectionName = "OpenAI";
+
+    /// <summary>
+    /// Base URL of any OpenAI-compatible API: <c>https://api.openai.com/v1</c> (the default when unset),
+    /// <c>https://{resource}.openai.azure.com/openai/v1/</c>, or a local server such as Ollama's <c>http://localhost:11434/v1</c>.
+    /// </summary>
+    public Uri? Endpoint { get; set; }
+
+    public string? ApiKey { get; set; }
+
+    [Required(ErrorMessage = "OpenAI:DefaultModel is required.")]
+    public string DefaultModel { get; set; } = "gpt-4.1-mini";
+
+    /// <summary>Comma-separated models a caller may ask for besides the default (an app setting stays one line).</summary>
+    public string AllowedModels { get; set; } = "";
+
+    /// <summary>How long one HTTP attempt to the model may take.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    public IReadOnlySet<string> AllowedModelSet =>
+        AllowedModels.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Append(DefaultModel)
+            .ToHashSet(StringComparer.Ordinal);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // A keyless endpoint is legitimate (Ollama, a gateway that injects auth); api.openai.com without a key is not.
+        if (Endpoint is null && string.IsNullOrWhiteSpace(ApiKey))
+        {
+            yield return new ValidationResult(
+                "OpenAI:ApiKey is required when OpenAI:Endpoint is not set (the default endpoint is api.openai.com).",
+                [nameof(ApiKey)]);
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Functions.Core.Http;
+
+/// <summary>The RFC 9457 problem+json answers the API gives. Details never carry exception text or secrets.</summary>
+public static class ApiProblems
+{
+    public static ValidationProblem Validation(IDictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(errors, title: "The request is invalid.",
+            detail: "See 'errors' for every field that needs fixing.");
+
+    public static ProblemHttpResult MalformedJson(long line, long bytePosition, string reason) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The body is not valid JSON.",
+            detail: $"{reason} (line {line}, byte {bytePosition} of that line).",
+            extensions: new Dictionary<string, object?> { ["line"] = line, ["bytePositionInLine"] = bytePosition });
+
+    public static ProblemHttpResult UnsupportedMediaType(string? contentType) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type.",
+            detail: $"Send the body as application/json (got '{(string.IsNullOrEmpty(contentType) ? "none" : contentType)}').");
+
+    public static ProblemHttpResult PayloadTooLarge(long limitBytes) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The body is too large.",
+            detail: $"The body may be at most {limitBytes} bytes.",
+            extensions: new Dictionary<string, object?> { ["maxBytes"] = limitBytes });
+
+    public static ProblemHttpResult Unauthorized() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in required.",
+            detail: "This deployment does not serve anonymous callers.");
+
+    public static ProblemHttpResult JobNotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such job.",
+            detail: $"There is no job '{id}' for this caller.");
+
+    public static ProblemHttpResult StorageUnavailable() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Storage is unavailable.",
+            detail: "The request was not accepted; nothing was queued. Try again shortly.");
+}

@@ -1,0 +1,33 @@
+using Functions.Core.Callers;
+using Functions.Core.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+
+namespace Functions.Core.Jobs;
+
+/// <summary><c>GET /api/chat/{id}</c>: a job's status and result, for the caller that created it and nobody else.</summary>
+public sealed class GetChatHandler(CallerResolver callers, JobTable jobs)
+{
+    /// <summary>How long a client should wait before polling an unfinished job again.</summary>
+    public const string PollAfterSeconds = "1";
+
+    public async Task<IResult> HandleAsync(HttpRequest request, string id, CancellationToken cancellationToken)
+    {
+        if (callers.Resolve(request) is not { } caller)
+        {
+            return ApiProblems.Unauthorized();
+        }
+
+        // Another caller's job answers exactly like a missing one, so ids cannot be probed.
+        var job = JobIds.IsWellFormed(id) ? await jobs.GetAsync(id, cancellationToken) : null;
+        if (job is null || job.Caller != caller)
+        {
+            return ApiProblems.JobNotFound(id);
+        }
+
+        var view = TypedResults.Ok(JobView.From(job));
+        return job.IsTerminal
+            ? view
+            : new WithHeadersResult(view, new Dictionary<string, string> { [HeaderNames.RetryAfter] = PollAfterSeconds });
+    }
+}

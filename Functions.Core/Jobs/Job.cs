@@ -1,0 +1,43 @@
+using Azure;
+using Functions.Core.Requests;
+
+namespace Functions.Core.Jobs;
+
+public enum JobStatus
+{
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// <summary>One accepted chat request and everything that happened to it. <see cref="ETag"/> guards every update.</summary>
+public sealed record Job(
+    string Id,
+    string Caller,
+    JobStatus Status,
+    ChatRequest Request,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt = null,
+    DateTimeOffset? CompletedAt = null,
+    int Attempts = 0,
+    JobResult? Result = null,
+    JobError? Error = null,
+    JobError? LastError = null,
+    ETag ETag = default)
+{
+    public bool IsTerminal => Status is JobStatus.Succeeded or JobStatus.Failed;
+
+    public Job Succeed(JobResult result, DateTimeOffset now) =>
+        this with { Status = JobStatus.Succeeded, Result = result, Error = null, CompletedAt = now };
+
+    public Job Fail(JobError error, DateTimeOffset now) =>
+        this with { Status = JobStatus.Failed, Error = error, LastError = error, CompletedAt = now };
+}
+
+public sealed record JobResult(string Content, string Model, string FinishReason, TokenUsage Usage);
+
+public sealed record TokenUsage(int InputTokens, int CachedInputTokens, int OutputTokens);
+
+/// <summary>A failure a caller may read: a stable code and a message with no secrets or stack traces in it.</summary>
+public sealed record JobError(string Code, string Message);

@@ -1,0 +1,12 @@
+using Azure.Storage.Queues;
+
+namespace Functions.Core.Jobs;
+
+/// <summary>The queue that hands accepted jobs to the queue trigger.</summary>
+public sealed class JobQueue(QueueClient queue)
+{
+    public QueueClient Client => queue;
+
+    public Task EnqueueAsync(string jobId, CancellationToken cancellationToken) =>
+        queue.SendMessageAsync(new JobMessage(jobId).Serialize(), cancellationToken);
+}

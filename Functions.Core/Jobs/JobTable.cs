@@ -1,0 +1,101 @@
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using Functions.Core.Requests;
+using Functions.Core.Storage;
+
+namespace Functions.Core.Jobs;
+
+/// <summary>
+/// The jobs table: one entity per job, partitioned by job id so every read and write is a point operation.
+/// Updates are conditional on the ETag, so two workers can never both record a result.
+/// </summary>
+public sealed class JobTable(TableClient table)
+{
+    private const string RowKey = "job";
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public TableClient Client => table;
+
+    public async Task<Job> AddAsync(Job job, CancellationToken cancellationToken)
+    {
+        var response = await table.AddEntityAsync(ToEntity(job), cancellationToken);
+        return job with { ETag = response.Headers.ETag ?? default };
+    }
+
+    public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(id, RowKey, cancellationToken: cancellationToken);
+        return response.HasValue ? FromEntity(response.Value!) : null;
+    }
+
+    /// <summary>Replaces the job if nobody changed it since it was read; otherwise throws 412 <see cref="RequestFailedException"/>.</summary>
+    public async Task<Job> UpdateAsync(Job job, CancellationToken cancellationToken)
+    {
+        var response = await table.UpdateEntityAsync(ToEntity(job), job.ETag, TableUpdateMode.Replace, cancellationToken);
+        return job with { ETag = response.Headers.ETag ?? default };
+    }
+
+    private static TableEntity ToEntity(Job job)
+    {
+        var entity = new TableEntity(job.Id, RowKey)
+        {
+            ["Caller"] = job.Caller,
+            ["Status"] = job.Status.ToString(),
+            ["Model"] = job.Request.Model,
+            ["CreatedAt"] = job.CreatedAt,
+            ["StartedAt"] = job.StartedAt,
+            ["CompletedAt"] = job.CompletedAt,
+            ["Attempts"] = job.Attempts,
+        };
+        TextChunks.Write(entity, "Request", JsonSerializer.Serialize(job.Request, Json));
+        if (job.Result is { } result)
+        {
+            TextChunks.Write(entity, "ResultContent", result.Content);
+            entity["ResultModel"] = result.Model;
+            entity["FinishReason"] = result.FinishReason;
+            entity["InputTokens"] = result.Usage.InputTokens;
+            entity["CachedInputTokens"] = result.Usage.CachedInputTokens;
+            entity["OutputTokens"] = result.Usage.OutputTokens;
+        }
+        WriteError(entity, "Error", job.Error);
+        WriteError(entity, "LastError", job.LastError);
+        return entity;
+    }
+
+    private static Job FromEntity(TableEntity entity)
+    {
+        var request = JsonSerializer.Deserialize<ChatRequest>(TextChunks.Read(entity, "Request")!, Json)!;
+        var content = TextChunks.Read(entity, "ResultContent");
+        var result = content is null
+            ? null
+            : new JobResult(content, entity.GetString("ResultModel"), entity.GetString("FinishReason"),
+                new TokenUsage(entity.GetInt32("InputTokens") ?? 0, entity.GetInt32("CachedInputTokens") ?? 0,
+                    entity.GetInt32("OutputTokens") ?? 0));
+        return new Job(
+            entity.PartitionKey,
+            entity.GetString("Caller"),
+            Enum.Parse<JobStatus>(entity.GetString("Status")),
+            request,
+            entity.GetDateTimeOffset("CreatedAt")!.Value,
+            entity.GetDateTimeOffset("StartedAt"),
+            entity.GetDateTimeOffset("CompletedAt"),
+            entity.GetInt32("Attempts") ?? 0,
+            result,
+            ReadError(entity, "Error"),
+            ReadError(entity, "LastError"),
+            entity.ETag);
+    }
+
+    private static void WriteError(TableEntity entity, string prefix, JobError? error)
+    {
+        if (error is not null)
+        {
+            entity[prefix + "Code"] = error.Code;
+            entity[prefix + "Message"] = error.Message;
+        }
+    }
+
+    private static JobError? ReadError(TableEntity entity, string prefix) =>
+        entity.GetString(prefix + "Code") is { } code ? new JobError(code, entity.GetString(prefix + "Message") ?? "") : null;
+}

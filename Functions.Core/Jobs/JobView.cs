@@ -1,0 +1,34 @@
+using System.Text.Json.Serialization;
+
+namespace Functions.Core.Jobs;
+
+/// <summary>The JSON a caller sees for a job: <c>GET /api/chat/{id}</c>, and the body of a 202.</summary>
+public sealed record JobView(
+    string Id,
+    string Status,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JobResultView? Result,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JobError? Error,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? CompletedAt)
+{
+    public static JobView From(Job job) => new(
+        job.Id,
+        job.Status.ToString(),
+        job.Result is { } r ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage) : null,
+        job.Status == JobStatus.Failed ? job.Error : null,
+        job.CreatedAt,
+        job.CompletedAt);
+}
+
+public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage);
+
+public sealed record AcceptedJobView(string Id, string Status, string StatusUrl);
+
+public static class JobRoutes
+{
+    public const string Submit = "chat";
+    public const string Status = "chat/{id}";
+
+    /// <summary>Relative, so it stays right behind any proxy or custom domain; clients resolve it against the API's origin.</summary>
+    public static string StatusUrl(string id) => $"/api/chat/{id}";
+}

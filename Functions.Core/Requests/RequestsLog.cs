@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace Functions.Core.Requests;
+
+internal static partial class RequestsLog
+{
+    [LoggerMessage(EventId = 200, Level = LogLevel.Information,
+        Message = "Job {JobId} accepted for caller {Caller}: model {Model}, {MessageCount} messages")]
+    public static partial void Accepted(ILogger logger, string jobId, string caller, string model, int messageCount);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Error, Message = "Storage failed while accepting a request")]
+    public static partial void StorageFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+
+namespace Functions.Local.Development;
+
+/// <summary>
+/// Azurite, the Azure Storage emulator, run from the repository's node_modules as a child process that dies with us.
+/// Port 0 lets Azurite choose free ports; the real ones are read from what it prints.
+/// </summary>
+public sealed partial class AzuriteProcess : IAsyncDisposable
+{
+    /// <summary>The well-known Azurite account; public by design, it protects nothing.</summary>
+    public const string DevAccountKey =
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+    private readonly Process process;
+
+    private AzuriteProcess(Process process, int blobPort, int queuePort, int tablePort)
+    {
+        this.process = process;
+        BlobPort = blobPort;
+        QueuePort = queuePort;
+        TablePort = tablePort;
+    }
+
+    public int BlobPort { get; }
+    public int QueuePort { get; }
+    public int TablePort { get; }
+
+    public string ConnectionString =>
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" + DevAccountKey + ";" +
+        $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;" +
+        $"QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;" +
+        $"TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
+
+    /// <summary>The emulator's default ports (10000-10002), which <c>UseDevelopmentStorage=true</c> points at.</summary>
+    public static bool DefaultPortsInUse() => IsListening(10001) && IsListening(10002);
+
+    /// <param name="dataFolder">Where Azurite keeps its data; null keeps it in memory (tests).</param>
+    public static async Task<AzuriteProcess> StartAsync(int blobPort, int queuePort, int tablePort, string? dataFolder,
+        CancellationToken cancellationToken = default)
+    {
+        var script = RepositoryFiles.FindAzuriteScript()
+            ?? throw new InvalidOperationException(
+                "Azurite is not installed. Run 'npm ci' at the repository root (Node.js 20+), or point AzureWebJobsStorage at a storage account.");
+
+        var start = new ProcessStartInfo("node")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in (string[])
+                 [script, "--silent", "--skipApiVersionCheck", "--loose", "--disableProductStyleUrl",
+                  "--blobHost", "127.0.0.1", "--blobPort", $"{blobPort}",
+                  "--queueHost", "127.0.0.1", "--queuePort", $"{queuePort}",
+                  "--tableHost", "127.0.0.1", "--tablePort", $"{tablePort}"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        if (dataFolder is null)
+        {
+            start.ArgumentList.Add("--inMemoryPersistence");
+        }
+        else
+        {
+            Directory.CreateDirectory(dataFolder);
+            start.ArgumentList.Add("--location");
+            start.ArgumentList.Add(dataFolder);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node for Azurite.");
+        var ports = new Dictionary<string, int>();
+        var output = new System.Text.StringBuilder();
+        var allListening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                allListening.TrySetException(new InvalidOperationException("Azurite exited while starting:\n" + output));
+                return;
+            }
+            lock (ports)
+            {
+                output.AppendLine(e.Data);
+                if (ListeningLine().Match(e.Data) is { Success: true } match)
+                {
+                    ports[match.Groups[1].Value] = int.Parse(match.Groups[2].Value);
+                    if (ports.Count == 3)
+                    {
+                        allListening.TrySetResult();
+                    }
+                }
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (ports) { output.AppendLine(e.Data); }
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        try
+        {
+            await allListening.Task.WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
+        }
+        catch
+        {
+            Kill(process);
+            throw;
+        }
+        return new AzuriteProcess(process, ports["Blob"], ports["Queue"], ports["Table"]);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Kill(process);
+        await process.WaitForExitAsync();
+        process.Dispose();
+    }
+
+    private static void Kill(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+
+    private static bool IsListening(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            return client.ConnectAsync("127.0.0.1", port).Wait(TimeSpan.FromMilliseconds(300));
+        }
+        catch (AggregateException)
+        {
+            return false;
+        }
+    }
+
+    [GeneratedRegex(@"Azurite (Blob|Queue|Table) service is successfully listening at https?://[^:]+:(\d+)")]
+    private static partial Regex ListeningLine();
+}

@@ -1,0 +1,89 @@
+using Functions.Core.Storage;
+
+namespace Functions.Local.Development;
+
+/// <summary>
+/// Starts what a fresh machine lacks: Azurite when storage is the emulator and nothing listens on its ports, and the
+/// offline model when no OpenAI key or endpoint is set. Whatever it started stops with the host.
+/// </summary>
+public sealed class DevelopmentDependencies : IHostedService
+{
+    private readonly List<IAsyncDisposable> started = [];
+    private readonly List<(LogLevel Level, string Message)> announcements = [];
+
+    public static async Task<DevelopmentDependencies> StartMissingAsync(IConfiguration configuration)
+    {
+        var dependencies = new DevelopmentDependencies();
+        try
+        {
+            await dependencies.StartStorageAsync(configuration);
+            await dependencies.StartModelAsync(configuration);
+        }
+        catch
+        {
+            await dependencies.StopAsync(CancellationToken.None);
+            throw;
+        }
+        return dependencies;
+    }
+
+    private async Task StartStorageAsync(IConfiguration configuration)
+    {
+        var setting = configuration[StorageAccount.SettingName];
+        var identityBased = configuration.GetSection(StorageAccount.SettingName).GetChildren().Any();
+        if (identityBased || !(string.IsNullOrWhiteSpace(setting) || setting.Equals("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase)))
+        {
+            return;
+        }
+
+        configuration[StorageAccount.SettingName] = "UseDevelopmentStorage=true";
+        if (AzuriteProcess.DefaultPortsInUse())
+        {
+            announcements.Add((LogLevel.Information, "Storage: using the emulator already listening on 127.0.0.1:10001 (queues) and :10002 (tables)."));
+            return;
+        }
+
+        var root = RepositoryFiles.FindRoot();
+        var dataFolder = root is null ? null : Path.Combine(root, ".azurite");
+        var azurite = await AzuriteProcess.StartAsync(10000, 10001, 10002, dataFolder);
+        started.Add(azurite);
+        announcements.Add((LogLevel.Information,
+            $"Storage: started Azurite on 127.0.0.1:10000-10002 ({(dataFolder is null ? "in memory" : "data in " + dataFolder)}); it stops with this host."));
+    }
+
+    private async Task StartModelAsync(IConfiguration configuration)
+    {
+        var endpoint = configuration["OpenAI:Endpoint"];
+        if (!string.IsNullOrWhiteSpace(configuration["OpenAI:ApiKey"]) || !string.IsNullOrWhiteSpace(endpoint))
+        {
+            announcements.Add((LogLevel.Information, $"Model: {(string.IsNullOrWhiteSpace(endpoint) ? "https://api.openai.com/v1" : endpoint)}"));
+            return;
+        }
+
+        var offline = await OfflineModelServer.StartAsync();
+        started.Add(offline);
+        configuration["OpenAI:Endpoint"] = offline.BaseUrl.ToString();
+        announcements.Add((LogLevel.Warning,
+            $"Model: OFFLINE. Neither OpenAI__ApiKey nor OpenAI__Endpoint is set, so a canned offline model at {offline.BaseUrl} " +
+            "answers every request. Set OpenAI__ApiKey (environment or local.settings.json) to talk to OpenAI."));
+    }
+
+    public void Announce(ILogger logger)
+    {
+        foreach (var (level, message) in announcements)
+        {
+            logger.Log(level, "{Message}", message);
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        foreach (var dependency in Enumerable.Reverse(started))
+        {
+            await dependency.DisposeAsync();
+        }
+        started.Clear();
+    }
+}

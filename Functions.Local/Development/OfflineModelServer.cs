@@ -1,0 +1,50 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Functions.Local.Development;
+
+/// <summary>
+/// A tiny OpenAI-compatible chat endpoint on loopback, used when no OpenAI key or endpoint is configured, so the whole
+/// path (submit → queue → model → result) runs without a network. Its answers are canned, and say so.
+/// </summary>
+public sealed class OfflineModelServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+
+    private OfflineModelServer(WebApplication app, Uri baseUrl)
+    {
+        this.app = app;
+        BaseUrl = baseUrl;
+    }
+
+    /// <summary>The OpenAI-style base URL, ending in <c>/v1</c>.</summary>
+    public Uri BaseUrl { get; }
+
+    public static async Task<OfflineModelServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.MapPost("/v1/chat/completions", async (HttpRequest request) =>
+        {
+            using var body = await JsonDocument.ParseAsync(request.Body);
+            var model = body.RootElement.TryGetProperty("model", out var m) ? m.GetString() ?? "offline" : "offline";
+            var prompt = body.RootElement.GetProperty("messages").EnumerateArray()
+                .Select(message => message.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "")
+                .ToList();
+            var lastUser = prompt.LastOrDefault() ?? "";
+            var answer = $"[offline model] No OpenAI key is configured, so this is a canned reply. You said: \"{Truncate(lastUser, 200)}\"";
+            return Results.Json(ChatCompletionJson.Create(answer, model,
+                ChatCompletionJson.EstimateTokens(string.Concat(prompt)), ChatCompletionJson.EstimateTokens(answer)));
+        });
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new OfflineModelServer(app, new Uri(address.TrimEnd('/') + "/v1"));
+    }
+
+    public ValueTask DisposeAsync() => app.DisposeAsync();
+
+    private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max] + "…";
+}

@@ -1,0 +1,45 @@
+using Functions.Core;
+using Functions.Local.Development;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Functions.Local;
+
+/// <summary>Builds the local host: the Functions app's settings, the dependencies it lacks, Core, the triggers.</summary>
+public static class LocalHost
+{
+    /// <summary>Where <c>func start</c> listens, so clients and the README work against either host.</summary>
+    public const string DefaultUrl = "http://localhost:7071";
+
+    /// <param name="configure">Tests add their settings here; they take precedence over every file.</param>
+    /// <param name="loadLocalSettings">False in tests, so a developer's local.settings.json cannot leak in.</param>
+    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null,
+        bool loadLocalSettings = true)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        FunctionsConfigurationFiles.Add(builder.Configuration, loadLocalSettings);
+        configure?.Invoke(builder);
+        if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
+        {
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
+        var dependencies = await DevelopmentDependencies.StartMissingAsync(builder.Configuration);
+        // Registered first, so it stops last: Azurite outlives the listeners that drain into it.
+        builder.Services.AddHostedService(_ => dependencies);
+        builder.Services.AddServerlessCore(builder.Configuration);
+        builder.Services.AddChatQueueTriggers();
+
+        var app = builder.Build();
+        app.MapChatApi();
+        dependencies.Announce(app.Logger);
+        app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
+            "Functions.Local is serving POST {Url}/api/chat and GET {Url}/api/chat/{{id}}; queue triggers ProcessChat and ProcessChatPoison are listening",
+            ListeningUrl(app), ListeningUrl(app)));
+        return app;
+    }
+
+    /// <summary>The first address Kestrel bound (the real port when configured with port 0).</summary>
+    public static string ListeningUrl(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
+}

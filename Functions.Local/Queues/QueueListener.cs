@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using Azure;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+
+namespace Functions.Local.Queues;
+
+/// <summary>
+/// A queue trigger with the Azure Functions host's semantics: batches of <c>batchSize</c> fetched whenever no more
+/// than <c>newBatchThreshold</c> run; a failed message becomes visible again after <c>visibilityTimeout</c>; after
+/// <c>maxDequeueCount</c> attempts (or if it cannot be decoded) it moves to <c>&lt;queue&gt;-poison</c>; an empty queue is
+/// polled with exponential back-off up to <c>maxPollingInterval</c>; the lease on a running message is renewed.
+/// </summary>
+public sealed class QueueListener(
+    string functionName,
+    QueueClient queue,
+    QueueClient poisonQueue,
+    QueueTriggerOptions options,
+    Func<QueueMessage, CancellationToken, Task> function,
+    TimeProvider time,
+    ILogger<QueueListener> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, Task> running = new();
+    private readonly SemaphoreSlim slotFreed = new(0);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.Zero;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                if (running.Count > options.EffectiveNewBatchThreshold)
+                {
+                    await slotFreed.WaitAsync(stoppingToken);
+                    continue;
+                }
+
+                QueueMessage[] batch;
+                try
+                {
+                    batch = (await queue.ReceiveMessagesAsync(options.BatchSize, QueueTriggerOptions.MessageLease, stoppingToken)).Value;
+                }
+                catch (RequestFailedException ex)
+                {
+                    QueueListenerLog.PollFailed(logger, functionName, queue.Name, ex.Status, ex.ErrorCode);
+                    batch = [];
+                }
+                catch (HttpRequestException ex)
+                {
+                    QueueListenerLog.PollFailed(logger, functionName, queue.Name, 0, ex.Message);
+                    batch = [];
+                }
+
+                if (batch.Length == 0)
+                {
+                    delay = delay == TimeSpan.Zero
+                        ? QueueTriggerOptions.MinPollingInterval
+                        : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, options.MaxPollingInterval.Ticks));
+                    await Task.Delay(delay, time, stoppingToken);
+                    continue;
+                }
+
+                delay = TimeSpan.Zero;
+                foreach (var message in batch)
+                {
+                    if (message.DequeueCount > options.MaxDequeueCount)
+                    {
+                        // Seen too often already (a worker died mid-attempt): the host poisons it without running it.
+                        await MoveToPoisonAsync(message, message.PopReceipt, CancellationToken.None);
+                        continue;
+                    }
+                    running[message.MessageId] = RunAsync(message, stoppingToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+        finally
+        {
+            // Messages still running when the host stops finish (or are released) before it exits.
+            await Task.WhenAll(running.Values);
+        }
+    }
+
+    private async Task RunAsync(QueueMessage message, CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        var popReceipt = message.PopReceipt;
+        using var renewal = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var renewing = RenewLeaseAsync(message.MessageId, () => popReceipt, receipt => popReceipt = receipt, renewal.Token);
+        try
+        {
+            Exception? failure = null;
+            try
+            {
+                await function(message, stoppingToken);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+            await renewal.CancelAsync();
+            await renewing;
+
+            if (failure is null)
+            {
+                await queue.DeleteMessageAsync(message.MessageId, popReceipt, CancellationToken.None);
+            }
+            else if (message.DequeueCount >= options.MaxDequeueCount)
+            {
+                QueueListenerLog.Poisoned(logger, failure, functionName, message.MessageId, message.DequeueCount);
+                await MoveToPoisonAsync(message, popReceipt, CancellationToken.None);
+            }
+            else
+            {
+                QueueListenerLog.Failed(logger, failure, functionName, message.MessageId, message.DequeueCount);
+                await queue.UpdateMessageAsync(message.MessageId, popReceipt, visibilityTimeout: options.VisibilityTimeout,
+                    cancellationToken: CancellationToken.None);
+            }
+        }
+        catch (RequestFailedException ex)
+        {
+            // The lease was lost (or storage failed): the message reappears on its own and is tried again.
+            QueueListenerLog.SettleFailed(logger, functionName, message.MessageId, ex.Status, ex.ErrorCode);
+        }
+        finally
+        {
+            running.TryRemove(message.MessageId, out _);
+            slotFreed.Release();
+        }
+    }
+
+    private async Task RenewLeaseAsync(string messageId, Func<string> popReceipt, Action<string> updated, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(QueueTriggerOptions.MessageLease / 2, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var receipt = await queue.UpdateMessageAsync(messageId, popReceipt(), visibilityTimeout: QueueTriggerOptions.MessageLease,
+                    cancellationToken: cancellationToken);
+                updated(receipt.Value.PopReceipt);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The function finished.
+        }
+        catch (RequestFailedException ex)
+        {
+            QueueListenerLog.SettleFailed(logger, functionName, messageId, ex.Status, ex.ErrorCode);
+        }
+    }
+
+    private async Task MoveToPoisonAsync(QueueMessage message, string popReceipt, CancellationToken cancellationToken)
+    {
+        await poisonQueue.SendMessageAsync(message.Body, cancellationToken: cancellationToken);
+        await queue.DeleteMessageAsync(message.MessageId, popReceipt, cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        slotFreed.Dispose();
+        base.Dispose();
+    }
+}
+
+internal static partial class QueueListenerLog
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Warning,
+        Message = "{Function}: message {MessageId} failed on attempt {DequeueCount}; it will be retried")]
+    public static partial void Failed(ILogger logger, Exception exception, string function, string messageId, long dequeueCount);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Error,
+        Message = "{Function}: message {MessageId} failed on attempt {DequeueCount}, the last; moved to the poison queue")]
+    public static partial void Poisoned(ILogger logger, Exception exception, string function, string messageId, long dequeueCount);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "{Function}: polling {Queue} failed ({Status} {Error}); backing off")]
+    public static partial void PollFailed(ILogger logger, string function, string queue, int status, string? error);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning,
+        Message = "{Function}: could not settle message {MessageId} ({Status} {Error}); it will reappear")]
+    public static partial void SettleFailed(ILogger logger, string function, string messageId, int status, string? error);
+}

@@ -1,0 +1,20 @@
+using Functions.Core.Completions;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Functions;
+
+/// <summary>
+/// The queue side of a chat job. Exceptions propagate on purpose: the host's redelivery, dequeue count and
+/// poison queue (host.json extensions.queues) depend on the throw.
+/// </summary>
+public sealed class ChatQueueTriggers(ProcessChatHandler process, PoisonChatHandler poison)
+{
+    [Function("ProcessChat")]
+    public Task Process([QueueTrigger("%Storage:ChatQueue%")] string message, CancellationToken cancellationToken) =>
+        process.HandleAsync(message, cancellationToken);
+
+    /// <summary>Messages the host gave up on: their jobs end Failed with the last error, never stuck.</summary>
+    [Function("ProcessChatPoison")]
+    public Task Poison([QueueTrigger("%Storage:ChatQueue%-poison")] string message, CancellationToken cancellationToken) =>
+        poison.HandleAsync(message, cancellationToken);
+}
