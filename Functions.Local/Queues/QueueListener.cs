@@ -21,6 +21,29 @@ public sealed class QueueListener(
     ILogger<QueueListener> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, Task> running = new();
+
+    /// <summary>
+    /// The trigger's queue and its poison queue, in the host.json encoding. Like the host, a message that is not valid
+    /// in that encoding goes straight to the poison queue (without this, the SDK skips it and it would reappear forever).
+    /// </summary>
+    public static (QueueClient Queue, QueueClient Poison) CreateClients(
+        Func<QueueClientOptions, QueueServiceClient> service, string queueName, QueueTriggerOptions options)
+    {
+        var encoding = options.MessageEncoding.Equals("none", StringComparison.OrdinalIgnoreCase)
+            ? QueueMessageEncoding.None
+            : QueueMessageEncoding.Base64;
+        var poison = service(new QueueClientOptions { MessageEncoding = encoding }).GetQueueClient(queueName + "-poison");
+        var queueOptions = new QueueClientOptions { MessageEncoding = encoding };
+        queueOptions.MessageDecodingFailed += async args =>
+        {
+            if (args.ReceivedMessage is { } message)
+            {
+                await poison.SendMessageAsync(message.Body, cancellationToken: args.CancellationToken);
+                await args.Queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, args.CancellationToken);
+            }
+        };
+        return (service(queueOptions).GetQueueClient(queueName), poison);
+    }
     private readonly SemaphoreSlim slotFreed = new(0);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

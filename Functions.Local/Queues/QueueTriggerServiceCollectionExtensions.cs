@@ -1,4 +1,3 @@
-using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Functions.Core.Storage;
 using Microsoft.Extensions.Options;
@@ -17,25 +16,7 @@ public static class QueueTriggerServiceCollectionExtensions
         {
             var options = provider.GetRequiredService<IOptions<QueueTriggerOptions>>().Value;
             var account = provider.GetRequiredService<StorageAccount>();
-            var name = queueName(provider);
-            var encoding = options.MessageEncoding.Equals("none", StringComparison.OrdinalIgnoreCase)
-                ? QueueMessageEncoding.None
-                : QueueMessageEncoding.Base64;
-
-            var poison = account.CreateQueueServiceClient(new QueueClientOptions { MessageEncoding = encoding })
-                .GetQueueClient(name + "-poison");
-            var clientOptions = new QueueClientOptions { MessageEncoding = encoding };
-            // Like the host: a message that is not valid in the configured encoding goes straight to the poison queue.
-            clientOptions.MessageDecodingFailed += async args =>
-            {
-                if (args.ReceivedMessage is { } message)
-                {
-                    await poison.SendMessageAsync(message.Body, cancellationToken: args.CancellationToken);
-                    await args.Queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, args.CancellationToken);
-                }
-            };
-            var queue = account.CreateQueueServiceClient(clientOptions).GetQueueClient(name);
-
+            var (queue, poison) = QueueListener.CreateClients(account.CreateQueueServiceClient, queueName(provider), options);
             return new QueueListener(functionName, queue, poison, options,
                 (message, cancellationToken) => function(provider, message, cancellationToken),
                 provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<QueueListener>>());

@@ -1,0 +1,72 @@
+using System.Text;
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using Functions.Core.Callers;
+using Functions.Core.Completions;
+using Functions.Core.Jobs;
+using Functions.Core.Requests;
+using Functions.Tests.Infrastructure;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Moq;
+
+namespace Functions.Tests.Requests;
+
+/// <summary>Storage failing under a valid request: 503, nothing half-accepted.</summary>
+public sealed class SubmitChatHandlerTests
+{
+    private readonly Mock<TableClient> table = new();
+    private readonly Mock<QueueClient> queue = new();
+
+    private SubmitChatHandler Handler() => new(
+        new CallerResolver(Options.Create(new CallerOptions())),
+        new ChatRequestReader(Options.Create(new RequestLimitsOptions()), Options.Create(new OpenAIOptions { ApiKey = "k" })),
+        new JobTable(table.Object),
+        new JobQueue(queue.Object),
+        TimeProvider.System,
+        NullLogger<SubmitChatHandler>.Instance);
+
+    private static HttpRequest ValidRequest()
+    {
+        var request = new DefaultHttpContext().Request;
+        request.ContentType = "application/json";
+        request.Body = new MemoryStream(Encoding.UTF8.GetBytes("""{"messages":[{"role":"user","content":"hi"}]}"""));
+        return request;
+    }
+
+    [Fact]
+    public async Task JobTableUnavailable_Is503_AndNothingIsQueued()
+    {
+        table.Setup(t => t.AddEntityAsync(It.IsAny<TableEntity>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(503, "Server busy"));
+
+        var result = await Handler().HandleAsync(ValidRequest(), CancellationToken.None);
+
+        Assert.Equal(StatusCodes.Status503ServiceUnavailable, Assert.IsType<ProblemHttpResult>(result).StatusCode);
+        queue.Verify(q => q.SendMessageAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Never);
+    }
+
+    [Fact]
+    public async Task QueueUnavailable_Is503_AndTheJobIsClosedAsFailedNotLeftQueued()
+    {
+        TableEntity? closed = null;
+        table.Setup(t => t.AddEntityAsync(It.IsAny<TableEntity>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new StorageResponse());
+        table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
+            .Callback((TableEntity entity, ETag _, TableUpdateMode _, CancellationToken _) => closed = entity)
+            .ReturnsAsync(new StorageResponse());
+        queue.Setup(q => q.SendMessageAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(500, "Queue down"));
+
+        var result = await Handler().HandleAsync(ValidRequest(), CancellationToken.None);
+
+        Assert.Equal(StatusCodes.Status503ServiceUnavailable, Assert.IsType<ProblemHttpResult>(result).StatusCode);
+        Assert.NotNull(closed);
+        Assert.Equal("Failed", closed.GetString("Status"));
+        Assert.Equal("enqueue_failed", closed.GetString("ErrorCode"));
+    }
+}
