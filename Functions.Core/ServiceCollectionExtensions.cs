@@ -1,10 +1,12 @@
 using System.ClientModel;
+using System.ClientModel.Primitives;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
+using Functions.Core.Resilience;
 using Functions.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,6 +22,7 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddServerlessCore(this IServiceCollection services, IConfiguration configuration)
     {
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(Random.Shared);
 
         services.AddOptions<CallerOptions>()
             // App Service sets WEBSITE_AUTH_ENABLED=True when its authentication runs in front of the app; only then
@@ -31,6 +34,8 @@ public static class ServiceCollectionExtensions
         services.AddOptions<OpenAIOptions>().BindConfiguration(OpenAIOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
 
         AddStorage(services);
@@ -55,9 +60,13 @@ public static class ServiceCollectionExtensions
             provider.GetRequiredService<TableServiceClient>().GetTableClient(Names(provider).JobsTable)));
         services.AddSingleton(provider => new JobQueue(
             provider.GetRequiredService<QueueServiceClient>().GetQueueClient(Names(provider).ChatQueue)));
+        services.AddSingleton(provider => new UpstreamGate(
+            provider.GetRequiredService<TableServiceClient>().GetTableClient(Names(provider).GateTable),
+            provider.GetRequiredService<TimeProvider>()));
 
         // Every table and queue the app uses, for StorageInitializer to create at start-up.
         services.AddSingleton(provider => provider.GetRequiredService<JobTable>().Client);
+        services.AddSingleton(provider => provider.GetRequiredService<UpstreamGate>().Client);
         services.AddSingleton(provider => provider.GetRequiredService<JobQueue>().Client);
         services.AddSingleton(provider => provider.GetRequiredService<QueueServiceClient>().GetQueueClient(Names(provider).PoisonQueue));
         services.AddHostedService<StorageInitializer>();
@@ -68,7 +77,13 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<OpenAIOptions>>().Value;
-            var clientOptions = new OpenAIClientOptions { NetworkTimeout = options.NetworkTimeout };
+            var clientOptions = new OpenAIClientOptions
+            {
+                NetworkTimeout = options.NetworkTimeout,
+                // One retry owner: ProcessChatHandler. The SDK would otherwise retry 408/429/5xx three more times on
+                // its own, multiplying upstream load under every retry we make and hiding the server's hints from us.
+                RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            };
             if (options.Endpoint is not null)
             {
                 clientOptions.Endpoint = options.Endpoint;
@@ -77,7 +92,9 @@ public static class ServiceCollectionExtensions
             var key = string.IsNullOrWhiteSpace(options.ApiKey) ? "no-key-configured" : options.ApiKey;
             return new OpenAIClient(new ApiKeyCredential(key), clientOptions);
         });
-        services.AddSingleton<IChatModel, OpenAIChatModel>();
+        services.TryAddSingleton<IChatModel, OpenAIChatModel>();
+        services.AddSingleton<RetryPolicy>();
+        services.AddSingleton<CircuitBreaker>();
     }
 
     private static StorageOptions Names(IServiceProvider provider) => provider.GetRequiredService<IOptions<StorageOptions>>().Value;

@@ -6,15 +6,15 @@ namespace Functions.Core.Completions;
 internal static partial class CompletionsLog
 {
     [LoggerMessage(EventId = 300, Level = LogLevel.Information,
-        Message = "Job {JobId} succeeded on {Model}: {InputTokens} input and {OutputTokens} output tokens in {ElapsedMs} ms")]
-    public static partial void Succeeded(ILogger logger, string jobId, string model, int inputTokens, int outputTokens, long elapsedMs);
+        Message = "Job {JobId} succeeded on {Model}: {InputTokens} input and {OutputTokens} output tokens, {ModelCalls} model calls, {ElapsedMs} ms")]
+    public static partial void Succeeded(ILogger logger, string jobId, string model, int inputTokens, int outputTokens, int modelCalls, long elapsedMs);
 
-    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Job {JobId} failed: {Code} (HTTP {Status})")]
-    public static partial void Failed(ILogger logger, string jobId, string code, int? status);
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Job {JobId} failed: {Code} after {ModelCalls} model calls")]
+    public static partial void Failed(ILogger logger, string jobId, string code, int modelCalls);
 
     [LoggerMessage(EventId = 302, Level = LogLevel.Warning,
-        Message = "Job {JobId} attempt {Attempt} hit a transient failure {Code} (HTTP {Status}); the queue will redeliver it")]
-    public static partial void WillRetry(ILogger logger, string jobId, int attempt, string code, int? status);
+        Message = "Job {JobId} model call {ModelCall} failed transiently: {Code} (HTTP {Status}); next try in {DelayMs} ms")]
+    public static partial void WillRetry(ILogger logger, string jobId, int modelCall, string code, int? status, long delayMs);
 
     [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "Job {JobId} is already {Status}; redelivery ignored")]
     public static partial void AlreadyFinished(ILogger logger, string jobId, JobStatus status);
@@ -25,9 +25,23 @@ internal static partial class CompletionsLog
     [LoggerMessage(EventId = 305, Level = LogLevel.Warning, Message = "Job {JobId} has no row; message dropped")]
     public static partial void JobMissing(ILogger logger, string jobId);
 
-    [LoggerMessage(EventId = 306, Level = LogLevel.Error, Message = "Job {JobId} failed for good after {Attempts} attempts: {Code}")]
-    public static partial void Poisoned(ILogger logger, string jobId, int attempts, string code);
+    [LoggerMessage(EventId = 306, Level = LogLevel.Error, Message = "Job {JobId} failed for good after {ModelCalls} model calls: {Code}")]
+    public static partial void Poisoned(ILogger logger, string jobId, int modelCalls, string code);
 
-    [LoggerMessage(EventId = 307, Level = LogLevel.Warning, Message = "Job {JobId}: could not record the retry state")]
-    public static partial void RetryNotRecorded(ILogger logger, string jobId, Exception exception);
+    [LoggerMessage(EventId = 307, Level = LogLevel.Information, Message = "Job {JobId} is running on another worker until {LeaseUntil}; duplicate ignored")]
+    public static partial void HeldElsewhere(ILogger logger, string jobId, DateTimeOffset leaseUntil);
+
+    [LoggerMessage(EventId = 308, Level = LogLevel.Information, Message = "Job {JobId} was updated by another worker; this delivery stops")]
+    public static partial void TakenElsewhere(ILogger logger, string jobId);
+
+    [LoggerMessage(EventId = 309, Level = LogLevel.Information, Message = "Job {JobId} waits: upstream gate closed ({Reason}) until {Until}")]
+    public static partial void GateClosed(ILogger logger, string jobId, string reason, DateTimeOffset until);
+
+    [LoggerMessage(EventId = 311, Level = LogLevel.Warning,
+        Message = "Job {JobId} could not be released after a failure (HTTP {Status}); it runs again when its lease ends")]
+    public static partial void ReleaseFailed(ILogger logger, string jobId, int status);
+
+    [LoggerMessage(EventId = 310, Level = LogLevel.Information,
+        Message = "Job {JobId} back on the queue after {ModelCalls} model calls, visible again in {DelayMs} ms")]
+    public static partial void Requeued(ILogger logger, string jobId, int modelCalls, long delayMs);
 }

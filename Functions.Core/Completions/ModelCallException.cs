@@ -4,14 +4,17 @@ namespace Functions.Core.Completions;
 
 /// <summary>
 /// A model call that failed, already classified: <see cref="IsTransient"/> failures are worth another attempt,
-/// the rest end the job. <see cref="Exception.Message"/> is safe to show a caller: it never quotes the upstream body.
+/// the rest end the job. <see cref="RetryAfter"/> is how long the server asked us to wait, if it said.
+/// <see cref="Exception.Message"/> is safe to show a caller: it never quotes the upstream body.
 /// </summary>
-public sealed class ModelCallException(string code, string message, bool isTransient, int? status = null, Exception? inner = null)
+public sealed class ModelCallException(
+    string code, string message, bool isTransient, int? status = null, TimeSpan? retryAfter = null, Exception? inner = null)
     : Exception(message, inner)
 {
     public string Code { get; } = code;
     public bool IsTransient { get; } = isTransient;
     public int? Status { get; } = status;
+    public TimeSpan? RetryAfter { get; } = retryAfter;
 
     public JobError ToJobError() => new(Code, Message);
 }

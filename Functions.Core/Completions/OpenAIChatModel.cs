@@ -3,14 +3,19 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
+using Functions.Core.Resilience;
 using OpenAI;
 using OpenAI.Chat;
 using ChatMessage = OpenAI.Chat.ChatMessage;
 
 namespace Functions.Core.Completions;
 
-/// <summary>Calls any OpenAI-compatible chat completions API through the official OpenAI SDK.</summary>
-public sealed class OpenAIChatModel(OpenAIClient client) : IChatModel
+/// <summary>
+/// One attempt at any OpenAI-compatible chat completions API through the official OpenAI SDK, with every failure
+/// classified into a <see cref="ModelCallException"/>. It does not retry: the SDK's own retries are off (see
+/// ServiceCollectionExtensions) and <see cref="ProcessChatHandler"/> owns every retry decision.
+/// </summary>
+public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IChatModel
 {
     private readonly ConcurrentDictionary<string, ChatClient> chatClients = new(StringComparer.Ordinal);
 
@@ -30,15 +35,20 @@ public sealed class OpenAIChatModel(OpenAIClient client) : IChatModel
         }
         catch (ClientResultException ex)
         {
-            throw Classify(ex);
+            throw Classify(ex, time.GetUtcNow());
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
             throw new ModelCallException("upstream_timeout", "The model did not answer in time.", isTransient: true, inner: ex);
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
-            throw new ModelCallException("upstream_unreachable", "The model could not be reached.", isTransient: true, inner: ex);
+            throw new ModelCallException("upstream_unreachable", "The connection to the model failed or broke off.", isTransient: true, inner: ex);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException)
+        {
+            // A 200 whose body is not a chat completion (a proxy's error page, a truncated body): worth another try.
+            throw new ModelCallException("upstream_malformed_response", "The model's answer could not be read.", isTransient: true, inner: ex);
         }
 
         var usage = completion.Usage;
@@ -49,23 +59,28 @@ public sealed class OpenAIChatModel(OpenAIClient client) : IChatModel
             new TokenUsage(usage?.InputTokenCount ?? 0, usage?.InputTokenDetails?.CachedTokenCount ?? 0, usage?.OutputTokenCount ?? 0));
     }
 
-    internal static ModelCallException Classify(ClientResultException ex)
+    internal static ModelCallException Classify(ClientResultException ex, DateTimeOffset now)
     {
         var status = ex.Status;
         var upstreamCode = UpstreamErrorCode(ex);
         var detail = upstreamCode is null ? $"HTTP {status}" : $"HTTP {status}, {upstreamCode}";
+        var response = ex.GetRawResponse();
+        var retryAfter = response is null ? null : RetryHints.Parse(name => response.Headers.TryGetValue(name, out var value) ? value : null, now);
         return status switch
         {
             // A quota that ran out is a billing state, not a blip: retrying cannot fix it.
             429 when upstreamCode == "insufficient_quota" => new("insufficient_quota",
-                $"The model provider's quota for this backend is exhausted ({detail}); an operator must add credit.", false, status, ex),
-            408 or 429 or >= 500 or 0 => new(status == 429 ? "rate_limited" : "upstream_error",
-                $"The model provider is temporarily unavailable ({detail}).", true, status, ex),
-            400 or 422 => new("model_rejected_request", $"The model rejected the request ({detail}).", false, status, ex),
-            401 => new("model_unauthorized", $"The model provider rejected this backend's credentials ({detail}).", false, status, ex),
-            403 => new("model_forbidden", $"The model provider refused access ({detail}).", false, status, ex),
-            404 => new("model_not_found", $"The model or endpoint was not found ({detail}).", false, status, ex),
-            _ => new("model_error", $"The model call failed ({detail}).", false, status, ex),
+                $"The model provider's quota for this backend is exhausted ({detail}); an operator must add credit.", false, status, null, ex),
+            429 => new("rate_limited", $"The model provider is rate limiting this backend ({detail}).", true, status, retryAfter, ex),
+            // No status: the connection failed or broke off before a response arrived.
+            0 => new("upstream_unreachable", "The connection to the model failed or broke off.", true, status, null, ex),
+            408 or 500 or 502 or 503 or 504 => new("upstream_error",
+                $"The model provider is temporarily unavailable ({detail}).", true, status, retryAfter, ex),
+            400 or 422 => new("model_rejected_request", $"The model rejected the request ({detail}).", false, status, null, ex),
+            401 => new("model_unauthorized", $"The model provider rejected this backend's credentials ({detail}).", false, status, null, ex),
+            403 => new("model_forbidden", $"The model provider refused access ({detail}).", false, status, null, ex),
+            404 => new("model_not_found", $"The model or endpoint was not found ({detail}).", false, status, null, ex),
+            _ => new("model_error", $"The model call failed ({detail}).", false, status, null, ex),
         };
     }
 

@@ -23,8 +23,8 @@ public sealed class PoisonChatHandler(JobTable jobs, TimeProvider time, ILogger<
         }
 
         var last = job.LastError ?? new JobError("processing_failed", "The job could not be processed.");
-        var error = new JobError(last.Code, $"Gave up after {job.Attempts} attempts. {last.Message}");
+        var error = new JobError(last.Code, $"Gave up after repeated processing failures ({job.ModelCalls} model calls). {last.Message}");
         await jobs.UpdateAsync(job.Fail(error, time.GetUtcNow()), cancellationToken);
-        CompletionsLog.Poisoned(logger, job.Id, job.Attempts, last.Code);
+        CompletionsLog.Poisoned(logger, job.Id, job.ModelCalls, last.Code);
     }
 }

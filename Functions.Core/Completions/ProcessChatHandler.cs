@@ -1,15 +1,28 @@
 using Azure;
 using Functions.Core.Jobs;
+using Functions.Core.Resilience;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Functions.Core.Completions;
 
 /// <summary>
-/// The queue trigger's work: run one job through the model and record the outcome once.
-/// Transient failures are rethrown so the host redelivers the message (its dequeue count and poison queue depend on
-/// the throw); permanent ones end the job as <see cref="JobStatus.Failed"/> and return.
+/// The queue trigger's work: run one job through the model and record the outcome once. This is the one owner of
+/// retries (the SDK's are off): short waits are slept here, long ones send the job back to the queue delayed, the
+/// shared gate holds every instance back after a 429 or while the circuit is open, and every job ends Succeeded or
+/// Failed within its call budget and deadline. Exceptions that escape (storage faults, bugs) are for the host's
+/// redelivery and poison queue, whose handler then closes the job.
 /// </summary>
-public sealed class ProcessChatHandler(JobTable jobs, IChatModel model, TimeProvider time, ILogger<ProcessChatHandler> logger)
+public sealed class ProcessChatHandler(
+    JobTable jobs,
+    JobQueue queue,
+    IChatModel model,
+    RetryPolicy retryPolicy,
+    UpstreamGate gate,
+    CircuitBreaker circuit,
+    IOptions<ResilienceOptions> options,
+    TimeProvider time,
+    ILogger<ProcessChatHandler> logger)
 {
     public async Task HandleAsync(string messageText, CancellationToken cancellationToken)
     {
@@ -32,44 +45,184 @@ public sealed class ProcessChatHandler(JobTable jobs, IChatModel model, TimeProv
             CompletionsLog.AlreadyFinished(logger, job.Id, job.Status);
             return;
         }
-
-        var started = time.GetTimestamp();
-        job = await jobs.UpdateAsync(job with { Status = JobStatus.Running, StartedAt = time.GetUtcNow(), Attempts = job.Attempts + 1 },
-            cancellationToken);
-
-        JobResult result;
-        try
+        if (job.Status == JobStatus.Running && job.LeaseUntil > time.GetUtcNow())
         {
-            result = await model.CompleteAsync(job.Request, cancellationToken);
-        }
-        catch (ModelCallException ex) when (!ex.IsTransient)
-        {
-            await jobs.UpdateAsync(job.Fail(ex.ToJobError(), time.GetUtcNow()), cancellationToken);
-            CompletionsLog.Failed(logger, job.Id, ex.Code, ex.Status);
+            // A duplicate message while another worker holds the job. If that worker dies, its own message comes back
+            // after the lease and takes over.
+            CompletionsLog.HeldElsewhere(logger, job.Id, job.LeaseUntil.Value);
             return;
         }
-        catch (ModelCallException ex)
+
+        try
         {
-            await RecordRetryAsync(job, ex.ToJobError());
-            CompletionsLog.WillRetry(logger, job.Id, job.Attempts, ex.Code, ex.Status);
+            await RunAsync(job, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not ModelCallException)
+        {
+            // Storage fault, shutdown or bug: give the job back so the host's redelivery can run it, rather than
+            // finding it leased to a worker that is no longer working on it.
+            await ReleaseAsync(job.Id);
             throw;
         }
-
-        await jobs.UpdateAsync(job.Succeed(result, time.GetUtcNow()), cancellationToken);
-        CompletionsLog.Succeeded(logger, job.Id, result.Model, result.Usage.InputTokens, result.Usage.OutputTokens,
-            (long)time.GetElapsedTime(started).TotalMilliseconds);
     }
 
-    /// <summary>Back to Queued with the reason, so a poll shows the job is waiting and the poison handler can say why.</summary>
-    private async Task RecordRetryAsync(Job job, JobError error)
+    private async Task ReleaseAsync(string jobId)
     {
         try
         {
-            await jobs.UpdateAsync(job with { Status = JobStatus.Queued, LastError = error }, CancellationToken.None);
+            if (await jobs.GetAsync(jobId, CancellationToken.None) is { Status: JobStatus.Running } job)
+            {
+                await jobs.UpdateAsync(job with
+                {
+                    Status = JobStatus.Queued, LeaseUntil = null,
+                    LastError = job.LastError ?? new JobError("processing_failed", "The job could not be processed."),
+                }, CancellationToken.None);
+            }
         }
         catch (RequestFailedException ex)
         {
-            CompletionsLog.RetryNotRecorded(logger, job.Id, ex);
+            CompletionsLog.ReleaseFailed(logger, jobId, ex.Status);
         }
     }
+
+    private async Task RunAsync(Job job, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var started = time.GetTimestamp();
+        if (job.RetryAt is { } retryAt && !await WaitOrRequeueAsync(job, retryAt - time.GetUtcNow(), cancellationToken))
+        {
+            return;
+        }
+
+        while (true)
+        {
+            if (job.ModelCalls > settings.MaxRetries)
+            {
+                await FailAsync(job, GiveUp(job), cancellationToken);
+                return;
+            }
+            if (await gate.ClosedUntilAsync(cancellationToken) is { } closed)
+            {
+                CompletionsLog.GateClosed(logger, job.Id, closed.Reason, closed.Until);
+                if (!await WaitOrRequeueAsync(job, closed.Until - time.GetUtcNow(), cancellationToken))
+                {
+                    return;
+                }
+                continue;
+            }
+
+            var now = time.GetUtcNow();
+            try
+            {
+                job = await jobs.UpdateAsync(job with
+                {
+                    Status = JobStatus.Running, StartedAt = job.StartedAt ?? now, ModelCalls = job.ModelCalls + 1,
+                    LeaseUntil = now + settings.ProcessingLease, RetryAt = null,
+                }, cancellationToken);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 412)
+            {
+                CompletionsLog.TakenElsewhere(logger, job.Id); // another delivery of the same job got there first
+                return;
+            }
+
+            JobResult result;
+            try
+            {
+                result = await model.CompleteAsync(job.Request, cancellationToken);
+            }
+            catch (ModelCallException ex) when (!ex.IsTransient)
+            {
+                await FailAsync(job, ex.ToJobError(), cancellationToken);
+                return;
+            }
+            catch (ModelCallException ex)
+            {
+                await circuit.RecordFailureAsync(cancellationToken);
+                if (ex.Status == 429 && ex.RetryAfter is { } hint)
+                {
+                    await gate.CloseUntilAsync(time.GetUtcNow() + hint, "rate_limited", cancellationToken);
+                }
+                job = job with { LastError = ex.ToJobError() };
+                if (job.ModelCalls > settings.MaxRetries)
+                {
+                    await FailAsync(job, GiveUp(job), cancellationToken);
+                    return;
+                }
+                var delay = retryPolicy.Backoff(job.ModelCalls, ex.RetryAfter);
+                CompletionsLog.WillRetry(logger, job.Id, job.ModelCalls, ex.Code, ex.Status, (long)delay.TotalMilliseconds);
+                if (!await WaitOrRequeueAsync(job, delay, cancellationToken))
+                {
+                    return;
+                }
+                continue;
+            }
+
+            circuit.RecordSuccess();
+            await RecordSuccessAsync(job, result, cancellationToken);
+            CompletionsLog.Succeeded(logger, job.Id, result.Model, result.Usage.InputTokens, result.Usage.OutputTokens,
+                job.ModelCalls, (long)time.GetElapsedTime(started).TotalMilliseconds);
+            return;
+        }
+    }
+
+    /// <returns>True once a short wait has been slept; false when the job was requeued for later or failed its deadline.</returns>
+    private async Task<bool> WaitOrRequeueAsync(Job job, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        wait = wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
+        var now = time.GetUtcNow();
+        if (now + wait > job.CreatedAt + settings.JobDeadline)
+        {
+            await FailAsync(job, Deadline(job), cancellationToken);
+            return false;
+        }
+        if (wait <= settings.LongWaitThreshold)
+        {
+            await Task.Delay(wait, time, cancellationToken);
+            return true;
+        }
+
+        // Long waits leave the instance: the queue holds the job, invisible until it may run again.
+        job = await jobs.UpdateAsync(job with { Status = JobStatus.Queued, RetryAt = now + wait, LeaseUntil = null }, cancellationToken);
+        await queue.RequeueAsync(job.Id, job.ModelCalls, wait, cancellationToken);
+        CompletionsLog.Requeued(logger, job.Id, job.ModelCalls, (long)wait.TotalMilliseconds);
+        return false;
+    }
+
+    /// <summary>Writes the result and usage once: the ETag proves no other worker recorded anything since we took the job.</summary>
+    private async Task RecordSuccessAsync(Job job, JobResult result, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await jobs.UpdateAsync(job.Succeed(result, time.GetUtcNow()), cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 412)
+        {
+            CompletionsLog.TakenElsewhere(logger, job.Id);
+        }
+    }
+
+    private async Task FailAsync(Job job, JobError error, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await jobs.UpdateAsync(job.Fail(error, time.GetUtcNow()), cancellationToken);
+            CompletionsLog.Failed(logger, job.Id, error.Code, job.ModelCalls);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 412)
+        {
+            CompletionsLog.TakenElsewhere(logger, job.Id);
+        }
+    }
+
+    private static JobError GiveUp(Job job)
+    {
+        var last = job.LastError ?? new JobError("retries_exhausted", "The model could not be called.");
+        return new JobError(last.Code, $"Gave up after {job.ModelCalls} model calls. {last.Message}");
+    }
+
+    private JobError Deadline(Job job) => new("deadline_exceeded",
+        $"The job did not finish within {options.Value.JobDeadline} of being accepted." +
+        (job.LastError is { } last ? $" Last error: {last.Message}" : ""));
 }

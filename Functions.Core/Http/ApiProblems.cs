@@ -32,6 +32,11 @@ public static class ApiProblems
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such job.",
             detail: $"There is no job '{id}' for this caller.");
 
+    public static ProblemHttpResult IdempotencyKeyReused() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key reused.",
+            detail: "This Idempotency-Key was already used with a different request. Use a new key for a new request.",
+            extensions: new Dictionary<string, object?> { ["code"] = "idempotency_key_reused" });
+
     public static ProblemHttpResult StorageUnavailable() =>
         TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Storage is unavailable.",
             detail: "The request was not accepted; nothing was queued. Try again shortly.");

@@ -11,7 +11,11 @@ public enum JobStatus
     Failed,
 }
 
-/// <summary>One accepted chat request and everything that happened to it. <see cref="ETag"/> guards every update.</summary>
+/// <summary>
+/// One accepted chat request and everything that happened to it. <see cref="ETag"/> guards every update.
+/// <see cref="ModelCalls"/> counts calls made (the retry budget spans deliveries); <see cref="LeaseUntil"/> is how long
+/// the worker that set it Running owns it; <see cref="RetryAt"/> is when a job sent back to the queue runs again.
+/// </summary>
 public sealed record Job(
     string Id,
     string Caller,
@@ -20,19 +24,21 @@ public sealed record Job(
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt = null,
     DateTimeOffset? CompletedAt = null,
-    int Attempts = 0,
+    int ModelCalls = 0,
     JobResult? Result = null,
     JobError? Error = null,
     JobError? LastError = null,
+    DateTimeOffset? RetryAt = null,
+    DateTimeOffset? LeaseUntil = null,
     ETag ETag = default)
 {
     public bool IsTerminal => Status is JobStatus.Succeeded or JobStatus.Failed;
 
     public Job Succeed(JobResult result, DateTimeOffset now) =>
-        this with { Status = JobStatus.Succeeded, Result = result, Error = null, CompletedAt = now };
+        this with { Status = JobStatus.Succeeded, Result = result, Error = null, CompletedAt = now, RetryAt = null, LeaseUntil = null };
 
     public Job Fail(JobError error, DateTimeOffset now) =>
-        this with { Status = JobStatus.Failed, Error = error, LastError = error, CompletedAt = now };
+        this with { Status = JobStatus.Failed, Error = error, LastError = error, CompletedAt = now, RetryAt = null, LeaseUntil = null };
 }
 
 public sealed record JobResult(string Content, string Model, string FinishReason, TokenUsage Usage);

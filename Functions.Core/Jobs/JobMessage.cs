@@ -2,8 +2,11 @@ using System.Text.Json;
 
 namespace Functions.Core.Jobs;
 
-/// <summary>What travels on the queue: only the job id. The request itself lives in the job row.</summary>
-public sealed record JobMessage(string JobId)
+/// <summary>
+/// What travels on the queue: the job id, and how many model calls the job had made when it was (re)queued, for the
+/// logs. The request itself and the authoritative counts live in the job row.
+/// </summary>
+public sealed record JobMessage(string JobId, int Attempt = 0)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

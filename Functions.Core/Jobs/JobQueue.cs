@@ -9,4 +9,8 @@ public sealed class JobQueue(QueueClient queue)
 
     public Task EnqueueAsync(string jobId, CancellationToken cancellationToken) =>
         queue.SendMessageAsync(new JobMessage(jobId).Serialize(), cancellationToken);
+
+    /// <summary>Sends the job back for a later attempt: the message stays invisible for <paramref name="delay"/>.</summary>
+    public Task RequeueAsync(string jobId, int attempt, TimeSpan delay, CancellationToken cancellationToken) =>
+        queue.SendMessageAsync(new JobMessage(jobId, attempt).Serialize(), visibilityTimeout: delay, cancellationToken: cancellationToken);
 }

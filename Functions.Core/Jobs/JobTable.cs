@@ -46,9 +46,11 @@ public sealed class JobTable(TableClient table)
             ["CreatedAt"] = job.CreatedAt,
             ["StartedAt"] = job.StartedAt,
             ["CompletedAt"] = job.CompletedAt,
-            ["Attempts"] = job.Attempts,
+            ["ModelCalls"] = job.ModelCalls,
+            ["RetryAt"] = job.RetryAt,
+            ["LeaseUntil"] = job.LeaseUntil,
         };
-        TextChunks.Write(entity, "Request", JsonSerializer.Serialize(job.Request, Json));
+        TextChunks.Write(entity, "Request", SerializeRequest(job.Request));
         if (job.Result is { } result)
         {
             TextChunks.Write(entity, "ResultContent", result.Content);
@@ -80,12 +82,17 @@ public sealed class JobTable(TableClient table)
             entity.GetDateTimeOffset("CreatedAt")!.Value,
             entity.GetDateTimeOffset("StartedAt"),
             entity.GetDateTimeOffset("CompletedAt"),
-            entity.GetInt32("Attempts") ?? 0,
+            entity.GetInt32("ModelCalls") ?? 0,
             result,
             ReadError(entity, "Error"),
             ReadError(entity, "LastError"),
+            entity.GetDateTimeOffset("RetryAt"),
+            entity.GetDateTimeOffset("LeaseUntil"),
             entity.ETag);
     }
+
+    /// <summary>The stored form of a request; two requests are the same when these are equal.</summary>
+    public static string SerializeRequest(ChatRequest request) => JsonSerializer.Serialize(request, Json);
 
     private static void WriteError(TableEntity entity, string prefix, JobError? error)
     {

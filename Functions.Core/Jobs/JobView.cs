@@ -9,7 +9,8 @@ public sealed record JobView(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JobResultView? Result,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JobError? Error,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? CompletedAt)
+    DateTimeOffset? CompletedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? RetryAt = null)
 {
     public static JobView From(Job job) => new(
         job.Id,
@@ -17,7 +18,8 @@ public sealed record JobView(
         job.Result is { } r ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage) : null,
         job.Status == JobStatus.Failed ? job.Error : null,
         job.CreatedAt,
-        job.CompletedAt);
+        job.CompletedAt,
+        job.Status == JobStatus.Queued ? job.RetryAt : null);
 }
 
 public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage);

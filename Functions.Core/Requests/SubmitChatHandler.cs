@@ -8,7 +8,10 @@ using Microsoft.Net.Http.Headers;
 
 namespace Functions.Core.Requests;
 
-/// <summary><c>POST /api/chat</c>: validate, record the job, queue it, answer 202 with where to poll.</summary>
+/// <summary>
+/// <c>POST /api/chat</c>: validate, record the job, queue it, answer 202 with where to poll. With an
+/// <c>Idempotency-Key</c> header, a repeat of the same request by the same caller returns the same job.
+/// </summary>
 public sealed class SubmitChatHandler(
     CallerResolver callers,
     ChatRequestReader reader,
@@ -17,11 +20,25 @@ public sealed class SubmitChatHandler(
     TimeProvider time,
     ILogger<SubmitChatHandler> logger)
 {
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// <summary>A replayed job still untouched after this long lost its queue message (a crash between row and message).</summary>
+    private static readonly TimeSpan UnqueuedAfter = TimeSpan.FromMinutes(1);
+
     public async Task<IResult> HandleAsync(HttpRequest http, CancellationToken cancellationToken)
     {
         if (callers.Resolve(http) is not { } caller)
         {
             return ApiProblems.Unauthorized();
+        }
+
+        var idempotencyKey = http.Headers[IdempotencyKeyHeader].ToString();
+        if (idempotencyKey.Length > 0 && !JobIds.IsValidIdempotencyKey(idempotencyKey))
+        {
+            return ApiProblems.Validation(new Dictionary<string, string[]>
+            {
+                [IdempotencyKeyHeader] = ["Must be 1 to 255 visible ASCII characters."],
+            });
         }
 
         var (request, problem) = await reader.ReadAsync(http, cancellationToken);
@@ -30,10 +47,15 @@ public sealed class SubmitChatHandler(
             return problem!;
         }
 
-        var job = new Job(JobIds.New(time), caller, JobStatus.Queued, request, time.GetUtcNow());
+        var id = idempotencyKey.Length > 0 ? JobIds.ForIdempotencyKey(caller, idempotencyKey) : JobIds.New(time);
+        var job = new Job(id, caller, JobStatus.Queued, request, time.GetUtcNow());
         try
         {
             job = await jobs.AddAsync(job, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status409Conflict && idempotencyKey.Length > 0)
+        {
+            return await ReplayAsync(job, cancellationToken);
         }
         catch (Exception ex) when (IsStorageFailure(ex))
         {
@@ -54,6 +76,30 @@ public sealed class SubmitChatHandler(
         }
 
         RequestsLog.Accepted(logger, job.Id, caller, request.Model, request.Messages.Count);
+        return Accepted(job);
+    }
+
+    private async Task<IResult> ReplayAsync(Job submitted, CancellationToken cancellationToken)
+    {
+        var existing = await jobs.GetAsync(submitted.Id, cancellationToken);
+        if (existing is null || existing.Caller != submitted.Caller
+            || JobTable.SerializeRequest(existing.Request) != JobTable.SerializeRequest(submitted.Request))
+        {
+            return ApiProblems.IdempotencyKeyReused();
+        }
+
+        if (existing is { Status: JobStatus.Queued, ModelCalls: 0, RetryAt: null }
+            && time.GetUtcNow() - existing.CreatedAt > UnqueuedAfter)
+        {
+            // Harmless if the first message still exists: a second delivery finds the job taken (ETag) or finished.
+            await queue.EnqueueAsync(existing.Id, cancellationToken);
+        }
+        RequestsLog.Replayed(logger, existing.Id, existing.Caller, existing.Status);
+        return Accepted(existing);
+    }
+
+    private static WithHeadersResult Accepted(Job job)
+    {
         var statusUrl = JobRoutes.StatusUrl(job.Id);
         return new WithHeadersResult(
             TypedResults.Accepted(statusUrl, new AcceptedJobView(job.Id, job.Status.ToString(), statusUrl)),

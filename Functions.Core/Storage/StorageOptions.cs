@@ -15,6 +15,10 @@ public sealed class StorageOptions
     [Required, RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "Storage:JobsTable must be a valid table name.")]
     public string JobsTable { get; set; } = "jobs";
 
+    /// <summary>Holds the shared upstream gate (rate-limit back-off and open circuit) every instance reads.</summary>
+    [Required, RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "Storage:GateTable must be a valid table name.")]
+    public string GateTable { get; set; } = "upstreamgate";
+
     /// <summary>The Functions host's convention: messages that exhaust maxDequeueCount move here.</summary>
     public string PoisonQueue => ChatQueue + "-poison";
 }

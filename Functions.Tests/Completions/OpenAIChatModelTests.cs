@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using Functions.Core.Completions;
 using Functions.Core.Requests;
 using Moq;
+using Moq.Protected;
 using OpenAI;
 using OpenAI.Chat;
 using ChatMessage = OpenAI.Chat.ChatMessage;
@@ -24,7 +25,7 @@ public sealed class OpenAIChatModelTests
     {
         var client = new Mock<OpenAIClient>();
         client.Setup(c => c.GetChatClient("gpt-4.1-mini")).Returns(chat.Object);
-        model = new OpenAIChatModel(client.Object);
+        model = new OpenAIChatModel(client.Object, TimeProvider.System);
     }
 
     [Fact]
@@ -68,6 +69,7 @@ public sealed class OpenAIChatModelTests
     [InlineData(503, "", "upstream_error", true)]
     [InlineData(504, "", "upstream_error", true)]
     [InlineData(409, "", "model_error", false)]
+    [InlineData(501, "", "model_error", false)]
     public async Task HttpFailure_IsClassifiedByStatusAndUpstreamCode(int status, string body, string code, bool transient)
     {
         chat.Setup(c => c.CompleteChatAsync(It.IsAny<IEnumerable<ChatMessage>>(), It.IsAny<ChatCompletionOptions>(), It.IsAny<CancellationToken>()))
@@ -80,6 +82,18 @@ public sealed class OpenAIChatModelTests
         Assert.Equal(status, failure.Status);
         Assert.Contains($"HTTP {status}", failure.Message);
         Assert.DoesNotContain("sk-", failure.Message); // never quotes the upstream message, which may echo key fragments
+    }
+
+    [Fact]
+    public async Task NoResponseAtAll_IsUnreachable_AndTransient()
+    {
+        chat.Setup(c => c.CompleteChatAsync(It.IsAny<IEnumerable<ChatMessage>>(), It.IsAny<ChatCompletionOptions>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new ClientResultException(Response(0, "")));
+
+        var failure = await Assert.ThrowsAsync<ModelCallException>(() => model.CompleteAsync(Request, CancellationToken.None));
+
+        Assert.Equal("upstream_unreachable", failure.Code);
+        Assert.True(failure.IsTransient);
     }
 
     [Fact]
@@ -108,12 +122,38 @@ public sealed class OpenAIChatModelTests
         await Assert.ThrowsAsync<TaskCanceledException>(() => model.CompleteAsync(Request, cancelled.Token));
     }
 
-    private static PipelineResponse Response(int status, string body)
+    [Fact]
+    public async Task RateLimit_CarriesTheServersRetryHint()
+    {
+        chat.Setup(c => c.CompleteChatAsync(It.IsAny<IEnumerable<ChatMessage>>(), It.IsAny<ChatCompletionOptions>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new ClientResultException(Response(429, """{"error":{"code":"rate_limit_exceeded"}}""",
+                new Dictionary<string, string> { ["retry-after-ms"] = "1500", ["retry-after"] = "1" })));
+
+        var failure = await Assert.ThrowsAsync<ModelCallException>(() => model.CompleteAsync(Request, CancellationToken.None));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), failure.RetryAfter);
+    }
+
+    private static PipelineResponse Response(int status, string body, Dictionary<string, string>? headers = null)
     {
         var response = new Mock<PipelineResponse>();
         response.SetupGet(r => r.Status).Returns(status);
         response.SetupGet(r => r.ReasonPhrase).Returns("scripted");
         response.SetupGet(r => r.Content).Returns(BinaryData.FromString(body));
+        response.Protected().SetupGet<PipelineResponseHeaders>("HeadersCore").Returns(new HeaderStub(headers ?? []));
         return response.Object;
+    }
+
+    private sealed class HeaderStub(Dictionary<string, string> headers) : PipelineResponseHeaders
+    {
+        public override bool TryGetValue(string name, out string? value) => headers.TryGetValue(name, out value);
+
+        public override bool TryGetValues(string name, out IEnumerable<string>? values)
+        {
+            values = headers.TryGetValue(name, out var value) ? [value] : null;
+            return values is not null;
+        }
+
+        public override IEnumerator<KeyValuePair<string, string>> GetEnumerator() => headers.GetEnumerator();
     }
 }

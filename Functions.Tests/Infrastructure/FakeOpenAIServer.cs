@@ -13,7 +13,8 @@ namespace Functions.Tests.Infrastructure;
 
 /// <summary>
 /// An OpenAI-compatible chat completions server on loopback whose answers each test scripts: replies are served in
-/// the order enqueued, and once the script runs out every call gets a default completion echoing the last message.
+/// the order enqueued; once the script runs out, <see cref="Responder"/> answers (by default a completion echoing the
+/// last message). Faults: any status and headers, delays (timeouts), reset connections, bodies cut short, malformed JSON.
 /// </summary>
 public sealed class FakeOpenAIServer : IAsyncDisposable
 {
@@ -27,6 +28,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     public Uri BaseUrl { get; private set; } = null!;
 
     public IReadOnlyCollection<RecordedCall> Calls => calls;
+
+    /// <summary>Answers calls the script does not cover.</summary>
+    public Func<JsonElement, FakeReply> Responder { get; set; } = DefaultReply;
 
     public static async Task<FakeOpenAIServer> StartAsync()
     {
@@ -54,12 +58,17 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     {
         using var body = await JsonDocument.ParseAsync(context.Request.Body);
         var root = body.RootElement;
-        calls.Enqueue(new RecordedCall(context.Request.Headers.Authorization.ToString(), root.Clone()));
+        var reply = script.TryDequeue(out var scripted) ? scripted : Responder(root);
+        calls.Enqueue(new RecordedCall(context.Request.Headers.Authorization.ToString(), root.Clone(), DateTimeOffset.UtcNow, reply));
 
-        var reply = script.TryDequeue(out var scripted) ? scripted : DefaultReply(root);
         if (reply.Delay > TimeSpan.Zero)
         {
             await Task.Delay(reply.Delay, context.RequestAborted);
+        }
+        if (reply.Fault == FakeFault.ResetConnection)
+        {
+            context.Abort();
+            return;
         }
         context.Response.StatusCode = reply.Status;
         foreach (var (name, value) in reply.Headers ?? new Dictionary<string, string>())
@@ -67,6 +76,15 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             context.Response.Headers[name] = value;
         }
         context.Response.ContentType = "application/json";
+        if (reply.Fault == FakeFault.CutShort)
+        {
+            // Promise the whole body, send half, then drop the connection.
+            context.Response.ContentLength = reply.Body.Length;
+            await context.Response.WriteAsync(reply.Body[..(reply.Body.Length / 2)]);
+            await context.Response.Body.FlushAsync();
+            context.Abort();
+            return;
+        }
         await context.Response.WriteAsync(reply.Body);
     }
 
@@ -79,10 +97,23 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     public ValueTask DisposeAsync() => app.DisposeAsync();
 }
 
-public sealed record RecordedCall(string Authorization, JsonElement Body);
-
-public sealed record FakeReply(int Status, string Body, IReadOnlyDictionary<string, string>? Headers = null, TimeSpan Delay = default)
+public sealed record RecordedCall(string Authorization, JsonElement Body, DateTimeOffset At, FakeReply Reply)
 {
+    public string LastMessage => Body.GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString() ?? "";
+}
+
+public enum FakeFault
+{
+    None,
+    ResetConnection,
+    CutShort,
+}
+
+public sealed record FakeReply(
+    int Status, string Body, IReadOnlyDictionary<string, string>? Headers = null, TimeSpan Delay = default, FakeFault Fault = FakeFault.None)
+{
+    public bool IsSuccess => Status == 200 && Fault == FakeFault.None && Body.StartsWith('{') && Body.Contains("chat.completion");
+
     public static FakeReply Completion(string content, int promptTokens = 11, int completionTokens = 7, int cachedTokens = 0,
         string model = "fake-model", string finishReason = "stop") =>
         new(200, JsonSerializer.Serialize(
@@ -93,4 +124,16 @@ public sealed record FakeReply(int Status, string Body, IReadOnlyDictionary<stri
         IReadOnlyDictionary<string, string>? headers = null) =>
         new(status, JsonSerializer.Serialize(new { error = new { message = "Scripted failure " + code, type, code, param = (string?)null } }),
             headers);
+
+    public static FakeReply RateLimited(TimeSpan retryAfter) =>
+        Error(429, "rate_limit_exceeded", "requests",
+            new Dictionary<string, string> { ["retry-after-ms"] = ((long)retryAfter.TotalMilliseconds).ToString() });
+
+    public static FakeReply Malformed() => new(200, "{\"id\": \"chatcmpl-1\", \"choices\": [ oops");
+
+    public static FakeReply ResetConnection() => new(200, "", Fault: FakeFault.ResetConnection);
+
+    public static FakeReply CutShort() => Completion("this body will not arrive whole") with { Fault = FakeFault.CutShort };
+
+    public static FakeReply Slow(TimeSpan delay) => Completion("slow") with { Delay = delay };
 }

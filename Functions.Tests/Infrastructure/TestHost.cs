@@ -5,6 +5,7 @@ using Functions.Local;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Functions.Tests.Infrastructure;
@@ -25,8 +26,10 @@ public sealed class TestHost : IAsyncDisposable
     public string ChatQueue { get; }
     public string JobsTable { get; }
 
+    /// <param name="settings">Override any setting, including the per-test names (to share a queue between hosts).</param>
+    /// <param name="services">Registered before Core, so a test may substitute a service Core adds with TryAdd.</param>
     public static async Task<TestHost> StartAsync(AzuriteFixture azurite, Uri modelEndpoint,
-        IReadOnlyDictionary<string, string?>? settings = null)
+        IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var chatQueue = AzuriteFixture.UniqueName("chat");
         var jobsTable = AzuriteFixture.UniqueName("jobs");
@@ -41,6 +44,9 @@ public sealed class TestHost : IAsyncDisposable
             ["Callers:TrustPrincipalHeader"] = "true",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
             ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
+            ["Storage:GateTable"] = AzuriteFixture.UniqueName("gate"),
+            ["Resilience:BaseBackoff"] = "00:00:00.050",
+            ["Resilience:MaxBackoff"] = "00:00:00.500",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -52,17 +58,22 @@ public sealed class TestHost : IAsyncDisposable
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Configuration.AddInMemoryCollection(all);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            services?.Invoke(builder.Services);
         }, loadLocalSettings: false);
         await app.StartAsync();
-        return new TestHost(app, chatQueue, jobsTable);
+        return new TestHost(app, all["Storage:ChatQueue"]!, all["Storage:JobsTable"]!);
     }
 
-    public Task<HttpResponseMessage> SubmitAsync(object body, string? caller = null)
+    public Task<HttpResponseMessage> SubmitAsync(object body, string? caller = null, string? idempotencyKey = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat") { Content = JsonContent.Create(body) };
         if (caller is not null)
         {
             request.Headers.Add(CallerResolver.PrincipalIdHeader, caller);
+        }
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
         }
         return Client.SendAsync(request);
     }
@@ -78,12 +89,22 @@ public sealed class TestHost : IAsyncDisposable
     }
 
     /// <summary>Submits and returns the job id from the 202.</summary>
-    public async Task<string> SubmitAcceptedAsync(object body, string? caller = null)
+    public async Task<string> SubmitAcceptedAsync(object body, string? caller = null, string? idempotencyKey = null)
     {
-        using var response = await SubmitAsync(body, caller);
+        using var response = await SubmitAsync(body, caller, idempotencyKey);
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
         var accepted = await response.Content.ReadFromJsonAsync<JsonElement>();
         return accepted.GetProperty("id").GetString()!;
+    }
+
+    public T Service<T>() where T : notnull => App.Services.GetRequiredService<T>();
+
+    /// <summary>The job as the status URL shows it now.</summary>
+    public async Task<JsonElement> GetJobAsync(string id, string? caller = null)
+    {
+        using var response = await GetAsync(id, caller);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
     /// <summary>Polls the status URL until the job is Succeeded or Failed.</summary>

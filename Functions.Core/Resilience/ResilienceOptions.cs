@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Functions.Core.Resilience;
+
+/// <summary>How hard a job tries before it fails. Bound from the <c>Resilience</c> configuration section.</summary>
+public sealed class ResilienceOptions
+{
+    public const string SectionName = "Resilience";
+
+    /// <summary>Model calls a job may make after its first, in total across deliveries: at most 1 + MaxRetries calls.</summary>
+    [Range(0, 20)]
+    public int MaxRetries { get; set; } = 4;
+
+    /// <summary>The first back-off; each retry doubles it (full jitter), up to <see cref="MaxBackoff"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan BaseBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Waits longer than this are not slept inside the function: the job goes back to the queue, delayed.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan LongWaitThreshold { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A job not finished this long after it was accepted fails with <c>deadline_exceeded</c>.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    public TimeSpan JobDeadline { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Consecutive transient failures (on one instance) that open the circuit.</summary>
+    [Range(1, 1000)]
+    public int CircuitFailureThreshold { get; set; } = 5;
+
+    /// <summary>How long an open circuit holds every instance's calls back before one is let through to probe.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a worker owns a Running job; a duplicate delivery within it is ignored, after it the job is taken over.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ProcessingLease { get; set; } = TimeSpan.FromMinutes(5);
+}

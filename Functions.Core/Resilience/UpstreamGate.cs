@@ -1,0 +1,55 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace Functions.Core.Resilience;
+
+/// <summary>
+/// One "not before" time shared by every worker instance through Table Storage: a 429's retry hint or an open
+/// circuit closes the gate, and every instance holds its model calls until it reopens. Closing only ever extends it.
+/// </summary>
+public sealed class UpstreamGate(TableClient table, TimeProvider time)
+{
+    private const string PartitionKey = "gate";
+    private const string RowKey = "upstream";
+
+    public TableClient Client => table;
+
+    /// <returns>When the gate reopens and why, or null when calls may go ahead now.</returns>
+    public async Task<(DateTimeOffset Until, string Reason)?> ClosedUntilAsync(CancellationToken cancellationToken)
+    {
+        var gate = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, RowKey, cancellationToken: cancellationToken);
+        return gate.HasValue && gate.Value!.GetDateTimeOffset("NotBefore") is { } until && until > time.GetUtcNow()
+            ? (until, gate.Value.GetString("Reason") ?? "")
+            : null;
+    }
+
+    public async Task CloseUntilAsync(DateTimeOffset until, string reason, CancellationToken cancellationToken)
+    {
+        // Optimistic concurrency: re-read and retry when another instance moved the gate first; never shorten it.
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var current = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, RowKey, cancellationToken: cancellationToken);
+            if (current.HasValue && current.Value!.GetDateTimeOffset("NotBefore") >= until)
+            {
+                return;
+            }
+            var entity = new TableEntity(PartitionKey, RowKey) { ["NotBefore"] = until, ["Reason"] = reason };
+            try
+            {
+                if (current.HasValue)
+                {
+                    await table.UpdateEntityAsync(entity, current.Value!.ETag, TableUpdateMode.Replace, cancellationToken);
+                }
+                else
+                {
+                    await table.AddEntityAsync(entity, cancellationToken);
+                }
+                return;
+            }
+            catch (RequestFailedException ex) when (ex.Status is 409 or 412)
+            {
+                // Lost the race; look again.
+            }
+        }
+    }
+}
