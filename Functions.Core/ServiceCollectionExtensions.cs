@@ -5,6 +5,7 @@ using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
+using Functions.Core.Secrets;
 using Functions.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,10 +30,13 @@ public static class ServiceCollectionExtensions
         services.AddOptions<RequestLimitsOptions>().BindConfiguration(RequestLimitsOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<OpenAIOptions>().BindConfiguration(OpenAIOptions.SectionName)
+            .PostConfigure<IOptions<KeyVaultOptions>>((options, vault) =>
+                options.ApiKeyInKeyVault = vault.Value.VaultSecretName(SecretNames.OpenAIApiKey) is not null)
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
 
+        services.AddSecrets();
         AddStorage(services);
         AddModel(services);
 
