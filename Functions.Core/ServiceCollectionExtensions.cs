@@ -77,11 +77,13 @@ public static class ServiceCollectionExtensions
             {
                 clientOptions.Endpoint = options.Endpoint;
             }
-            // The SDK insists on a credential; a keyless compatible endpoint (Ollama) ignores this placeholder.
-            var key = string.IsNullOrWhiteSpace(options.ApiKey) ? "no-key-configured" : options.ApiKey;
-            return new OpenAIClient(new ApiKeyCredential(key), clientOptions);
+            return new OpenAIClient(provider.GetRequiredService<ApiKeyCredential>(), clientOptions);
         });
-        services.AddSingleton<IChatModel, OpenAIChatModel>();
+        // One credential, kept current by KeyRefreshingChatModel from the secret store (Key Vault or OpenAI:ApiKey).
+        services.AddSingleton(new ApiKeyCredential(KeyRefreshingChatModel.NoKey));
+        services.AddSingleton<OpenAIChatModel>();
+        services.AddSingleton<IChatModel>(provider =>
+            ActivatorUtilities.CreateInstance<KeyRefreshingChatModel>(provider, provider.GetRequiredService<OpenAIChatModel>()));
     }
 
     private static StorageOptions Names(IServiceProvider provider) => provider.GetRequiredService<IOptions<StorageOptions>>().Value;
