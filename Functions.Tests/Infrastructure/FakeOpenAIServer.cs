@@ -28,6 +28,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 
     public IReadOnlyCollection<RecordedCall> Calls => calls;
 
+    /// <summary>When set, a call with any other key gets OpenAI's 401 <c>invalid_api_key</c>, whose message quotes that key.</summary>
+    public string? AcceptedKey { get; set; }
+
     public static async Task<FakeOpenAIServer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -56,7 +59,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         var root = body.RootElement;
         calls.Enqueue(new RecordedCall(context.Request.Headers.Authorization.ToString(), root.Clone()));
 
-        var reply = script.TryDequeue(out var scripted) ? scripted : DefaultReply(root);
+        var presented = context.Request.Headers.Authorization.ToString().Replace("Bearer ", "", StringComparison.Ordinal);
+        var reply = AcceptedKey is not null && presented != AcceptedKey ? FakeReply.InvalidApiKey(presented)
+            : script.TryDequeue(out var scripted) ? scripted : DefaultReply(root);
         if (reply.Delay > TimeSpan.Zero)
         {
             await Task.Delay(reply.Delay, context.RequestAborted);
@@ -93,4 +98,15 @@ public sealed record FakeReply(int Status, string Body, IReadOnlyDictionary<stri
         IReadOnlyDictionary<string, string>? headers = null) =>
         new(status, JsonSerializer.Serialize(new { error = new { message = "Scripted failure " + code, type, code, param = (string?)null } }),
             headers);
+
+    /// <summary>OpenAI's answer to a wrong key. It quotes the key (OpenAI masks its middle; quoting it whole is the harsher test).</summary>
+    public static FakeReply InvalidApiKey(string presentedKey) =>
+        new(401, JsonSerializer.Serialize(new
+        {
+            error = new
+            {
+                message = $"Incorrect API key provided: {presentedKey}. You can find your API key at https://platform.openai.com/account/api-keys.",
+                type = "invalid_request_error", code = "invalid_api_key", param = (string?)null,
+            },
+        }));
 }

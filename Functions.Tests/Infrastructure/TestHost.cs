@@ -25,8 +25,9 @@ public sealed class TestHost : IAsyncDisposable
     public string ChatQueue { get; }
     public string JobsTable { get; }
 
+    /// <param name="configure">Runs after the test settings are added: extra services (a SecretClient) or logging providers.</param>
     public static async Task<TestHost> StartAsync(AzuriteFixture azurite, Uri modelEndpoint,
-        IReadOnlyDictionary<string, string?>? settings = null)
+        IReadOnlyDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var chatQueue = AzuriteFixture.UniqueName("chat");
         var jobsTable = AzuriteFixture.UniqueName("jobs");
@@ -52,8 +53,17 @@ public sealed class TestHost : IAsyncDisposable
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Configuration.AddInMemoryCollection(all);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            configure?.Invoke(builder);
         }, loadLocalSettings: false);
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
         return new TestHost(app, chatQueue, jobsTable);
     }
 
