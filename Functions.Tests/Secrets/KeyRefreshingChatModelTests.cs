@@ -37,9 +37,7 @@ public sealed class KeyRefreshingChatModelTests
     [Fact]
     public async Task Unauthorized_WhenTheVaultNowHoldsAnotherKey_RetriesOnceWithIt()
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret)
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, OldKey))
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, NewKey));
+        vault.SetupKeyReads(OldKey, NewKey);
         var (model, inner) = await CreateAsync(acceptedKey: NewKey);
 
         var result = await model.CompleteAsync(Request, CancellationToken.None);
@@ -52,9 +50,7 @@ public sealed class KeyRefreshingChatModelTests
     [Fact]
     public async Task Unauthorized_WhenTheKeyIsUnchanged_FailsWithoutRetry_AndTheUpstreamBodyDoesNotTravel()
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret)
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, OldKey))
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, OldKey));
+        vault.SetupKeyReads(OldKey, OldKey);
         var (model, inner) = await CreateAsync(acceptedKey: NewKey);
 
         var ex = await Assert.ThrowsAsync<ModelCallException>(() => model.CompleteAsync(Request, CancellationToken.None));
@@ -70,9 +66,7 @@ public sealed class KeyRefreshingChatModelTests
     [Fact]
     public async Task Unauthorized_AlsoWithTheNewKey_FailsAfterOneRetry()
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret)
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, OldKey))
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, NewKey));
+        vault.SetupKeyReads(OldKey, NewKey);
         var (model, inner) = await CreateAsync(acceptedKey: "sk-neither");
 
         var ex = await Assert.ThrowsAsync<ModelCallException>(() => model.CompleteAsync(Request, CancellationToken.None));
@@ -86,7 +80,7 @@ public sealed class KeyRefreshingChatModelTests
     [Fact]
     public async Task OtherFailures_PassThroughUntouched_WithoutReadingTheVault()
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret).ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, OldKey));
+        vault.SetupKeyReads(OldKey);
         var (model, inner) = await CreateAsync(acceptedKey: OldKey);
         var unavailable = new ModelCallException("upstream_error", "The model provider is temporarily unavailable (HTTP 503).", true, 503);
         inner.NextFailure = unavailable;
@@ -101,9 +95,7 @@ public sealed class KeyRefreshingChatModelTests
     [Fact]
     public async Task AfterTheRefreshInterval_TheNextCallUsesTheRotatedKey_WithoutA401()
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret)
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, OldKey))
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, NewKey));
+        vault.SetupKeyReads(OldKey, NewKey);
         var (model, inner) = await CreateAsync(acceptedKey: OldKey);
 
         await model.CompleteAsync(Request, CancellationToken.None);

@@ -39,7 +39,7 @@ public sealed class KeyVaultHostTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData(404, "SecretNotFound", "does not exist")]
     public async Task StartUp_WhenTheVaultRefusesTheSecret_StopsTheHostNamingTheVaultAndTheSecret(int status, string errorCode, string reason)
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret).ThrowsAsync(new RequestFailedException(status, "Service request failed.", errorCode, null));
+        vault.SetupKeyReads().ThrowsAsync(new RequestFailedException(status, "Service request failed.", errorCode, null));
 
         var ex = await Assert.ThrowsAsync<SecretUnavailableException>(() => StartAsync(vault.Object));
 
@@ -67,9 +67,7 @@ public sealed class KeyVaultHostTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task RotatedKey_ModelRejectsTheOldOne_JobSucceedsWithTheNewKeyAfterExactlyOneRefresh()
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret)
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, OldKey))
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, NewKey));
+        vault.SetupKeyReads(OldKey, NewKey);
         model.AcceptedKey = NewKey;
         await using var host = await StartAsync(vault.Object);
 
@@ -86,8 +84,7 @@ public sealed class KeyVaultHostTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task Redaction_KeyRejectedAndVaultFailing_NoKeyInLogsJobErrorOrAnyResponse()
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret)
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, OldKey))
+        vault.SetupKeyReads(OldKey)
             .ThrowsAsync(new RequestFailedException(403, "Caller is not authorized to perform action on resource.", "Forbidden", null));
         model.AcceptedKey = NewKey;
         var bodies = new List<string>();

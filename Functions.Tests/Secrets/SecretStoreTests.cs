@@ -39,7 +39,7 @@ public sealed class SecretStoreTests : IDisposable
     [Fact]
     public async Task Load_ReadsEveryMappedSecretOnce_ServesItFromMemory_AndLogsItsSourceNotItsValue()
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret).ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, OldKey));
+        vault.SetupKeyReads(OldKey);
         vault.SetupReads("alerts-webhook").ReturnsAsync(TestVault.Secret("alerts-webhook", "https://hooks.example/T0/B0/s3cr3t"));
         var settings = TestVault.Settings();
         settings["KeyVault:Secrets:AlertsWebhookUrl"] = "alerts-webhook";
@@ -64,9 +64,7 @@ public sealed class SecretStoreTests : IDisposable
     [Fact]
     public async Task Get_ReadsTheVaultAgainOnlyOnceTheConfiguredRefreshIntervalHasPassed()
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret)
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, OldKey))
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, NewKey));
+        vault.SetupKeyReads(OldKey, NewKey);
         var settings = TestVault.Settings();
         settings["KeyVault:RefreshInterval"] = "00:02:00";
         var store = Store(settings);
@@ -89,8 +87,7 @@ public sealed class SecretStoreTests : IDisposable
     [Fact]
     public async Task Get_WhenTheRefreshFails_KeepsTheLastGoodValue_WarnsWithoutIt_AndWaitsAnotherIntervalBeforeRetrying()
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret)
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, OldKey))
+        vault.SetupKeyReads(OldKey)
             .ThrowsAsync(new RequestFailedException(403, "Caller is not authorized to perform action on resource.", "Forbidden", null))
             .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, NewKey));
         var store = Store(TestVault.Settings());
@@ -117,9 +114,7 @@ public sealed class SecretStoreTests : IDisposable
     [Fact]
     public async Task Refresh_AfterManyCallersHadTheSameKeyRejected_ReadsTheVaultOnce()
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret)
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, OldKey))
-            .ReturnsAsync(TestVault.Secret(TestVault.OpenAIKeySecret, NewKey));
+        vault.SetupKeyReads(OldKey, NewKey);
         var store = Store(TestVault.Settings());
         await store.LoadAsync(CancellationToken.None);
 
@@ -140,7 +135,7 @@ public sealed class SecretStoreTests : IDisposable
         var failure = status == 0
             ? new RequestFailedException("No such host is known. (test-vault.vault.azure.net:443)", new HttpRequestException("No such host is known."))
             : new RequestFailedException(status, "Service request failed.", errorCode, null);
-        vault.SetupReads(TestVault.OpenAIKeySecret).ThrowsAsync(failure);
+        vault.SetupKeyReads().ThrowsAsync(failure);
         var store = Store(TestVault.Settings());
 
         var ex = await Assert.ThrowsAsync<SecretUnavailableException>(() => store.LoadAsync(CancellationToken.None));
@@ -154,7 +149,7 @@ public sealed class SecretStoreTests : IDisposable
     [Fact]
     public async Task Load_WhenNoCredentialGetsAToken_ThrowsNamingTheVaultAndTheIdentitySetting()
     {
-        vault.SetupReads(TestVault.OpenAIKeySecret)
+        vault.SetupKeyReads()
             .ThrowsAsync(new CredentialUnavailableException("DefaultAzureCredential failed to retrieve a token from the included credentials."));
         var store = Store(TestVault.Settings());
 

@@ -27,6 +27,17 @@ internal static class TestVault
     public static ISetupSequentialResult<Task<Response<KeyVaultSecret>>> SetupReads(this Mock<SecretClient> vault, string secretName) =>
         vault.SetupSequence(client => client.GetSecretAsync(secretName, It.IsAny<string>(), It.IsAny<SecretContentType?>(), It.IsAny<CancellationToken>()));
 
+    /// <summary>Successive reads of the OpenAI key's secret return <paramref name="values"/> in order; more answers may follow.</summary>
+    public static ISetupSequentialResult<Task<Response<KeyVaultSecret>>> SetupKeyReads(this Mock<SecretClient> vault, params string[] values)
+    {
+        var reads = vault.SetupReads(OpenAIKeySecret);
+        foreach (var value in values)
+        {
+            reads = reads.ReturnsAsync(Secret(OpenAIKeySecret, value));
+        }
+        return reads;
+    }
+
     public static void VerifyReads(this Mock<SecretClient> vault, string secretName, int times) =>
         vault.Verify(client => client.GetSecretAsync(secretName, It.IsAny<string>(), It.IsAny<SecretContentType?>(), It.IsAny<CancellationToken>()),
             Times.Exactly(times));
