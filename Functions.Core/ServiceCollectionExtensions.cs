@@ -7,6 +7,7 @@ using Functions.Core.Completions;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
+using Functions.Core.Secrets;
 using Functions.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,12 +33,15 @@ public static class ServiceCollectionExtensions
         services.AddOptions<RequestLimitsOptions>().BindConfiguration(RequestLimitsOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<OpenAIOptions>().BindConfiguration(OpenAIOptions.SectionName)
+            .PostConfigure<IOptions<KeyVaultOptions>>((options, vault) =>
+                options.ApiKeyInKeyVault = vault.Value.VaultSecretName(SecretNames.OpenAIApiKey) is not null)
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
 
+        services.AddSecrets();
         AddStorage(services);
         AddModel(services);
 
@@ -88,11 +92,13 @@ public static class ServiceCollectionExtensions
             {
                 clientOptions.Endpoint = options.Endpoint;
             }
-            // The SDK insists on a credential; a keyless compatible endpoint (Ollama) ignores this placeholder.
-            var key = string.IsNullOrWhiteSpace(options.ApiKey) ? "no-key-configured" : options.ApiKey;
-            return new OpenAIClient(new ApiKeyCredential(key), clientOptions);
+            return new OpenAIClient(provider.GetRequiredService<ApiKeyCredential>(), clientOptions);
         });
-        services.TryAddSingleton<IChatModel, OpenAIChatModel>();
+        // One credential, kept current by KeyRefreshingChatModel from the secret store (Key Vault or OpenAI:ApiKey).
+        services.AddSingleton(new ApiKeyCredential(KeyRefreshingChatModel.NoKey));
+        services.AddSingleton<OpenAIChatModel>();
+        services.TryAddSingleton<IChatModel>(provider =>
+            ActivatorUtilities.CreateInstance<KeyRefreshingChatModel>(provider, provider.GetRequiredService<OpenAIChatModel>()));
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<CircuitBreaker>();
     }

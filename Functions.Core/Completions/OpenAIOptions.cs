@@ -13,7 +13,11 @@ public sealed class OpenAIOptions : IValidatableObject
     /// </summary>
     public Uri? Endpoint { get; set; }
 
+    /// <summary>The key when no vault supplies it (see <c>KeyVault:Secrets:OpenAIApiKey</c>); read through the secret store.</summary>
     public string? ApiKey { get; set; }
+
+    /// <summary>Set from <c>KeyVaultOptions</c>, not bound: the key comes from Key Vault instead of <see cref="ApiKey"/>.</summary>
+    internal bool ApiKeyInKeyVault { get; set; }
 
     [Required(ErrorMessage = "OpenAI:DefaultModel is required.")]
     public string DefaultModel { get; set; } = "gpt-4.1-mini";
@@ -33,10 +37,11 @@ public sealed class OpenAIOptions : IValidatableObject
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         // A keyless endpoint is legitimate (Ollama, a gateway that injects auth); api.openai.com without a key is not.
-        if (Endpoint is null && string.IsNullOrWhiteSpace(ApiKey))
+        if (Endpoint is null && string.IsNullOrWhiteSpace(ApiKey) && !ApiKeyInKeyVault)
         {
             yield return new ValidationResult(
-                "OpenAI:ApiKey is required when OpenAI:Endpoint is not set (the default endpoint is api.openai.com).",
+                "OpenAI:ApiKey (or a Key Vault secret mapped by KeyVault:Secrets:OpenAIApiKey) is required when OpenAI:Endpoint is not set " +
+                "(the default endpoint is api.openai.com).",
                 [nameof(ApiKey)]);
         }
     }

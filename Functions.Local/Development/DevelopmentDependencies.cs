@@ -1,10 +1,11 @@
+using Functions.Core.Secrets;
 using Functions.Core.Storage;
 
 namespace Functions.Local.Development;
 
 /// <summary>
 /// Starts what a fresh machine lacks: Azurite when storage is the emulator and nothing listens on its ports, and the
-/// offline model when no OpenAI key or endpoint is set. Whatever it started stops with the host.
+/// offline model when no OpenAI key (in configuration or Key Vault) or endpoint is set. Whatever it started stops with the host.
 /// </summary>
 public sealed class DevelopmentDependencies : IHostedService
 {
@@ -54,7 +55,8 @@ public sealed class DevelopmentDependencies : IHostedService
     private async Task StartModelAsync(IConfiguration configuration)
     {
         var endpoint = configuration["OpenAI:Endpoint"];
-        if (!string.IsNullOrWhiteSpace(configuration["OpenAI:ApiKey"]) || !string.IsNullOrWhiteSpace(endpoint))
+        var keyInVault = configuration.GetSection(KeyVaultOptions.SectionName).Get<KeyVaultOptions>()?.VaultSecretName(SecretNames.OpenAIApiKey) is not null;
+        if (keyInVault || !string.IsNullOrWhiteSpace(configuration["OpenAI:ApiKey"]) || !string.IsNullOrWhiteSpace(endpoint))
         {
             announcements.Add((LogLevel.Information, $"Model: {(string.IsNullOrWhiteSpace(endpoint) ? "https://api.openai.com/v1" : endpoint)}"));
             return;

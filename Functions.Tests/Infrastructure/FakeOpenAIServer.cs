@@ -32,6 +32,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     /// <summary>Answers calls the script does not cover.</summary>
     public Func<JsonElement, FakeReply> Responder { get; set; } = DefaultReply;
 
+    /// <summary>When set, a call with any other key gets OpenAI's 401 <c>invalid_api_key</c>, whose message quotes that key.</summary>
+    public string? AcceptedKey { get; set; }
+
     public static async Task<FakeOpenAIServer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -58,7 +61,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
     {
         using var body = await JsonDocument.ParseAsync(context.Request.Body);
         var root = body.RootElement;
-        var reply = script.TryDequeue(out var scripted) ? scripted : Responder(root);
+        var presented = context.Request.Headers.Authorization.ToString().Replace("Bearer ", "", StringComparison.Ordinal);
+        var reply = AcceptedKey is not null && presented != AcceptedKey ? FakeReply.InvalidApiKey(presented)
+            : script.TryDequeue(out var scripted) ? scripted : Responder(root);
         calls.Enqueue(new RecordedCall(context.Request.Headers.Authorization.ToString(), root.Clone(), DateTimeOffset.UtcNow, reply));
 
         if (reply.Delay > TimeSpan.Zero)
@@ -136,4 +141,15 @@ public sealed record FakeReply(
     public static FakeReply CutShort() => Completion("this body will not arrive whole") with { Fault = FakeFault.CutShort };
 
     public static FakeReply Slow(TimeSpan delay) => Completion("slow") with { Delay = delay };
+
+    /// <summary>OpenAI's answer to a wrong key. It quotes the key (OpenAI masks its middle; quoting it whole is the harsher test).</summary>
+    public static FakeReply InvalidApiKey(string presentedKey) =>
+        new(401, JsonSerializer.Serialize(new
+        {
+            error = new
+            {
+                message = $"Incorrect API key provided: {presentedKey}. You can find your API key at https://platform.openai.com/account/api-keys.",
+                type = "invalid_request_error", code = "invalid_api_key", param = (string?)null,
+            },
+        }));
 }

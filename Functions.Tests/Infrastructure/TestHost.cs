@@ -27,9 +27,10 @@ public sealed class TestHost : IAsyncDisposable
     public string JobsTable { get; }
 
     /// <param name="settings">Override any setting, including the per-test names (to share a queue between hosts).</param>
-    /// <param name="services">Registered before Core, so a test may substitute a service Core adds with TryAdd.</param>
+    /// <param name="configure">Runs after the test settings are added and before Core registers its services, so a
+    /// test may add logging providers or substitute a service Core adds with TryAdd (a SecretClient, an IChatModel).</param>
     public static async Task<TestHost> StartAsync(AzuriteFixture azurite, Uri modelEndpoint,
-        IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+        IReadOnlyDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var chatQueue = AzuriteFixture.UniqueName("chat");
         var jobsTable = AzuriteFixture.UniqueName("jobs");
@@ -58,9 +59,17 @@ public sealed class TestHost : IAsyncDisposable
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Configuration.AddInMemoryCollection(all);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            services?.Invoke(builder.Services);
+            configure?.Invoke(builder);
         }, loadLocalSettings: false);
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
         return new TestHost(app, all["Storage:ChatQueue"]!, all["Storage:JobsTable"]!);
     }
 

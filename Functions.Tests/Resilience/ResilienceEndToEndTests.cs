@@ -29,7 +29,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
 
     private async Task<TestHost> StartHostAsync(Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
-        var host = await TestHost.StartAsync(azurite, model.BaseUrl, settings, services);
+        var host = await TestHost.StartAsync(azurite, model.BaseUrl, settings, builder => services?.Invoke(builder.Services));
         hosts.Add(host);
         return host;
     }

@@ -1,0 +1,11 @@
+namespace Functions.Core.Secrets;
+
+/// <summary>The app's logical secret names: the keys of <c>KeyVault:Secrets</c> and of <see cref="SecretStore"/>.</summary>
+public static class SecretNames
+{
+    public const string OpenAIApiKey = "OpenAIApiKey";
+}
+
+/// <summary>A secret the app reads, and the configuration setting that holds it when no vault maps it.</summary>
+/// <param name="ConfigurationKey">Colon form, e.g. <c>OpenAI:ApiKey</c> (the app setting <c>OpenAI__ApiKey</c>).</param>
+public sealed record SecretDefinition(string Name, string ConfigurationKey);
