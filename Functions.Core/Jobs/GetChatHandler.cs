@@ -6,7 +6,7 @@ using Microsoft.Net.Http.Headers;
 namespace Functions.Core.Jobs;
 
 /// <summary><c>GET /api/chat/{id}</c>: a job's status and result, for the caller that created it and nobody else.</summary>
-public sealed class GetChatHandler(CallerResolver callers, JobTable jobs)
+public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, TimeProvider time)
 {
     /// <summary>How long a client should wait before polling an unfinished job again.</summary>
     public const string PollAfterSeconds = "1";
@@ -28,6 +28,12 @@ public sealed class GetChatHandler(CallerResolver callers, JobTable jobs)
         var view = TypedResults.Ok(JobView.From(job));
         return job.IsTerminal
             ? view
-            : new WithHeadersResult(view, new Dictionary<string, string> { [HeaderNames.RetryAfter] = PollAfterSeconds });
+            : new WithHeadersResult(view, new Dictionary<string, string> { [HeaderNames.RetryAfter] = PollAfter(job) });
     }
+
+    /// <summary>A job the model asked to wait is not worth polling before it runs again.</summary>
+    private string PollAfter(Job job) =>
+        job.RetryAt is { } retryAt && retryAt - time.GetUtcNow() is { TotalSeconds: > 1 } wait
+            ? ((long)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture)
+            : PollAfterSeconds;
 }

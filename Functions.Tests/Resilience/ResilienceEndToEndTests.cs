@@ -128,9 +128,12 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
         var id = await host.SubmitAcceptedAsync(TestHost.UserMessage("come back later"));
 
         JsonElement waiting;
+        TimeSpan? pollAfter;
         do
         {
-            waiting = await host.GetJobAsync(id);
+            using var response = await host.GetAsync(id);
+            waiting = await response.Content.ReadFromJsonAsync<JsonElement>();
+            pollAfter = response.Headers.RetryAfter?.Delta;
         }
         while (!waiting.TryGetProperty("retryAt", out _) && waiting.GetProperty("status").GetString() != "Succeeded");
         var job = await host.WaitForTerminalAsync(id);
@@ -138,6 +141,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
         Assert.Equal("Queued", waiting.GetProperty("status").GetString());
         var retryAt = waiting.GetProperty("retryAt").GetDateTimeOffset();
         Assert.InRange(retryAt - model.Calls.First().At, TimeSpan.FromSeconds(2.9), TimeSpan.FromSeconds(5));
+        Assert.InRange(pollAfter!.Value, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)); // poll again when it is due
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
         Assert.True(model.Calls.Last().At >= retryAt.AddMilliseconds(-100), "the job ran again only when due");
     }
