@@ -1,0 +1,225 @@
+metadata description = 'The Function App: a Flex Consumption plan, the .NET isolated app on it, every app setting the code reads, and optional App Service authentication.'
+
+@description('Name of the Function App.')
+param name string
+
+@description('Name of its Flex Consumption plan (one app per plan).')
+param planName string
+
+@description('Azure region of the plan and the app.')
+param location string
+
+@description('Tags applied to the plan and the app; the app also gets azd-service-name.')
+param tags {
+  *: string
+}
+
+@description('Service name in azure.yaml; azd finds the app to deploy to by this tag.')
+param serviceName string
+
+@description('Name of the user-assigned identity the app runs as.')
+param identityName string
+
+@description('Name of the storage account: host state (AzureWebJobsStorage), chat queues, jobs table and deployment package.')
+param storageAccountName string
+
+@description('Blob container the Flex plan deploys the app package from.')
+param deploymentContainerName string
+
+@description('Name of the Key Vault holding the OpenAI key.')
+param keyVaultName string
+
+@description('Name of the Application Insights component.')
+param applicationInsightsName string
+
+@description('Queue the submit handler enqueues chat jobs to (Storage__ChatQueue); its poison queue is <name>-poison.')
+param chatQueueName string
+
+@description('Table the jobs are stored in (Storage__JobsTable).')
+param jobsTableName string
+
+@description('Base URL of the OpenAI-compatible API (OpenAI__Endpoint).')
+param openAIEndpoint string
+
+@description('Model used when a request names none (OpenAI__DefaultModel).')
+param defaultModel string
+
+@description('Models a caller may ask for besides the default (OpenAI__AllowedModels).')
+param allowedModels string[]
+
+@description('Largest completion, in tokens, a caller may ask for (Requests__MaxOutputTokens).')
+param maxOutputTokens int
+
+@description('Serve callers without a trusted identity as the shared anonymous caller (Callers__AllowAnonymous).')
+param allowAnonymous bool
+
+@description('NCRONTAB schedule of the spend roll-up timer (SPEND_ROLLUP_SCHEDULE).')
+param spendRollupSchedule string
+
+@description('Origins allowed to call the API from a browser.')
+param corsAllowedOrigins string[]
+
+@description('Turn on App Service authentication with Microsoft Entra ID.')
+param enableAuthentication bool
+
+@description('Application (client) id of the API\'s Entra ID app registration; used only when enableAuthentication is true.')
+param authClientId string
+
+@description('Tenant whose tokens are accepted.')
+param authTenantId string
+
+@description('Most instances the app may scale out to.')
+param maximumInstanceCount int
+
+@description('Memory of each instance, in MB.')
+param instanceMemoryMB int
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: identityName
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2026-06-01' existing = {
+  name: storageAccountName
+}
+
+resource vault 'Microsoft.KeyVault/vaults@2026-05-15' existing = {
+  name: keyVaultName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
+  name: name
+  location: location
+  tags: union(tags, { 'azd-service-name': serviceName })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    // Key Vault references in app settings resolve with this identity rather than a system-assigned one.
+    keyVaultReferenceIdentity: identity.id
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      cors: {
+        allowedOrigins: corsAllowedOrigins
+        supportCredentials: false
+      }
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      // Flex takes the worker runtime from here, not from FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION.
+      // Matches <TargetFramework>net10.0</TargetFramework> in Directory.Build.props (a test keeps the two equal).
+      runtime: {
+        name: 'dotnet-isolated'
+        version: '10.0'
+      }
+    }
+  }
+
+  // Every setting the app reads; the Infra tests derive the required names from the Functions.Core options classes.
+  // No keys, passwords or SAS anywhere: storage, Key Vault and telemetry all authenticate as the identity.
+  resource appSettings 'config' = {
+    name: 'appsettings'
+    properties: {
+      // Functions host storage, identity-based (AzureWebJobsStorage__*); Functions.Core's StorageAccount reads the same.
+      AzureWebJobsStorage__accountName: storage.name
+      AzureWebJobsStorage__credential: 'managedidentity'
+      AzureWebJobsStorage__clientId: identity.properties.clientId
+
+      // Telemetry with Entra ID auth (the component's local auth is off).
+      APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
+
+      // DefaultAzureCredential picks the user-assigned identity.
+      AZURE_CLIENT_ID: identity.properties.clientId
+
+      // Key Vault, for the app's SecretClient.
+      KeyVault__VaultUri: vault.properties.vaultUri
+      KeyVault__ManagedIdentityClientId: identity.properties.clientId
+
+      // OpenAIOptions
+      OpenAI__Endpoint: openAIEndpoint
+      // A Key Vault reference the platform resolves with keyVaultReferenceIdentity. The deployer sets the secret
+      // 'openai-api-key' after provisioning (infra/README-deploy.md); its value never passes through a template.
+      OpenAI__ApiKey: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=openai-api-key)'
+      OpenAI__DefaultModel: defaultModel
+      OpenAI__AllowedModels: join(allowedModels, ',')
+      OpenAI__NetworkTimeout: '00:01:40'
+
+      // StorageOptions
+      Storage__ChatQueue: chatQueueName
+      Storage__JobsTable: jobsTableName
+
+      // CallerOptions: the principal header is trustworthy only behind App Service authentication.
+      Callers__TrustPrincipalHeader: enableAuthentication ? 'true' : 'false'
+      Callers__AllowAnonymous: allowAnonymous ? 'true' : 'false'
+      Callers__AnonymousCallerId: 'anonymous'
+
+      // RequestLimitsOptions (the code's defaults, except the output cap operators tune for cost)
+      Requests__MaxBodyBytes: '262144'
+      Requests__MaxMessages: '64'
+      Requests__MaxMessageChars: '32000'
+      Requests__MaxTotalChars: '128000'
+      Requests__MaxOutputTokens: string(maxOutputTokens)
+
+      // Timer trigger schedule (%SPEND_ROLLUP_SCHEDULE%)
+      SPEND_ROLLUP_SCHEDULE: spendRollupSchedule
+    }
+  }
+}
+
+module authentication '../core/host/app-service-auth.bicep' = if (enableAuthentication) {
+  name: 'authentication'
+  // Site config writes are serialised by the platform; write authentication after the app settings.
+  dependsOn: [
+    functionApp::appSettings
+  ]
+  params: {
+    siteName: functionApp.name
+    clientId: authClientId
+    tenantId: authTenantId
+    allowAnonymous: allowAnonymous
+  }
+}
+
+@description('Name of the Function App.')
+output name string = functionApp.name
+
+@description('Base URL of the Function App.')
+output uri string = 'https://${functionApp.properties.defaultHostName}'
