@@ -100,11 +100,11 @@ public sealed class AppSettingsTests(BicepTemplateFixture bicep)
     }
 
     [Fact]
-    public void OpenAIApiKey_IsAKeyVaultReferenceToTheSecretTheDeployerSets()
+    public void OpenAIApiKey_ComesFromTheVaultSecretTheDeployerSets_NeverFromASetting()
     {
-        var apiKey = Setting("OpenAI__ApiKey");
-
-        Assert.StartsWith("[format('@Microsoft.KeyVault(VaultName={0};SecretName=openai-api-key)'", apiKey);
+        Assert.Equal("", Setting("OpenAI__ApiKey"));
+        Assert.Equal("openai-api-key", Setting("KeyVault__Secrets__OpenAIApiKey"));
+        Assert.Contains("vaultUri", Setting("KeyVault__VaultUri"));
     }
 
     [Fact]

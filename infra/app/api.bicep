@@ -169,15 +169,18 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       // DefaultAzureCredential picks the user-assigned identity.
       AZURE_CLIENT_ID: identity.properties.clientId
 
-      // Key Vault, for the app's SecretClient.
+      // Key Vault, read by the app's own SecretClient (not a platform Key Vault reference): the key is re-read every
+      // RefreshInterval and on a 401, so rotating it needs no restart, and a missing secret stops start-up by name.
       KeyVault__VaultUri: vault.properties.vaultUri
       KeyVault__ManagedIdentityClientId: identity.properties.clientId
+      KeyVault__RefreshInterval: '00:05:00'
+      KeyVault__Secrets__OpenAIApiKey: 'openai-api-key'
 
       // OpenAIOptions
       OpenAI__Endpoint: openAIEndpoint
-      // A Key Vault reference the platform resolves with keyVaultReferenceIdentity. The deployer sets the secret
-      // 'openai-api-key' after provisioning (infra/README-deploy.md); its value never passes through a template.
-      OpenAI__ApiKey: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=openai-api-key)'
+      // Empty on purpose: the key comes from the vault secret 'openai-api-key' (KeyVault__Secrets__OpenAIApiKey), which
+      // the deployer sets after provisioning (README.md, "Deploy to Azure"); its value never passes through a template.
+      OpenAI__ApiKey: ''
       OpenAI__DefaultModel: defaultModel
       OpenAI__AllowedModels: join(allowedModels, ',')
       OpenAI__NetworkTimeout: '00:01:40'
@@ -185,6 +188,17 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       // StorageOptions
       Storage__ChatQueue: chatQueueName
       Storage__JobsTable: jobsTableName
+      Storage__GateTable: 'upstreamgate'
+
+      // ResilienceOptions (the code's defaults)
+      Resilience__MaxRetries: '4'
+      Resilience__BaseBackoff: '00:00:00.500'
+      Resilience__MaxBackoff: '00:00:30'
+      Resilience__LongWaitThreshold: '00:00:10'
+      Resilience__JobDeadline: '00:15:00'
+      Resilience__CircuitFailureThreshold: '5'
+      Resilience__CircuitBreakDuration: '00:00:30'
+      Resilience__ProcessingLease: '00:05:00'
 
       // CallerOptions: the principal header is trustworthy only behind App Service authentication.
       Callers__TrustPrincipalHeader: enableAuthentication ? 'true' : 'false'
