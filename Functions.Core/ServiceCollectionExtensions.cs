@@ -1,6 +1,7 @@
 using System.ClientModel;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
+using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
@@ -35,6 +36,7 @@ public static class ServiceCollectionExtensions
 
         AddStorage(services);
         AddModel(services);
+        services.AddResponseCache();
 
         services.AddSingleton<CallerResolver>();
         services.AddSingleton<ChatRequestReader>();

@@ -1,4 +1,5 @@
 using Azure;
+using Functions.Core.Cache;
 using Functions.Core.Jobs;
 using Microsoft.Extensions.Logging;
 
@@ -9,7 +10,13 @@ namespace Functions.Core.Completions;
 /// Transient failures are rethrown so the host redelivers the message (its dequeue count and poison queue depend on
 /// the throw); permanent ones end the job as <see cref="JobStatus.Failed"/> and return.
 /// </summary>
-public sealed class ProcessChatHandler(JobTable jobs, IChatModel model, TimeProvider time, ILogger<ProcessChatHandler> logger)
+public sealed class ProcessChatHandler(
+    JobTable jobs,
+    JobQueue queue,
+    SingleFlight cache,
+    IChatModel model,
+    TimeProvider time,
+    ILogger<ProcessChatHandler> logger)
 {
     public async Task HandleAsync(string messageText, CancellationToken cancellationToken)
     {
@@ -30,6 +37,19 @@ public sealed class ProcessChatHandler(JobTable jobs, IChatModel model, TimeProv
         {
             // A redelivery after the outcome was recorded: no second model call, no second usage record.
             CompletionsLog.AlreadyFinished(logger, job.Id, job.Status);
+            return;
+        }
+
+        // Identical cacheable jobs share one model call: this one may be answered already, or wait for the one under way.
+        await using var flight = await cache.JoinAsync(job, cancellationToken);
+        if (flight.Answered is { } answered)
+        {
+            await jobs.UpdateAsync(answered, cancellationToken);
+            return;
+        }
+        if (flight.RecheckAfter is { } delay)
+        {
+            await queue.RequeueAsync(messageText, delay, cancellationToken);
             return;
         }
 
@@ -55,7 +75,7 @@ public sealed class ProcessChatHandler(JobTable jobs, IChatModel model, TimeProv
             throw;
         }
 
-        await jobs.UpdateAsync(job.Succeed(result, time.GetUtcNow()), cancellationToken);
+        await jobs.UpdateAsync(await flight.StoreAsync(job.Succeed(result, time.GetUtcNow()), cancellationToken), cancellationToken);
         CompletionsLog.Succeeded(logger, job.Id, result.Model, result.Usage.InputTokens, result.Usage.OutputTokens,
             (long)time.GetElapsedTime(started).TotalMilliseconds);
     }

@@ -1,3 +1,4 @@
+using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
 using Microsoft.AspNetCore.Http;
@@ -25,9 +26,15 @@ public sealed class GetChatHandler(CallerResolver callers, JobTable jobs)
             return ApiProblems.JobNotFound(id);
         }
 
-        var view = TypedResults.Ok(JobView.From(job));
-        return job.IsTerminal
-            ? view
-            : new WithHeadersResult(view, new Dictionary<string, string> { [HeaderNames.RetryAfter] = PollAfterSeconds });
+        var headers = new Dictionary<string, string>();
+        if (!job.IsTerminal)
+        {
+            headers[HeaderNames.RetryAfter] = PollAfterSeconds;
+        }
+        if (job.Cache is { } ticket)
+        {
+            headers[CacheStatus.HeaderName] = CacheStatus.Of(ticket);
+        }
+        return new WithHeadersResult(TypedResults.Ok(JobView.From(job)), headers);
     }
 }

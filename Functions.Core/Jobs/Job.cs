@@ -1,4 +1,5 @@
 using Azure;
+using Functions.Core.Cache;
 using Functions.Core.Requests;
 
 namespace Functions.Core.Jobs;
@@ -24,7 +25,8 @@ public sealed record Job(
     JobResult? Result = null,
     JobError? Error = null,
     JobError? LastError = null,
-    ETag ETag = default)
+    ETag ETag = default,
+    CacheTicket? Cache = null)
 {
     public bool IsTerminal => Status is JobStatus.Succeeded or JobStatus.Failed;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Functions.Core.Cache;
 using Functions.Core.Requests;
 using Functions.Core.Storage;
 
@@ -60,6 +61,7 @@ public sealed class JobTable(TableClient table)
         }
         WriteError(entity, "Error", job.Error);
         WriteError(entity, "LastError", job.LastError);
+        CacheTicket.Write(entity, job.Cache);
         return entity;
     }
 
@@ -84,7 +86,8 @@ public sealed class JobTable(TableClient table)
             result,
             ReadError(entity, "Error"),
             ReadError(entity, "LastError"),
-            entity.ETag);
+            entity.ETag,
+            CacheTicket.Read(entity));
     }
 
     private static void WriteError(TableEntity entity, string prefix, JobError? error)

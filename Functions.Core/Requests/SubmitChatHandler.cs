@@ -1,4 +1,5 @@
 using Azure;
+using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
@@ -8,10 +9,11 @@ using Microsoft.Net.Http.Headers;
 
 namespace Functions.Core.Requests;
 
-/// <summary><c>POST /api/chat</c>: validate, record the job, queue it, answer 202 with where to poll.</summary>
+/// <summary><c>POST /api/chat</c>: validate, answer from the cache (200) or record the job, queue it, answer 202 with where to poll.</summary>
 public sealed class SubmitChatHandler(
     CallerResolver callers,
     ChatRequestReader reader,
+    CacheLookup cache,
     JobTable jobs,
     JobQueue queue,
     TimeProvider time,
@@ -30,7 +32,13 @@ public sealed class SubmitChatHandler(
             return problem!;
         }
 
-        var job = new Job(JobIds.New(time), caller, JobStatus.Queued, request, time.GetUtcNow());
+        var cached = await cache.LookupAsync(caller, request, http, cancellationToken);
+        if (cached.Hit is { } hit)
+        {
+            return hit;
+        }
+
+        var job = new Job(JobIds.New(time), caller, JobStatus.Queued, request, time.GetUtcNow(), Cache: cached.Ticket);
         try
         {
             job = await jobs.AddAsync(job, cancellationToken);
@@ -57,7 +65,11 @@ public sealed class SubmitChatHandler(
         var statusUrl = JobRoutes.StatusUrl(job.Id);
         return new WithHeadersResult(
             TypedResults.Accepted(statusUrl, new AcceptedJobView(job.Id, job.Status.ToString(), statusUrl)),
-            new Dictionary<string, string> { [HeaderNames.RetryAfter] = GetChatHandler.PollAfterSeconds });
+            new Dictionary<string, string>
+            {
+                [HeaderNames.RetryAfter] = GetChatHandler.PollAfterSeconds,
+                [CacheStatus.HeaderName] = cached.Status,
+            });
     }
 
     private async Task TryCloseUnqueuedJobAsync(Job job)
