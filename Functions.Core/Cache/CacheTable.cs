@@ -35,11 +35,13 @@ public sealed class CacheTable(TableClient table, TimeProvider time)
     private const string LeaderRow = "leader";
 
     /// <summary>
-    /// Table Storage holds 64 KiB per property and 1 MiB per entity, counting strings as UTF-16: an answer is split over
-    /// properties (<see cref="TextChunks"/>) up to this many characters, with room left for the other properties.
-    /// Longer answers are not cached.
+    /// Table Storage holds 64 KiB per property and 1 MiB per entity: an answer is split over properties
+    /// (<see cref="TextChunks"/>) up to this size (<see cref="RowOverflow.StringBytes"/>), with room left for the other
+    /// properties. Larger answers are not cached: about 500,000 characters of plain text, 170,000 of other scripts.
     /// </summary>
-    public const int MaxContentChars = 500_000;
+    public const int MaxContentBytes = RowOverflow.MaxRowBytes - 8 * 1024;
+
+    public static bool Fits(string content) => RowOverflow.StringBytes(content) <= MaxContentBytes;
 
     public TableClient Client => table;
 
@@ -63,7 +65,7 @@ public sealed class CacheTable(TableClient table, TimeProvider time)
     /// <returns>False when the answer is too large to store.</returns>
     public async Task<bool> StoreAsync(CacheEntry entry, CancellationToken cancellationToken)
     {
-        if (entry.Result.Content.Length > MaxContentChars)
+        if (!Fits(entry.Result.Content))
         {
             return false;
         }

@@ -84,7 +84,7 @@ public sealed class SingleFlight(
 
         // Only complete answers: "length" is cut short, "tool_calls" and "content_filter" carry no answer to repeat.
         var reason = result.FinishReason != "stop" ? $"finish reason {result.FinishReason}"
-            : result.Content.Length > CacheTable.MaxContentChars ? $"{result.Content.Length} characters, over {CacheTable.MaxContentChars}"
+            : !CacheTable.Fits(result.Content) ? $"{result.Content.Length} characters, too large for a row"
             : null;
         if (reason is null)
         {
