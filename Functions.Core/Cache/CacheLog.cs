@@ -9,8 +9,8 @@ internal static partial class CacheLog
     [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Cache hit for caller {Caller}: answered with job {JobId}")]
     public static partial void Hit(ILogger logger, string caller, string jobId);
 
-    [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "The response cache is unavailable; job {JobId} goes to the model")]
-    public static partial void Unavailable(ILogger logger, string? jobId, Exception exception);
+    [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "The response cache is unavailable; job {JobId} is processed without it")]
+    public static partial void Unavailable(ILogger logger, string jobId, Exception exception);
 
     [LoggerMessage(EventId = 602, Level = LogLevel.Information, Message = "Job {JobId}: answer stored for {TtlSeconds} s")]
     public static partial void Stored(ILogger logger, string jobId, long ttlSeconds);
@@ -29,6 +29,12 @@ internal static partial class CacheLog
 
     [LoggerMessage(EventId = 607, Level = LogLevel.Information, Message = "Cache sweep removed {Count} expired rows")]
     public static partial void Swept(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 608, Level = LogLevel.Warning, Message = "The response cache is unavailable; the request is treated as a miss")]
+    public static partial void LookupFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 609, Level = LogLevel.Warning, Message = "Job {JobId} could not release its leader lease; it expires on its own")]
+    public static partial void LeaseNotReleased(ILogger logger, string jobId, Exception exception);
 
     /// <summary>Storage trouble the cache absorbs: a request it cannot help is served as if there were no cache.</summary>
     public static bool IsStorageFailure(Exception ex) =>

@@ -65,7 +65,7 @@ public sealed class CacheLookup(
         }
         catch (Exception ex) when (CacheLog.IsStorageFailure(ex))
         {
-            CacheLog.Unavailable(logger, null, ex);
+            CacheLog.LookupFailed(logger, ex);
             return miss;
         }
     }

@@ -72,7 +72,10 @@ public sealed class SingleFlight(
             await savings.TryRecordHitAsync(job.Caller, entry.Result, logger);
             CacheLog.Collapsed(logger, job.Id);
         }
-        return job.Succeed(entry.Result, now) with { Cache = ticket with { Outcome = own ? CacheOutcome.Stored : CacheOutcome.Collapsed } };
+        return job.Succeed(entry.Result, own ? entry.CompletedAt : now) with
+        {
+            Cache = ticket with { Outcome = own ? CacheOutcome.Stored : CacheOutcome.Collapsed },
+        };
     }
 
     internal async Task<Job> StoreAsync(Job job, CancellationToken cancellationToken)
@@ -106,7 +109,7 @@ public sealed class SingleFlight(
         return job with { Cache = ticket with { Outcome = CacheOutcome.NotStored } };
     }
 
-    internal async Task ReleaseAsync(string key, ETag lease)
+    internal async Task ReleaseAsync(Job job, string key, ETag lease)
     {
         try
         {
@@ -114,8 +117,8 @@ public sealed class SingleFlight(
         }
         catch (Exception ex) when (CacheLog.IsStorageFailure(ex))
         {
-            // The lease expires on its own; followers wait at most that long.
-            CacheLog.Unavailable(logger, null, ex);
+            // Followers wait at most until it expires.
+            CacheLog.LeaseNotReleased(logger, job.Id, ex);
         }
     }
 }
@@ -151,7 +154,7 @@ public sealed class Flight : IAsyncDisposable
     {
         if (lease is { } held && job.Cache is { } ticket)
         {
-            await owner.ReleaseAsync(ticket.Key, held);
+            await owner.ReleaseAsync(job, ticket.Key, held);
         }
     }
 }

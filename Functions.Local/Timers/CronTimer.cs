@@ -16,6 +16,8 @@ public sealed class CronTimer(
     /// <summary>Task.Delay takes at most about 49 days; a yearly schedule waits in steps.</summary>
     private static readonly TimeSpan LongestWait = TimeSpan.FromDays(1);
 
+    public string FunctionName => functionName;
+
     public static CrontabSchedule Parse(string expression) =>
         CrontabSchedule.Parse(expression, new CrontabSchedule.ParseOptions
         {

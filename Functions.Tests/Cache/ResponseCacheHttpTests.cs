@@ -5,12 +5,17 @@ using Azure.Data.Tables;
 using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Jobs;
+using Functions.Local.Timers;
 using Functions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace Functions.Tests.Cache;
 
-/// <summary>The cache through HTTP: the real local host against Azurite and the loopback model.</summary>
+/// <summary>
+/// The cache through HTTP: the real local host against Azurite and the loopback model, including concurrent identical
+/// requests through the queue (single flight).
+/// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifetime
 {
@@ -29,9 +34,9 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
         await model.DisposeAsync();
     }
 
-    internal static object Deterministic(string content) => new { messages = new[] { new { role = "user", content } }, temperature = 0 };
+    private static object Deterministic(string content) => new { messages = new[] { new { role = "user", content } }, temperature = 0 };
 
-    internal static async Task<HttpResponseMessage> SubmitAsync(TestHost host, object body, string caller = "alice", string? cacheControl = null)
+    private static async Task<HttpResponseMessage> SubmitAsync(TestHost host, object body, string caller = "alice", string? cacheControl = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat") { Content = JsonContent.Create(body) };
         request.Headers.Add(CallerResolver.PrincipalIdHeader, caller);
@@ -55,7 +60,7 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
         return (job, CacheStatusOf(get));
     }
 
-    internal static string? CacheStatusOf(HttpResponseMessage response) =>
+    private static string? CacheStatusOf(HttpResponseMessage response) =>
         response.Headers.TryGetValues(CacheStatus.HeaderName, out var values) ? string.Join(", ", values) : null;
 
     private Task<int> RowCountAsync(TableClient table) => table.QueryAsync<TableEntity>().CountAsync().AsTask();
@@ -88,6 +93,12 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
         Assert.Equal("alice", saving.GetString("Caller"));
         Assert.Equal("gpt-4.1-mini-2025-04-14", saving.GetString("Model"));
         Assert.Equal((21, 5, 3), (saving.GetInt32("InputTokens"), saving.GetInt32("CachedInputTokens"), saving.GetInt32("OutputTokens")));
+    }
+
+    [Fact]
+    public void LocalHost_RunsTheSweepTimer_AsTheFunctionsAppDoes()
+    {
+        Assert.Contains("SweepCache", host.App.Services.GetServices<IHostedService>().OfType<CronTimer>().Select(timer => timer.FunctionName));
     }
 
     [Fact]
@@ -216,5 +227,47 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
         Assert.Equal(content.Length, job.GetProperty("result").GetProperty("content").GetString()!.Length);
         Assert.Equal("ChatBackend; fwd=miss", status);
         Assert.Equal(2, model.Calls.Count);
+    }
+
+    /// <summary>Submits <paramref name="count"/> identical requests at once; returns every job as it ended (a hit is already ended).</summary>
+    private async Task<JsonElement[]> SubmitConcurrentlyAsync(int count, string prompt) =>
+        await Task.WhenAll(Enumerable.Range(0, count).Select(async _ =>
+        {
+            using var response = await SubmitAsync(host, Deterministic(prompt));
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            return response.StatusCode == HttpStatusCode.OK
+                ? body
+                : await host.WaitForTerminalAsync(body.GetProperty("id").GetString()!, "alice", TimeSpan.FromSeconds(60));
+        }));
+
+    [Fact]
+    public async Task TwentyConcurrentIdenticalMisses_MakeOneModelCall_AndAllSucceedWithItsAnswer()
+    {
+        // Each call would answer differently, and slowly enough for all twenty to overlap it.
+        model.Enqueue(Enumerable.Range(0, 20).Select(i => FakeReply.Completion($"answer {i}") with { Delay = TimeSpan.FromMilliseconds(500) })
+            .ToArray());
+
+        var jobs = await SubmitConcurrentlyAsync(20, "FAQ: what are your opening hours?");
+
+        Assert.Single(model.Calls);
+        Assert.All(jobs, job => Assert.Equal("Succeeded", job.GetProperty("status").GetString()));
+        Assert.All(jobs, job => Assert.Equal("answer 0", job.GetProperty("result").GetProperty("content").GetString()));
+        Assert.Equal(20, jobs.Select(job => job.GetProperty("id").GetString()).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task LeaderFails_FollowersFallBackToTheirOwnCall_AndNoneIsLeftWaiting()
+    {
+        model.Enqueue(FakeReply.Error(400, "invalid_request_error") with { Delay = TimeSpan.FromMilliseconds(500) });
+        model.Enqueue(Enumerable.Range(1, 5).Select(i => FakeReply.Completion($"answer {i}") with { Delay = TimeSpan.FromMilliseconds(300) })
+            .ToArray());
+
+        var jobs = await SubmitConcurrentlyAsync(5, "Summarise our refund policy.");
+
+        Assert.Equal(2, model.Calls.Count);
+        Assert.Single(jobs, job => job.GetProperty("status").GetString() == "Failed");
+        var succeeded = jobs.Where(job => job.GetProperty("status").GetString() == "Succeeded").ToList();
+        Assert.Equal(4, succeeded.Count);
+        Assert.All(succeeded, job => Assert.Equal("answer 1", job.GetProperty("result").GetProperty("content").GetString()));
     }
 }

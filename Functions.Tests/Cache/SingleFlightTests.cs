@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
 using Functions.Core.Cache;
 using Functions.Core.Jobs;
+using Functions.Core.Requests;
 using Functions.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,7 @@ namespace Functions.Tests.Cache;
 [Collection(AzuriteCollection.Name)]
 public sealed class SingleFlightTests(AzuriteFixture azurite) : IAsyncLifetime
 {
-    private static readonly CacheOptions Options = new()
+    private static readonly CacheOptions Settings = new()
     {
         LeaderLease = TimeSpan.FromMinutes(2),
         FollowerRecheck = TimeSpan.FromSeconds(3),
@@ -33,7 +34,7 @@ public sealed class SingleFlightTests(AzuriteFixture azurite) : IAsyncLifetime
         await table.CreateAsync();
         await savingsTable.CreateAsync();
         flights = new SingleFlight(new CacheTable(table, time), new TableCacheSavingsRecorder(savingsTable, time),
-            Microsoft.Extensions.Options.Options.Create(Options), time, NullLogger<SingleFlight>.Instance);
+            Options.Create(Settings), time, NullLogger<SingleFlight>.Instance);
     }
 
     public async Task DisposeAsync()
@@ -43,8 +44,8 @@ public sealed class SingleFlightTests(AzuriteFixture azurite) : IAsyncLifetime
     }
 
     private Job NewJob(string caller = "alice", bool useStored = true) => new(JobIds.New(time), caller, JobStatus.Queued,
-        new Core.Requests.ChatRequest([new("user", "Capital of France?")], "gpt-4.1-mini", 0, null), time.GetUtcNow(),
-        Cache: new CacheTicket(new string('c', 64), Options.DefaultTtl, useStored));
+        new ChatRequest([new ChatMessage("user", "Capital of France?")], "gpt-4.1-mini", 0, null), time.GetUtcNow(),
+        Cache: new CacheTicket(new string('c', 64), Settings.DefaultTtl, useStored));
 
     [Fact]
     public async Task SecondIdenticalJob_WaitsWhileTheFirstCalls_ThenIsAnsweredWithItsStoredAnswer()
@@ -56,7 +57,7 @@ public sealed class SingleFlightTests(AzuriteFixture azurite) : IAsyncLifetime
         {
             Assert.True(leading.IsLeader);
             await using var waiting = await flights.JoinAsync(follower, CancellationToken.None);
-            Assert.Equal(Options.FollowerRecheck, waiting.RecheckAfter);
+            Assert.Equal(Settings.FollowerRecheck, waiting.RecheckAfter);
             Assert.Null(waiting.Answered);
 
             var stored = await leading.StoreAsync(leader.Succeed(Answer, time.GetUtcNow()), CancellationToken.None);
@@ -106,7 +107,7 @@ public sealed class SingleFlightTests(AzuriteFixture azurite) : IAsyncLifetime
         {
             Assert.NotNull(early.RecheckAfter);
         }
-        time.Advance(Options.LeaderLease);
+        time.Advance(Settings.LeaderLease);
         await using var late = await flights.JoinAsync(follower, CancellationToken.None);
         await using var third = await flights.JoinAsync(another, CancellationToken.None);
 
