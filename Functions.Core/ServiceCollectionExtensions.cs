@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
+using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
@@ -44,6 +45,7 @@ public static class ServiceCollectionExtensions
         services.AddSecrets();
         AddStorage(services);
         AddModel(services);
+        services.AddResponseCache();
 
         services.AddSingleton<CallerResolver>();
         services.AddSingleton<ChatRequestReader>();

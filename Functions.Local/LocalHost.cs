@@ -29,6 +29,7 @@ public static class LocalHost
         builder.Services.AddHostedService(_ => dependencies);
         builder.Services.AddServerlessCore(builder.Configuration);
         builder.Services.AddChatQueueTriggers();
+        builder.Services.AddCacheTimerTriggers();
 
         var app = builder.Build();
         app.MapChatApi();

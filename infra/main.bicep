@@ -52,6 +52,13 @@ param maxOutputTokens int = 4096
 @description('Serve requests without a trusted caller as one shared anonymous caller (Callers__AllowAnonymous); false answers them 401.')
 param allowAnonymous bool = true
 
+@description('Whose answers the response cache may serve (Cache__Scope): caller (a caller only ever gets its own) or shared (identical requests share answers across callers; only where prompts hold nothing private).')
+@allowed([
+  'caller'
+  'shared'
+])
+param cacheScope string = 'caller'
+
 @description('NCRONTAB schedule (six fields, seconds first, UTC) of the spend roll-up timer (SPEND_ROLLUP_SCHEDULE).')
 param spendRollupSchedule string = '0 0 * * * *'
 
@@ -203,6 +210,7 @@ module api 'app/api.bicep' = {
     allowedModels: allowedModels
     maxOutputTokens: maxOutputTokens
     allowAnonymous: allowAnonymous
+    cacheScope: cacheScope
     spendRollupSchedule: spendRollupSchedule
     corsAllowedOrigins: corsAllowedOrigins
     enableAuthentication: enableAuthentication

@@ -26,7 +26,21 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IC
         {
             Temperature = (float?)request.Temperature,
             MaxOutputTokenCount = request.MaxTokens,
+            TopP = (float?)request.TopP,
+#pragma warning disable OPENAI001 // Seed is marked experimental in the SDK; the API has long accepted it.
+            Seed = request.Seed,
+#pragma warning restore OPENAI001
+            ResponseFormat = ToSdkFormat(request.ResponseFormat),
         };
+        foreach (var stop in request.Stop ?? [])
+        {
+            options.StopSequences.Add(stop);
+        }
+        foreach (var tool in request.Tools ?? [])
+        {
+            options.Tools.Add(ChatTool.CreateFunctionTool(tool.Name, tool.Description,
+                tool.Parameters is { } parameters ? BinaryData.FromString(parameters.GetRawText()) : null));
+        }
 
         ChatCompletion completion;
         try
@@ -120,6 +134,15 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IC
         ChatRoles.System => new SystemChatMessage(message.Content),
         ChatRoles.Assistant => new AssistantChatMessage(message.Content),
         _ => new UserChatMessage(message.Content),
+    };
+
+    private static ChatResponseFormat? ToSdkFormat(ResponseFormat? format) => format?.Type switch
+    {
+        ResponseFormat.JsonObject => ChatResponseFormat.CreateJsonObjectFormat(),
+        ResponseFormat.JsonSchemaType when format.JsonSchema is { } schema => ChatResponseFormat.CreateJsonSchemaFormat(
+            schema.Name, BinaryData.FromString(schema.Schema.GetRawText()), schema.Description, schema.Strict),
+        ResponseFormat.Text => ChatResponseFormat.CreateTextFormat(),
+        _ => null,
     };
 
     private static string FinishReasonName(ChatFinishReason reason) => reason switch

@@ -1,4 +1,5 @@
 using Azure;
+using Functions.Core.Cache;
 using Functions.Core.Jobs;
 using Functions.Core.Resilience;
 using Microsoft.Extensions.Logging;
@@ -16,6 +17,7 @@ namespace Functions.Core.Completions;
 public sealed class ProcessChatHandler(
     JobTable jobs,
     JobQueue queue,
+    SingleFlight cache,
     IChatModel model,
     RetryPolicy retryPolicy,
     UpstreamGate gate,
@@ -53,9 +55,23 @@ public sealed class ProcessChatHandler(
             return;
         }
 
+        // Identical cacheable jobs share one model call: this one may be answered already, or wait for the one under
+        // way (without spending a model call of its budget). Disposing the flight releases its lease on every exit.
+        await using var flight = await cache.JoinAsync(job, cancellationToken);
+        if (flight.Answered is { } answered)
+        {
+            await RecordAsync(answered, cancellationToken);
+            return;
+        }
+        if (flight.RecheckAfter is { } recheck)
+        {
+            await queue.RequeueAsync(job.Id, job.ModelCalls, recheck, cancellationToken);
+            return;
+        }
+
         try
         {
-            await RunAsync(job, cancellationToken);
+            await RunAsync(job, flight, cancellationToken);
         }
         catch (Exception ex) when (ex is not ModelCallException)
         {
@@ -85,7 +101,7 @@ public sealed class ProcessChatHandler(
         }
     }
 
-    private async Task RunAsync(Job job, CancellationToken cancellationToken)
+    private async Task RunAsync(Job job, Flight flight, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var started = time.GetTimestamp();
@@ -159,7 +175,7 @@ public sealed class ProcessChatHandler(
             }
 
             circuit.RecordSuccess();
-            await RecordSuccessAsync(job, result, cancellationToken);
+            await RecordAsync(await flight.StoreAsync(job.Succeed(result, time.GetUtcNow()), cancellationToken), cancellationToken);
             CompletionsLog.Succeeded(logger, job.Id, result.Model, result.Usage.InputTokens, result.Usage.OutputTokens,
                 job.ModelCalls, (long)time.GetElapsedTime(started).TotalMilliseconds);
             return;
@@ -190,16 +206,16 @@ public sealed class ProcessChatHandler(
         return false;
     }
 
-    /// <summary>Writes the result and usage once: the ETag proves no other worker recorded anything since we took the job.</summary>
-    private async Task RecordSuccessAsync(Job job, JobResult result, CancellationToken cancellationToken)
+    /// <summary>Writes the outcome once: the ETag proves no other worker recorded anything since we took the job.</summary>
+    private async Task RecordAsync(Job finished, CancellationToken cancellationToken)
     {
         try
         {
-            await jobs.UpdateAsync(job.Succeed(result, time.GetUtcNow()), cancellationToken);
+            await jobs.UpdateAsync(finished, cancellationToken);
         }
         catch (RequestFailedException ex) when (ex.Status == 412)
         {
-            CompletionsLog.TakenElsewhere(logger, job.Id);
+            CompletionsLog.TakenElsewhere(logger, finished.Id);
         }
     }
 

@@ -1,3 +1,4 @@
+using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
 using Microsoft.AspNetCore.Http;
@@ -25,10 +26,16 @@ public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, TimePr
             return ApiProblems.JobNotFound(id);
         }
 
-        var view = TypedResults.Ok(JobView.From(job));
-        return job.IsTerminal
-            ? view
-            : new WithHeadersResult(view, new Dictionary<string, string> { [HeaderNames.RetryAfter] = PollAfter(job) });
+        var headers = new Dictionary<string, string>();
+        if (!job.IsTerminal)
+        {
+            headers[HeaderNames.RetryAfter] = PollAfter(job);
+        }
+        if (job.Cache is { } ticket)
+        {
+            headers[CacheStatus.HeaderName] = CacheStatus.Of(ticket);
+        }
+        return new WithHeadersResult(TypedResults.Ok(JobView.From(job)), headers);
     }
 
     /// <summary>A job the model asked to wait is not worth polling before it runs again.</summary>

@@ -1,4 +1,5 @@
 using Azure;
+using Functions.Core.Cache;
 using Functions.Core.Requests;
 
 namespace Functions.Core.Jobs;
@@ -30,7 +31,8 @@ public sealed record Job(
     JobError? LastError = null,
     DateTimeOffset? RetryAt = null,
     DateTimeOffset? LeaseUntil = null,
-    ETag ETag = default)
+    ETag ETag = default,
+    CacheTicket? Cache = null)
 {
     public bool IsTerminal => Status is JobStatus.Succeeded or JobStatus.Failed;
 

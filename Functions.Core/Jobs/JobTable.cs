@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Functions.Core.Cache;
 using Functions.Core.Requests;
 using Functions.Core.Storage;
 
@@ -8,7 +9,8 @@ namespace Functions.Core.Jobs;
 
 /// <summary>
 /// The jobs table: one entity per job, partitioned by job id so every read and write is a point operation.
-/// Updates are conditional on the ETag, so two workers can never both record a result.
+/// Updates are conditional on the ETag, so two workers can never both record a result. A job too large for one row
+/// (an answer over about 1 MiB) spills into overflow rows of its partition (<see cref="RowOverflow"/>).
 /// </summary>
 public sealed class JobTable(TableClient table)
 {
@@ -17,24 +19,18 @@ public sealed class JobTable(TableClient table)
 
     public TableClient Client => table;
 
-    public async Task<Job> AddAsync(Job job, CancellationToken cancellationToken)
-    {
-        var response = await table.AddEntityAsync(ToEntity(job), cancellationToken);
-        return job with { ETag = response.Headers.ETag ?? default };
-    }
+    public async Task<Job> AddAsync(Job job, CancellationToken cancellationToken) =>
+        job with { ETag = await RowOverflow.AddAsync(table, ToEntity(job), cancellationToken) };
 
     public async Task<Job?> GetAsync(string id, CancellationToken cancellationToken)
     {
-        var response = await table.GetEntityIfExistsAsync<TableEntity>(id, RowKey, cancellationToken: cancellationToken);
-        return response.HasValue ? FromEntity(response.Value!) : null;
+        var entity = await RowOverflow.GetAsync(table, id, RowKey, cancellationToken);
+        return entity is null ? null : FromEntity(entity);
     }
 
     /// <summary>Replaces the job if nobody changed it since it was read; otherwise throws 412 <see cref="RequestFailedException"/>.</summary>
-    public async Task<Job> UpdateAsync(Job job, CancellationToken cancellationToken)
-    {
-        var response = await table.UpdateEntityAsync(ToEntity(job), job.ETag, TableUpdateMode.Replace, cancellationToken);
-        return job with { ETag = response.Headers.ETag ?? default };
-    }
+    public async Task<Job> UpdateAsync(Job job, CancellationToken cancellationToken) =>
+        job with { ETag = await RowOverflow.ReplaceAsync(table, ToEntity(job), job.ETag, cancellationToken) };
 
     private static TableEntity ToEntity(Job job)
     {
@@ -62,6 +58,7 @@ public sealed class JobTable(TableClient table)
         }
         WriteError(entity, "Error", job.Error);
         WriteError(entity, "LastError", job.LastError);
+        CacheTicket.Write(entity, job.Cache);
         return entity;
     }
 
@@ -88,7 +85,8 @@ public sealed class JobTable(TableClient table)
             ReadError(entity, "LastError"),
             entity.GetDateTimeOffset("RetryAt"),
             entity.GetDateTimeOffset("LeaseUntil"),
-            entity.ETag);
+            entity.ETag,
+            CacheTicket.Read(entity));
     }
 
     /// <summary>The stored form of a request; two requests are the same when these are equal.</summary>

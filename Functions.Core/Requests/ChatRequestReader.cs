@@ -11,7 +11,7 @@ namespace Functions.Core.Requests;
 /// Turns an HTTP request into a <see cref="ChatRequest"/> or the problem that explains why it cannot be one.
 /// Reads the JSON as a document rather than binding it, so that every bad field is reported at once.
 /// </summary>
-public sealed class ChatRequestReader(IOptions<RequestLimitsOptions> limits, IOptions<OpenAIOptions> openAI)
+public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> limits, IOptions<OpenAIOptions> openAI)
 {
     public async Task<(ChatRequest? Request, IResult? Problem)> ReadAsync(HttpRequest http, CancellationToken cancellationToken)
     {
@@ -139,7 +139,13 @@ public sealed class ChatRequestReader(IOptions<RequestLimitsOptions> limits, IOp
             }
         }
 
-        return errors.Count > 0 ? null : new ChatRequest(messages, model, temperature, maxTokens);
+        var topP = ReadTopP(root, errors);
+        var seed = ReadSeed(root, errors);
+        var stop = ReadStop(root, errors);
+        var responseFormat = ReadResponseFormat(root, errors);
+        var tools = ReadTools(root, errors);
+
+        return errors.Count > 0 ? null : new ChatRequest(messages, model, temperature, maxTokens, topP, seed, stop, responseFormat, tools);
     }
 
     private static ChatMessage? ValidateMessage(JsonElement element, string path, RequestLimitsOptions settings,

@@ -1,4 +1,5 @@
 using Azure;
+using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
@@ -9,12 +10,13 @@ using Microsoft.Net.Http.Headers;
 namespace Functions.Core.Requests;
 
 /// <summary>
-/// <c>POST /api/chat</c>: validate, record the job, queue it, answer 202 with where to poll. With an
-/// <c>Idempotency-Key</c> header, a repeat of the same request by the same caller returns the same job.
+/// <c>POST /api/chat</c>: validate, answer from the cache (200), or record the job, queue it and answer 202 with where
+/// to poll. With an <c>Idempotency-Key</c> header, a repeat of the same request by the same caller returns the same job.
 /// </summary>
 public sealed class SubmitChatHandler(
     CallerResolver callers,
     ChatRequestReader reader,
+    CacheLookup cache,
     JobTable jobs,
     JobQueue queue,
     TimeProvider time,
@@ -47,8 +49,16 @@ public sealed class SubmitChatHandler(
             return problem!;
         }
 
+        var cached = idempotencyKey.Length > 0
+            ? cache.TicketOnly(caller, request, http)
+            : await cache.LookupAsync(caller, request, http, cancellationToken);
+        if (cached.Hit is { } hit)
+        {
+            return hit;
+        }
+
         var id = idempotencyKey.Length > 0 ? JobIds.ForIdempotencyKey(caller, idempotencyKey) : JobIds.New(time);
-        var job = new Job(id, caller, JobStatus.Queued, request, time.GetUtcNow());
+        var job = new Job(id, caller, JobStatus.Queued, request, time.GetUtcNow(), Cache: cached.Ticket);
         try
         {
             job = await jobs.AddAsync(job, cancellationToken);
@@ -103,7 +113,11 @@ public sealed class SubmitChatHandler(
         var statusUrl = JobRoutes.StatusUrl(job.Id);
         return new WithHeadersResult(
             TypedResults.Accepted(statusUrl, new AcceptedJobView(job.Id, job.Status.ToString(), statusUrl)),
-            new Dictionary<string, string> { [HeaderNames.RetryAfter] = GetChatHandler.PollAfterSeconds });
+            new Dictionary<string, string>
+            {
+                [HeaderNames.RetryAfter] = GetChatHandler.PollAfterSeconds,
+                [CacheStatus.HeaderName] = job.Cache is { } ticket ? CacheStatus.Of(ticket) : CacheStatus.Bypass,
+            });
     }
 
     private async Task TryCloseUnqueuedJobAsync(Job job)

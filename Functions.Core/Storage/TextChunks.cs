@@ -17,11 +17,19 @@ public static class TextChunks
             return;
         }
         var index = 0;
-        for (var offset = 0; offset == 0 || offset < value.Length; offset += CharsPerProperty, index++)
+        var offset = 0;
+        do
         {
             var length = Math.Min(CharsPerProperty, value.Length - offset);
-            entity[PropertyName(name, index)] = value.Substring(offset, length);
+            // Never split a surrogate pair: half of one is not valid UTF-16 and would be stored as U+FFFD.
+            if (offset + length < value.Length && char.IsHighSurrogate(value[offset + length - 1]))
+            {
+                length--;
+            }
+            entity[PropertyName(name, index++)] = value.Substring(offset, length);
+            offset += length;
         }
+        while (offset < value.Length);
     }
 
     public static string? Read(TableEntity entity, string name)

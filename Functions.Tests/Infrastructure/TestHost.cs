@@ -42,6 +42,8 @@ public sealed class TestHost : IAsyncDisposable
             ["OpenAI:NetworkTimeout"] = "00:00:10",
             ["Storage:ChatQueue"] = chatQueue,
             ["Storage:JobsTable"] = jobsTable,
+            ["Cache:Table"] = AzuriteFixture.UniqueName("cache"),
+            ["Cache:SavingsTable"] = AzuriteFixture.UniqueName("savings"),
             ["Callers:TrustPrincipalHeader"] = "true",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
             ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",

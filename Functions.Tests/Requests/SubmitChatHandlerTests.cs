@@ -3,6 +3,7 @@ using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
+using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
@@ -22,9 +23,13 @@ public sealed class SubmitChatHandlerTests
     private readonly Mock<TableClient> table = new();
     private readonly Mock<QueueClient> queue = new();
 
+    // The request below is not cacheable (no temperature 0, no max-age), so the cache table is never touched.
     private SubmitChatHandler Handler() => new(
         new CallerResolver(Options.Create(new CallerOptions())),
         new ChatRequestReader(Options.Create(new RequestLimitsOptions()), Options.Create(new OpenAIOptions { ApiKey = "k" })),
+        new CacheLookup(new CacheTable(Mock.Of<TableClient>(MockBehavior.Strict), TimeProvider.System), new JobTable(table.Object),
+            Mock.Of<ICacheSavingsRecorder>(MockBehavior.Strict), Options.Create(new CacheOptions()), TimeProvider.System,
+            NullLogger<CacheLookup>.Instance),
         new JobTable(table.Object),
         new JobQueue(queue.Object),
         TimeProvider.System,

@@ -53,6 +53,13 @@ param maxOutputTokens int
 @description('Serve callers without a trusted identity as the shared anonymous caller (Callers__AllowAnonymous).')
 param allowAnonymous bool
 
+@description('Whose answers the response cache may serve (Cache__Scope).')
+@allowed([
+  'caller'
+  'shared'
+])
+param cacheScope string
+
 @description('NCRONTAB schedule of the spend roll-up timer (SPEND_ROLLUP_SCHEDULE).')
 param spendRollupSchedule string
 
@@ -189,6 +196,15 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Storage__ChatQueue: chatQueueName
       Storage__JobsTable: jobsTableName
       Storage__GateTable: 'upstreamgate'
+
+      // CacheOptions (the code's defaults, except the scope operators choose)
+      Cache__Scope: cacheScope
+      Cache__DefaultTtl: '1.00:00:00'
+      Cache__LeaderLease: '00:02:00'
+      Cache__FollowerRecheck: '00:00:01'
+      Cache__Table: 'chatcache'
+      Cache__SavingsTable: 'cachesavings'
+      Cache__SweepSchedule: '0 17 * * * *'
 
       // ResilienceOptions (the code's defaults)
       Resilience__MaxRetries: '4'

@@ -1,0 +1,79 @@
+using Functions.Core.Http;
+using Functions.Core.Jobs;
+using Functions.Core.Requests;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace Functions.Core.Cache;
+
+/// <summary>What the cache made of a submitted request: a hit to answer at once, or the ticket the job carries.</summary>
+public sealed record CacheLookupResult(CacheTicket? Ticket, IResult? Hit = null)
+{
+    /// <summary>The <c>Cache-Status</c> header for the 202 when there was no hit.</summary>
+    public string Status => Ticket is null ? CacheStatus.Bypass : CacheStatus.Of(Ticket);
+}
+
+/// <summary>
+/// The submit side of the cache. A hit answers <c>200 OK</c> with the finished job's view, with no job to process, no
+/// queue message and no model call. Its id is the job that produced the answer when the caller may read that job (always
+/// so in caller scope); in shared scope another caller's answer is copied into a new, already succeeded job of this
+/// caller's, so <c>GET /api/chat/{id}</c> answers for every id a hit returns and never shows another caller's job.
+/// </summary>
+public sealed class CacheLookup(
+    CacheTable cache,
+    JobTable jobs,
+    ICacheSavingsRecorder savings,
+    IOptions<CacheOptions> options,
+    TimeProvider time,
+    ILogger<CacheLookup> logger)
+{
+    /// <summary>
+    /// The ticket alone, serving no hit: for a submit with an Idempotency-Key, which must answer with its own job. The
+    /// worker's single flight still answers that job from a stored answer without calling the model.
+    /// </summary>
+    public CacheLookupResult TicketOnly(string caller, ChatRequest request, HttpRequest http) =>
+        new(CachePolicy.Decide(http.Headers.CacheControl, request, caller, options.Value));
+
+    public async Task<CacheLookupResult> LookupAsync(string caller, ChatRequest request, HttpRequest http,
+        CancellationToken cancellationToken)
+    {
+        var ticket = TicketOnly(caller, request, http).Ticket;
+        if (ticket is null)
+        {
+            return new CacheLookupResult(null);
+        }
+        var miss = new CacheLookupResult(ticket);
+        if (!ticket.UseStored)
+        {
+            return miss;
+        }
+
+        try
+        {
+            var now = time.GetUtcNow();
+            if (await cache.GetAsync(ticket.Key, cancellationToken) is not { } entry || entry.FreshFor(ticket.Ttl, now) is not { } ttl)
+            {
+                return miss;
+            }
+
+            var job = entry.Caller == caller
+                ? new Job(entry.JobId, caller, JobStatus.Succeeded, request, entry.CreatedAt, CompletedAt: entry.CompletedAt, Result: entry.Result)
+                : await jobs.AddAsync(new Job(JobIds.New(time), caller, JobStatus.Queued, request, now,
+                    Cache: ticket with { Outcome = CacheOutcome.Hit }).Succeed(entry.Result, now), cancellationToken);
+            await savings.TryRecordHitAsync(caller, entry.Result, logger);
+            CacheLog.Hit(logger, caller, job.Id);
+            return new CacheLookupResult(ticket, new WithHeadersResult(TypedResults.Ok(JobView.From(job)), new Dictionary<string, string>
+            {
+                [CacheStatus.HeaderName] = CacheStatus.Hit(ttl),
+                [HeaderNames.Age] = $"{(long)Math.Max(0, (now - entry.StoredAt).TotalSeconds)}",
+            }));
+        }
+        catch (Exception ex) when (CacheLog.IsStorageFailure(ex))
+        {
+            CacheLog.LookupFailed(logger, ex);
+            return miss;
+        }
+    }
+}

@@ -1,0 +1,14 @@
+using Functions.Core.Cache;
+using Functions.Local.Timers;
+using Microsoft.Extensions.Options;
+
+namespace Functions.Local;
+
+/// <summary>The timer trigger of the Functions app's <c>SweepCache</c>, on the same <c>Cache:SweepSchedule</c> setting.</summary>
+public static class CacheTimerTriggers
+{
+    public static IServiceCollection AddCacheTimerTriggers(this IServiceCollection services) =>
+        services.AddTimerTrigger("SweepCache",
+            provider => provider.GetRequiredService<IOptions<CacheOptions>>().Value.SweepSchedule,
+            (provider, cancellationToken) => provider.GetRequiredService<CacheSweepHandler>().HandleAsync(cancellationToken));
+}
