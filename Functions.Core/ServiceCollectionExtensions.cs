@@ -1,10 +1,12 @@
 using System.ClientModel;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
+using Functions.Core.Alerts;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
+using Functions.Core.Spend;
 using Functions.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,6 +37,8 @@ public static class ServiceCollectionExtensions
 
         AddStorage(services);
         AddModel(services);
+        services.AddSpend();
+        services.AddAlerts();
 
         services.AddSingleton<CallerResolver>();
         services.AddSingleton<ChatRequestReader>();

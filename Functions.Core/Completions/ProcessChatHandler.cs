@@ -1,5 +1,6 @@
 using Azure;
 using Functions.Core.Jobs;
+using Functions.Core.Spend;
 using Microsoft.Extensions.Logging;
 
 namespace Functions.Core.Completions;
@@ -9,7 +10,13 @@ namespace Functions.Core.Completions;
 /// Transient failures are rethrown so the host redelivers the message (its dequeue count and poison queue depend on
 /// the throw); permanent ones end the job as <see cref="JobStatus.Failed"/> and return.
 /// </summary>
-public sealed class ProcessChatHandler(JobTable jobs, IChatModel model, TimeProvider time, ILogger<ProcessChatHandler> logger)
+public sealed class ProcessChatHandler(
+    JobTable jobs,
+    IChatModel model,
+    SpendLedger ledger,
+    BudgetReservations budgets,
+    TimeProvider time,
+    ILogger<ProcessChatHandler> logger)
 {
     public async Task HandleAsync(string messageText, CancellationToken cancellationToken)
     {
@@ -44,6 +51,7 @@ public sealed class ProcessChatHandler(JobTable jobs, IChatModel model, TimeProv
         }
         catch (ModelCallException ex) when (!ex.IsTransient)
         {
+            await budgets.ReleaseAsync(job, cancellationToken);
             await jobs.UpdateAsync(job.Fail(ex.ToJobError(), time.GetUtcNow()), cancellationToken);
             CompletionsLog.Failed(logger, job.Id, ex.Code, ex.Status);
             return;
@@ -55,6 +63,9 @@ public sealed class ProcessChatHandler(JobTable jobs, IChatModel model, TimeProv
             throw;
         }
 
+        // Spend first: if recording fails the message is redelivered, and the ledger and settle are idempotent per attempt.
+        var cost = await ledger.RecordCallAsync(job, result, cancellationToken);
+        await budgets.SettleAsync(job, cost, cancellationToken);
         await jobs.UpdateAsync(job.Succeed(result, time.GetUtcNow()), cancellationToken);
         CompletionsLog.Succeeded(logger, job.Id, result.Model, result.Usage.InputTokens, result.Usage.OutputTokens,
             (long)time.GetElapsedTime(started).TotalMilliseconds);

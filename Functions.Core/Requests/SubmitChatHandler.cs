@@ -2,16 +2,18 @@ using Azure;
 using Functions.Core.Callers;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
+using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 
 namespace Functions.Core.Requests;
 
-/// <summary><c>POST /api/chat</c>: validate, record the job, queue it, answer 202 with where to poll.</summary>
+/// <summary><c>POST /api/chat</c>: validate, reserve its worst-case cost, record the job, queue it, answer 202 with where to poll.</summary>
 public sealed class SubmitChatHandler(
     CallerResolver callers,
     ChatRequestReader reader,
+    BudgetReservations budgets,
     JobTable jobs,
     JobQueue queue,
     TimeProvider time,
@@ -33,11 +35,16 @@ public sealed class SubmitChatHandler(
         var job = new Job(JobIds.New(time), caller, JobStatus.Queued, request, time.GetUtcNow());
         try
         {
+            if (await budgets.ReserveAsync(job, cancellationToken) is { } exceeded)
+            {
+                return SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow());
+            }
             job = await jobs.AddAsync(job, cancellationToken);
         }
         catch (Exception ex) when (IsStorageFailure(ex))
         {
             RequestsLog.StorageFailed(logger, ex);
+            await TryReleaseAsync(job);
             return ApiProblems.StorageUnavailable();
         }
 
@@ -50,6 +57,7 @@ public sealed class SubmitChatHandler(
             // The row exists but no worker will ever see it: close it so no accepted-looking job is left hanging.
             RequestsLog.StorageFailed(logger, ex);
             await TryCloseUnqueuedJobAsync(job);
+            await TryReleaseAsync(job);
             return ApiProblems.StorageUnavailable();
         }
 
@@ -69,6 +77,19 @@ public sealed class SubmitChatHandler(
         }
         catch (Exception ex) when (IsStorageFailure(ex))
         {
+            RequestsLog.StorageFailed(logger, ex);
+        }
+    }
+
+    private async Task TryReleaseAsync(Job job)
+    {
+        try
+        {
+            await budgets.ReleaseAsync(job, CancellationToken.None);
+        }
+        catch (Exception ex) when (IsStorageFailure(ex))
+        {
+            // The reservation lapses with its window; until then it only makes the budget stricter.
             RequestsLog.StorageFailed(logger, ex);
         }
     }
