@@ -38,6 +38,7 @@ public sealed class TestHost : IAsyncDisposable
             ["OpenAI:NetworkTimeout"] = "00:00:10",
             ["Storage:ChatQueue"] = chatQueue,
             ["Storage:JobsTable"] = jobsTable,
+            ["Spend:Table"] = AzuriteFixture.UniqueName("spend"),
             ["Callers:TrustPrincipalHeader"] = "true",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
             ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
