@@ -30,7 +30,8 @@ public sealed class AlertOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:01:00", "01:00:00")]
     public TimeSpan ClaimLease { get; set; } = TimeSpan.FromMinutes(5);
 
-    public IReadOnlyList<int> ThresholdPercents =>
+    /// <summary>A method, not a property: option validation reads every property, and this one parses.</summary>
+    public IReadOnlyList<int> ThresholdPercents() =>
         [.. Thresholds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(int.Parse).Distinct().Order()];
 

@@ -43,7 +43,7 @@ public sealed class BudgetAlerts(
                     {
                         continue;
                     }
-                    foreach (var threshold in options.Value.ThresholdPercents.Where(t => counter.SpentMicros * 100 >= t * budget.LimitMicros))
+                    foreach (var threshold in options.Value.ThresholdPercents().Where(t => counter.SpentMicros * 100 >= t * budget.LimitMicros))
                     {
                         var rowKey = $"{budget.Name}|{SpendKeys.Part(counter.Caller ?? "all")}|{threshold}";
                         var outcome = await delivery.DeliverAsync(partition, rowKey, known.GetValueOrDefault(rowKey),
