@@ -43,7 +43,7 @@ public static class SpendKeys
             : "h-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(value)));
     }
 
-    /// <summary>Filter for every partition from <paramref name="from"/> to <paramref name="to"/> of one kind.</summary>
+    /// <summary>Filter for every partition whose key sorts from <paramref name="first"/> to <paramref name="last"/>, inclusive.</summary>
     public static string PartitionRange(string first, string last) =>
         $"PartitionKey ge '{first}' and PartitionKey le '{last}'";
 

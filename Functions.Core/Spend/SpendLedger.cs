@@ -6,7 +6,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Functions.Core.Spend;
 
-/// <summary>One model call, or one cache hit that saved a call, as the ledger holds it.</summary>
+/// <summary>
+/// One model call (with its job and attempt), or one cache hit that saved a call, as the ledger holds it.
+/// <see cref="Model"/> is the id the API returned; <see cref="PricedAs"/> the price entry used, or "fallback".
+/// </summary>
 public sealed record LedgerEntry(
     string Kind,
     string Caller,
@@ -14,7 +17,9 @@ public sealed record LedgerEntry(
     string PricedAs,
     TokenUsage Usage,
     long CostMicros,
-    DateTimeOffset OccurredAt)
+    DateTimeOffset OccurredAt,
+    string? JobId = null,
+    int? Attempt = null)
 {
     public const string Call = "call";
     public const string Saving = "saving";
@@ -33,7 +38,8 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
     {
         var startedAt = job.StartedAt ?? job.CreatedAt;
         var cost = prices.Cost(result.Model, result.Usage, startedAt);
-        var entry = new LedgerEntry(LedgerEntry.Call, job.Caller, result.Model, cost.PricedAs, result.Usage, cost.Micros, time.GetUtcNow());
+        var entry = new LedgerEntry(LedgerEntry.Call, job.Caller, result.Model, cost.PricedAs, result.Usage, cost.Micros, time.GetUtcNow(),
+            job.Id, job.Attempts);
         var key = $"call|{job.Id}|{job.Attempts:D3}";
         if (!await TryAddAsync(SpendKeys.DayOf(startedAt), key, entry, cancellationToken))
         {
@@ -90,7 +96,7 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
     }
 
     private static readonly string[] Columns =
-        ["Kind", "Caller", "Model", "PricedAs", "InputTokens", "CachedInputTokens", "OutputTokens", "CostMicros", "OccurredAt"];
+        ["Kind", "Caller", "Model", "PricedAs", "InputTokens", "CachedInputTokens", "OutputTokens", "CostMicros", "OccurredAt", "JobId", "Attempt"];
 
     /// <summary>The ledger's row for <paramref name="entry"/> (public for tools that load ledgers in bulk, such as the benchmark).</summary>
     public static TableEntity ToEntity(string partition, string rowKey, LedgerEntry entry) => new(partition, rowKey)
@@ -104,6 +110,8 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         ["OutputTokens"] = entry.Usage.OutputTokens,
         ["CostMicros"] = entry.CostMicros,
         ["OccurredAt"] = entry.OccurredAt,
+        ["JobId"] = entry.JobId,
+        ["Attempt"] = entry.Attempt,
     };
 
     private static LedgerEntry FromEntity(TableEntity entity) => new(
@@ -113,5 +121,7 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         entity.GetString("PricedAs"),
         new TokenUsage(entity.GetInt32("InputTokens") ?? 0, entity.GetInt32("CachedInputTokens") ?? 0, entity.GetInt32("OutputTokens") ?? 0),
         entity.GetInt64("CostMicros") ?? 0,
-        entity.GetDateTimeOffset("OccurredAt") ?? default);
+        entity.GetDateTimeOffset("OccurredAt") ?? default,
+        entity.GetString("JobId"),
+        entity.GetInt32("Attempt"));
 }

@@ -97,8 +97,9 @@ public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelpe
 
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
         var entry = Assert.Single(await LedgerAsync(host));
-        Assert.Equal(20, entry.GetInt64("CostMicros"));
-        Assert.Equal("alice", entry.GetString("Caller"));
+        Assert.Equal(20, entry.CostMicros);
+        Assert.Equal("alice", entry.Caller);
+        Assert.Equal(new TokenUsage(21, 5, 8), entry.Usage);
         Assert.Equal((0L, 20L), await CounterTotalsAsync(host, "counter|global"));
         Assert.Equal((0L, 20L), await CounterTotalsAsync(host, "counter|caller|alice", BudgetPeriod.Monthly));
     }
@@ -161,14 +162,14 @@ public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelpe
         return count;
     }
 
-    private static async Task<List<TableEntity>> LedgerAsync(TestHost host)
+    private static async Task<List<LedgerEntry>> LedgerAsync(TestHost host)
     {
-        var rows = new List<TableEntity>();
-        await foreach (var row in host.App.Services.GetRequiredService<SpendTable>().Client
-                           .QueryAsync<TableEntity>("PartitionKey ge 'ledger-' and PartitionKey lt 'ledger.'"))
+        var entries = new List<LedgerEntry>();
+        await foreach (var entry in host.App.Services.GetRequiredService<SpendLedger>()
+                           .ReadDayAsync(SpendKeys.DayOf(DateTimeOffset.UtcNow), CancellationToken.None))
         {
-            rows.Add(row);
+            entries.Add(entry);
         }
-        return rows;
+        return entries;
     }
 }

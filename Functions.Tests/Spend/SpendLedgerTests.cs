@@ -39,6 +39,8 @@ public sealed class SpendLedgerTests(AzuriteFixture azurite)
         Assert.Equal(1000, row.GetInt32("CachedInputTokens"));
         Assert.Equal(3000, row.GetInt32("OutputTokens"));
         Assert.Equal(5_300, row.GetInt64("CostMicros"));
+        Assert.Equal(job.Id, row.GetString("JobId"));
+        Assert.Equal(1, row.GetInt32("Attempt"));
     }
 
     [Fact]
