@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;
+using Functions.Core.Alerts;
 using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
@@ -9,6 +10,7 @@ using Functions.Core.Jobs;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
 using Functions.Core.Secrets;
+using Functions.Core.Spend;
 using Functions.Core.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -46,6 +48,8 @@ public static class ServiceCollectionExtensions
         AddStorage(services);
         AddModel(services);
         services.AddResponseCache();
+        services.AddSpend();
+        services.AddAlerts();
 
         services.AddSingleton<CallerResolver>();
         services.AddSingleton<ChatRequestReader>();

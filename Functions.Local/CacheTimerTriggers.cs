@@ -1,6 +1,5 @@
 using Functions.Core.Cache;
 using Functions.Local.Timers;
-using Microsoft.Extensions.Options;
 
 namespace Functions.Local;
 
@@ -8,7 +7,6 @@ namespace Functions.Local;
 public static class CacheTimerTriggers
 {
     public static IServiceCollection AddCacheTimerTriggers(this IServiceCollection services) =>
-        services.AddTimerTrigger("SweepCache",
-            provider => provider.GetRequiredService<IOptions<CacheOptions>>().Value.SweepSchedule,
+        services.AddTimerTrigger("SweepCache", "Cache:SweepSchedule", new CacheOptions().SweepSchedule,
             (provider, cancellationToken) => provider.GetRequiredService<CacheSweepHandler>().HandleAsync(cancellationToken));
 }

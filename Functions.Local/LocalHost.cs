@@ -30,9 +30,11 @@ public static class LocalHost
         builder.Services.AddServerlessCore(builder.Configuration);
         builder.Services.AddChatQueueTriggers();
         builder.Services.AddCacheTimerTriggers();
+        builder.Services.AddSpendTimerTriggers();
 
         var app = builder.Build();
         app.MapChatApi();
+        app.MapSpendApi();
         dependencies.Announce(app.Logger);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
             "Functions.Local is serving POST {Url}/api/chat and GET {Url}/api/chat/{{id}}; queue triggers ProcessChat and ProcessChatPoison are listening",

@@ -52,6 +52,21 @@ param maxOutputTokens int = 4096
 @description('Serve requests without a trusted caller as one shared anonymous caller (Callers__AllowAnonymous); false answers them 401.')
 param allowAnonymous bool = true
 
+@description('Daily spend limit in USD over all callers (Budgets__GlobalDailyUsd); empty for none.')
+param budgetGlobalDailyUsd string = ''
+
+@description('Daily spend limit in USD per caller (Budgets__PerCallerDailyUsd); empty for none.')
+param budgetPerCallerDailyUsd string = ''
+
+@description('Monthly spend limit in USD over all callers (Budgets__GlobalMonthlyUsd); empty for none.')
+param budgetGlobalMonthlyUsd string = ''
+
+@description('Monthly spend limit in USD per caller (Budgets__PerCallerMonthlyUsd); empty for none.')
+param budgetPerCallerMonthlyUsd string = ''
+
+@description('Comma-separated caller ids allowed to read GET /api/spend (Spend__AdminCallers), besides the admin app role.')
+param spendAdminCallers string = ''
+
 @description('Whose answers the response cache may serve (Cache__Scope): caller (a caller only ever gets its own) or shared (identical requests share answers across callers; only where prompts hold nothing private).')
 @allowed([
   'caller'
@@ -211,6 +226,11 @@ module api 'app/api.bicep' = {
     maxOutputTokens: maxOutputTokens
     allowAnonymous: allowAnonymous
     cacheScope: cacheScope
+    budgetGlobalDailyUsd: budgetGlobalDailyUsd
+    budgetPerCallerDailyUsd: budgetPerCallerDailyUsd
+    budgetGlobalMonthlyUsd: budgetGlobalMonthlyUsd
+    budgetPerCallerMonthlyUsd: budgetPerCallerMonthlyUsd
+    spendAdminCallers: spendAdminCallers
     spendRollupSchedule: spendRollupSchedule
     corsAllowedOrigins: corsAllowedOrigins
     enableAuthentication: enableAuthentication

@@ -1,4 +1,5 @@
 using Functions.Core.Jobs;
+using Functions.Core.Spend;
 using Microsoft.Extensions.Logging;
 
 namespace Functions.Core.Completions;
@@ -7,7 +8,7 @@ namespace Functions.Core.Completions;
 /// The poison-queue trigger's work: a message the host gave up on (maxDequeueCount attempts) ends its job as
 /// <see cref="JobStatus.Failed"/> with the last error seen, so no accepted job stays unfinished.
 /// </summary>
-public sealed class PoisonChatHandler(JobTable jobs, TimeProvider time, ILogger<PoisonChatHandler> logger)
+public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets, TimeProvider time, ILogger<PoisonChatHandler> logger)
 {
     public async Task HandleAsync(string messageText, CancellationToken cancellationToken)
     {
@@ -24,6 +25,7 @@ public sealed class PoisonChatHandler(JobTable jobs, TimeProvider time, ILogger<
 
         var last = job.LastError ?? new JobError("processing_failed", "The job could not be processed.");
         var error = new JobError(last.Code, $"Gave up after repeated processing failures ({job.ModelCalls} model calls). {last.Message}");
+        await budgets.ReleaseAsync(job, cancellationToken);
         await jobs.UpdateAsync(job.Fail(error, time.GetUtcNow()), cancellationToken);
         CompletionsLog.Poisoned(logger, job.Id, job.ModelCalls, last.Code);
     }

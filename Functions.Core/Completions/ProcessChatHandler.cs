@@ -2,6 +2,7 @@ using Azure;
 using Functions.Core.Cache;
 using Functions.Core.Jobs;
 using Functions.Core.Resilience;
+using Functions.Core.Spend;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +12,8 @@ namespace Functions.Core.Completions;
 /// The queue trigger's work: run one job through the model and record the outcome once. This is the one owner of
 /// retries (the SDK's are off): short waits are slept here, long ones send the job back to the queue delayed, the
 /// shared gate holds every instance back after a 429 or while the circuit is open, and every job ends Succeeded or
-/// Failed within its call budget and deadline. Exceptions that escape (storage faults, bugs) are for the host's
+/// Failed within its call budget and deadline. Every call's tokens go to the spend ledger once, before the result is
+/// written, and the job's budget reservation is settled to the real cost or released. Exceptions that escape (storage faults, bugs) are for the host's
 /// redelivery and poison queue, whose handler then closes the job.
 /// </summary>
 public sealed class ProcessChatHandler(
@@ -23,6 +25,8 @@ public sealed class ProcessChatHandler(
     UpstreamGate gate,
     CircuitBreaker circuit,
     IOptions<ResilienceOptions> options,
+    SpendLedger ledger,
+    BudgetReservations budgets,
     TimeProvider time,
     ILogger<ProcessChatHandler> logger)
 {
@@ -60,6 +64,7 @@ public sealed class ProcessChatHandler(
         await using var flight = await cache.JoinAsync(job, cancellationToken);
         if (flight.Answered is { } answered)
         {
+            await budgets.ReleaseAsync(job, cancellationToken); // answered without a model call: nothing to pay for
             await RecordAsync(answered, cancellationToken);
             return;
         }
@@ -175,6 +180,9 @@ public sealed class ProcessChatHandler(
             }
 
             circuit.RecordSuccess();
+            // Spend before the result: if recording fails the message is redelivered, and both are idempotent per call.
+            var cost = await ledger.RecordCallAsync(job, result, cancellationToken);
+            await budgets.SettleAsync(job, cost, cancellationToken);
             await RecordAsync(await flight.StoreAsync(job.Succeed(result, time.GetUtcNow()), cancellationToken), cancellationToken);
             CompletionsLog.Succeeded(logger, job.Id, result.Model, result.Usage.InputTokens, result.Usage.OutputTokens,
                 job.ModelCalls, (long)time.GetElapsedTime(started).TotalMilliseconds);
@@ -221,6 +229,7 @@ public sealed class ProcessChatHandler(
 
     private async Task FailAsync(Job job, JobError error, CancellationToken cancellationToken)
     {
+        await budgets.ReleaseAsync(job, cancellationToken);
         try
         {
             await jobs.UpdateAsync(job.Fail(error, time.GetUtcNow()), cancellationToken);

@@ -3,6 +3,7 @@ using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
+using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
@@ -10,13 +11,15 @@ using Microsoft.Net.Http.Headers;
 namespace Functions.Core.Requests;
 
 /// <summary>
-/// <c>POST /api/chat</c>: validate, answer from the cache (200), or record the job, queue it and answer 202 with where
-/// to poll. With an <c>Idempotency-Key</c> header, a repeat of the same request by the same caller returns the same job.
+/// <c>POST /api/chat</c>: validate, answer from the cache (200), or reserve the request's worst-case cost, record the
+/// job, queue it and answer 202 with where to poll. With an <c>Idempotency-Key</c> header, a repeat of the same request
+/// by the same caller returns the same job.
 /// </summary>
 public sealed class SubmitChatHandler(
     CallerResolver callers,
     ChatRequestReader reader,
     CacheLookup cache,
+    BudgetReservations budgets,
     JobTable jobs,
     JobQueue queue,
     TimeProvider time,
@@ -57,19 +60,31 @@ public sealed class SubmitChatHandler(
             return hit;
         }
 
-        var id = idempotencyKey.Length > 0 ? JobIds.ForIdempotencyKey(caller, idempotencyKey) : JobIds.New(time);
+        var idempotent = idempotencyKey.Length > 0;
+        var id = idempotent ? JobIds.ForIdempotencyKey(caller, idempotencyKey) : JobIds.New(time);
         var job = new Job(id, caller, JobStatus.Queued, request, time.GetUtcNow(), Cache: cached.Ticket);
         try
         {
+            // A replay holds no new reservation: the original job's covers it.
+            if (idempotent && await jobs.GetAsync(id, cancellationToken) is not null)
+            {
+                return await ReplayAsync(job, cancellationToken);
+            }
+            if (await budgets.ReserveAsync(job, cancellationToken) is { } exceeded)
+            {
+                return SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow());
+            }
             job = await jobs.AddAsync(job, cancellationToken);
         }
-        catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status409Conflict && idempotencyKey.Length > 0)
+        catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status409Conflict && idempotent)
         {
+            // Lost a race with the same key: the reservation (keyed by the job id) is the winner's, so it stays.
             return await ReplayAsync(job, cancellationToken);
         }
         catch (Exception ex) when (IsStorageFailure(ex))
         {
             RequestsLog.StorageFailed(logger, ex);
+            await TryReleaseAsync(job);
             return ApiProblems.StorageUnavailable();
         }
 
@@ -82,6 +97,7 @@ public sealed class SubmitChatHandler(
             // The row exists but no worker will ever see it: close it so no accepted-looking job is left hanging.
             RequestsLog.StorageFailed(logger, ex);
             await TryCloseUnqueuedJobAsync(job);
+            await TryReleaseAsync(job);
             return ApiProblems.StorageUnavailable();
         }
 
@@ -129,6 +145,19 @@ public sealed class SubmitChatHandler(
         }
         catch (Exception ex) when (IsStorageFailure(ex))
         {
+            RequestsLog.StorageFailed(logger, ex);
+        }
+    }
+
+    private async Task TryReleaseAsync(Job job)
+    {
+        try
+        {
+            await budgets.ReleaseAsync(job, CancellationToken.None);
+        }
+        catch (Exception ex) when (IsStorageFailure(ex))
+        {
+            // The reservation lapses with its window; until then it only makes the budget stricter.
             RequestsLog.StorageFailed(logger, ex);
         }
     }

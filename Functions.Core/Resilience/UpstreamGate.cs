@@ -11,6 +11,7 @@ public sealed class UpstreamGate(TableClient table, TimeProvider time)
 {
     private const string PartitionKey = "gate";
     private const string RowKey = "upstream";
+    private const int MaxRounds = 64;
 
     public TableClient Client => table;
 
@@ -26,7 +27,8 @@ public sealed class UpstreamGate(TableClient table, TimeProvider time)
     public async Task CloseUntilAsync(DateTimeOffset until, string reason, CancellationToken cancellationToken)
     {
         // Optimistic concurrency: re-read and retry when another instance moved the gate first; never shorten it.
-        for (var attempt = 0; attempt < 5; attempt++)
+        // Every round one contender wins, so the rounds must exceed the instances that may close it at once.
+        for (var attempt = 0; attempt < MaxRounds; attempt++)
         {
             var current = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, RowKey, cancellationToken: cancellationToken);
             if (current.HasValue && current.Value!.GetDateTimeOffset("NotBefore") >= until)

@@ -2,10 +2,26 @@ namespace Functions.Local.Timers;
 
 public static class TimerTriggerServiceCollectionExtensions
 {
-    /// <summary>Runs <paramref name="function"/> on an NCRONTAB schedule, as a <c>[TimerTrigger("%Setting%")]</c> would in Azure.</summary>
-    public static IServiceCollection AddTimerTrigger(this IServiceCollection services, string functionName,
-        Func<IServiceProvider, string> schedule, Func<IServiceProvider, CancellationToken, Task> function) =>
-        services.AddSingleton<IHostedService>(provider => new CronTimer(functionName, CronTimer.Parse(schedule(provider)),
-            cancellationToken => function(provider, cancellationToken),
-            provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<CronTimer>>()));
+    /// <summary>
+    /// Runs <paramref name="function"/> on the NCRONTAB schedule in the app setting <paramref name="scheduleSetting"/>,
+    /// as <c>[TimerTrigger("%setting%")]</c> does in Azure; <paramref name="defaultSchedule"/> when the setting is empty.
+    /// A schedule that does not parse stops the host at start-up, as it stops the Functions host.
+    /// </summary>
+    public static IServiceCollection AddTimerTrigger(this IServiceCollection services, string functionName, string scheduleSetting,
+        string defaultSchedule, Func<IServiceProvider, CancellationToken, Task> function)
+    {
+        services.AddSingleton<IHostedService>(provider =>
+        {
+            var setting = provider.GetRequiredService<IConfiguration>()[scheduleSetting];
+            var expression = string.IsNullOrWhiteSpace(setting) ? defaultSchedule : setting.Trim();
+            var schedule = CronTimer.TryParse(expression)
+                ?? throw new InvalidOperationException(
+                    $"{scheduleSetting} is '{expression}', which is not an NCRONTAB expression " +
+                    "(second minute hour day month day-of-week, e.g. '0 0 * * * *' for hourly).");
+            return new CronTimer(functionName, expression, schedule,
+                cancellationToken => function(provider, cancellationToken),
+                provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<CronTimer>>());
+        });
+        return services;
+    }
 }

@@ -44,6 +44,7 @@ public sealed class TestHost : IAsyncDisposable
             ["Storage:JobsTable"] = jobsTable,
             ["Cache:Table"] = AzuriteFixture.UniqueName("cache"),
             ["Cache:SavingsTable"] = AzuriteFixture.UniqueName("savings"),
+            ["Spend:Table"] = AzuriteFixture.UniqueName("spend"),
             ["Callers:TrustPrincipalHeader"] = "true",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
             ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",

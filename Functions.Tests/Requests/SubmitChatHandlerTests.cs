@@ -8,6 +8,7 @@ using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
+using Functions.Core.Spend;
 using Functions.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -30,6 +31,10 @@ public sealed class SubmitChatHandlerTests
         new CacheLookup(new CacheTable(Mock.Of<TableClient>(MockBehavior.Strict), TimeProvider.System), new JobTable(table.Object),
             Mock.Of<ICacheSavingsRecorder>(MockBehavior.Strict), Options.Create(new CacheOptions()), TimeProvider.System,
             NullLogger<CacheLookup>.Instance),
+        // No budget is configured, so the reservation writes nothing.
+        new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))),
+            new PriceTable(Options.Create(new PricingOptions()), NullLogger<PriceTable>.Instance), Options.Create(new BudgetOptions()),
+            Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
         new JobTable(table.Object),
         new JobQueue(queue.Object),
         TimeProvider.System,

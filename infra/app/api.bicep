@@ -53,6 +53,21 @@ param maxOutputTokens int
 @description('Serve callers without a trusted identity as the shared anonymous caller (Callers__AllowAnonymous).')
 param allowAnonymous bool
 
+@description('Daily spend limit in USD over all callers (Budgets__GlobalDailyUsd); empty for none.')
+param budgetGlobalDailyUsd string
+
+@description('Daily spend limit in USD per caller (Budgets__PerCallerDailyUsd); empty for none.')
+param budgetPerCallerDailyUsd string
+
+@description('Monthly spend limit in USD over all callers (Budgets__GlobalMonthlyUsd); empty for none.')
+param budgetGlobalMonthlyUsd string
+
+@description('Monthly spend limit in USD per caller (Budgets__PerCallerMonthlyUsd); empty for none.')
+param budgetPerCallerMonthlyUsd string
+
+@description('Comma-separated caller ids allowed to read GET /api/spend (Spend__AdminCallers), besides the admin app role.')
+param spendAdminCallers string
+
 @description('Whose answers the response cache may serve (Cache__Scope).')
 @allowed([
   'caller'
@@ -205,6 +220,28 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Cache__Table: 'chatcache'
       Cache__SavingsTable: 'cachesavings'
       Cache__SweepSchedule: '0 17 * * * *'
+
+      // Spend: prices (the built-in list applies; Pricing__Models__0__Model=… overrides a model), the fallback price
+      // for unknown models, budgets (empty = no limit) and who may read /api/spend.
+      Pricing__Fallback__InputUsdPerMillion: '2.50'
+      Pricing__Fallback__CachedInputUsdPerMillion: '1.25'
+      Pricing__Fallback__OutputUsdPerMillion: '10.00'
+      Budgets__GlobalDailyUsd: budgetGlobalDailyUsd
+      Budgets__PerCallerDailyUsd: budgetPerCallerDailyUsd
+      Budgets__GlobalMonthlyUsd: budgetGlobalMonthlyUsd
+      Budgets__PerCallerMonthlyUsd: budgetPerCallerMonthlyUsd
+      Spend__Table: 'spend'
+      Spend__AdminCallers: spendAdminCallers
+      Spend__AdminRole: 'admin'
+
+      // Alerts. Webhook URLs are credentials: leave them empty here and set them in the portal as Key Vault
+      // references, e.g. @Microsoft.KeyVault(VaultName=<vault>;SecretName=alerts-webhook-url).
+      Alerts__Thresholds: '50,80,100'
+      Alerts__DailyDigest: 'true'
+      Alerts__ClaimLease: '00:05:00'
+      Alerts__WebhookUrl: ''
+      Alerts__SlackWebhookUrl: ''
+      Alerts__TeamsWebhookUrl: ''
 
       // ResilienceOptions (the code's defaults)
       Resilience__MaxRetries: '4'

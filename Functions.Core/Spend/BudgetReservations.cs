@@ -1,0 +1,154 @@
+using Azure.Data.Tables;
+using Functions.Core.Jobs;
+using Functions.Core.Requests;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Functions.Core.Spend;
+
+/// <summary>A request that does not fit a budget: which one, and when its window resets.</summary>
+public sealed record BudgetExceeded(Budget Budget, BudgetWindow Window, long RequestMicros)
+{
+    public DateTimeOffset ResetsAt => Window.End;
+}
+
+/// <summary>
+/// Budgets that hold under concurrency. Before a job is queued its worst-case cost is reserved against every
+/// configured budget of the job's day and month; the worker later settles the reservation to the real cost, or
+/// releases it if the job fails. Each window's counters change by optimistic concurrency (ETag-conditional writes,
+/// re-read and retry on 412/409) together with the job's reservation row in one transaction, so a reservation is
+/// never lost or applied twice, and concurrent submits can never take a budget past its limit: every reservation
+/// was checked against the totals it replaced. (Real cost above the estimate can still overshoot; see
+/// <see cref="PriceTable.WorstCaseMicros"/>.) The windows come from <see cref="Job.CreatedAt"/>, so the settle
+/// finds the reservation however late it runs.
+/// </summary>
+public sealed class BudgetReservations(
+    BudgetStore store,
+    PriceTable prices,
+    IOptions<BudgetOptions> budgets,
+    IOptions<RequestLimitsOptions> limits,
+    ILogger<BudgetReservations> logger)
+{
+    /// <summary>Rounds of read-check-write before giving up under contention (the caller then answers 503).</summary>
+    private const int MaxRounds = 100;
+
+    /// <returns>Null when the job's worst case was reserved against every budget; otherwise the budget it would exceed.</returns>
+    public async Task<BudgetExceeded?> ReserveAsync(Job job, CancellationToken cancellationToken)
+    {
+        var configured = budgets.Value.Configured();
+        if (configured.Count == 0)
+        {
+            return null;
+        }
+
+        var amount = prices.WorstCaseMicros(job.Request, limits.Value.MaxOutputTokens, job.CreatedAt);
+        foreach (var period in configured.Select(budget => budget.Period).Distinct())
+        {
+            var window = BudgetWindow.Of(period, job.CreatedAt);
+            var exceeded = await ReserveAsync(window, [.. configured.Where(budget => budget.Period == period)], job, amount,
+                cancellationToken);
+            if (exceeded is not null)
+            {
+                // Give back what earlier windows took for this job.
+                await ReleaseAsync(job, cancellationToken);
+                SpendLog.BudgetExceeded(logger, job.Caller, exceeded.Budget.Name, amount);
+                return exceeded;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Replaces the job's reservation with the real cost of attempt <see cref="Job.ModelCalls"/>; a repeat is a no-op.</summary>
+    public Task SettleAsync(Job job, long actualMicros, CancellationToken cancellationToken) =>
+        FinishAsync(job, job.ModelCalls, actualMicros, cancellationToken);
+
+    /// <summary>Gives back a reservation the job will not use (it failed); a no-op once settled or released.</summary>
+    public Task ReleaseAsync(Job job, CancellationToken cancellationToken) =>
+        FinishAsync(job, attempt: null, actualMicros: 0, cancellationToken);
+
+    private async Task<BudgetExceeded?> ReserveAsync(BudgetWindow window, IReadOnlyList<Budget> windowBudgets, Job job, long amount,
+        CancellationToken cancellationToken)
+    {
+        for (var round = 1; ; round++)
+        {
+            var counters = new List<BudgetCounter>();
+            foreach (var budget in windowBudgets)
+            {
+                var key = budget.CounterKey(job.Caller);
+                var counter = await store.GetCounterAsync(window, key, cancellationToken)
+                              ?? new BudgetCounter(key, budget.Scope == BudgetScope.Global ? null : job.Caller, 0, 0);
+                if (counter.SpentMicros + counter.ReservedMicros + amount > budget.LimitMicros)
+                {
+                    return new BudgetExceeded(budget, window, amount);
+                }
+                counters.Add(counter with { ReservedMicros = counter.ReservedMicros + amount });
+            }
+
+            var reservation = new BudgetReservation(job.Id, job.Caller, [.. counters.Select(counter => counter.RowKey)], amount,
+                BudgetReservation.Reserved, ",", 0);
+            try
+            {
+                await store.SubmitAsync(window, counters, reservation, cancellationToken);
+                return null;
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && round < MaxRounds)
+            {
+                if (await store.GetReservationAsync(window, job.Id, cancellationToken) is not null)
+                {
+                    return null; // Already reserved (a retried write that had in fact succeeded).
+                }
+                SpendLog.CounterContention(logger, window.Key, round);
+            }
+        }
+    }
+
+    private async Task FinishAsync(Job job, int? attempt, long actualMicros, CancellationToken cancellationToken)
+    {
+        if (budgets.Value.Configured().Count == 0)
+        {
+            return; // nothing was reserved, so no storage round trips on the worker's hot path
+        }
+        foreach (var window in (BudgetWindow[])
+                 [BudgetWindow.Of(BudgetPeriod.Daily, job.CreatedAt), BudgetWindow.Of(BudgetPeriod.Monthly, job.CreatedAt)])
+        {
+            for (var round = 1; ; round++)
+            {
+                var reservation = await store.GetReservationAsync(window, job.Id, cancellationToken);
+                var due = reservation is not null && (attempt is { } n
+                    ? !reservation.IsSettled(n)
+                    : reservation.State == BudgetReservation.Reserved);
+                if (!due)
+                {
+                    break;
+                }
+
+                var counters = new List<BudgetCounter>();
+                foreach (var key in reservation!.Counters)
+                {
+                    var counter = await store.GetCounterAsync(window, key, cancellationToken) ?? new BudgetCounter(key, null, 0, 0);
+                    counters.Add(counter with
+                    {
+                        ReservedMicros = Math.Max(0, counter.ReservedMicros - reservation.HeldMicros),
+                        SpentMicros = counter.SpentMicros + actualMicros,
+                    });
+                }
+                var finished = attempt is { } settled
+                    ? reservation with
+                    {
+                        State = BudgetReservation.Settled, HeldMicros = 0, SettledAttempts = reservation.SettledAttempts + settled + ",",
+                        SpentMicros = reservation.SpentMicros + actualMicros,
+                    }
+                    : reservation with { State = BudgetReservation.Released, HeldMicros = 0 };
+                try
+                {
+                    await store.SubmitAsync(window, counters, finished, cancellationToken);
+                    break;
+                }
+                catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && round < MaxRounds)
+                {
+                    SpendLog.CounterContention(logger, window.Key, round);
+                }
+            }
+        }
+    }
+}

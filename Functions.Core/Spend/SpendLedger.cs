@@ -1,0 +1,127 @@
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Data.Tables;
+using Functions.Core.Jobs;
+using Microsoft.Extensions.Logging;
+
+namespace Functions.Core.Spend;
+
+/// <summary>
+/// One model call (with its job and attempt), or one cache hit that saved a call, as the ledger holds it.
+/// <see cref="Model"/> is the id the API returned; <see cref="PricedAs"/> the price entry used, or "fallback".
+/// </summary>
+public sealed record LedgerEntry(
+    string Kind,
+    string Caller,
+    string Model,
+    string PricedAs,
+    TokenUsage Usage,
+    long CostMicros,
+    DateTimeOffset OccurredAt,
+    string? JobId = null,
+    int? Attempt = null)
+{
+    public const string Call = "call";
+    public const string Saving = "saving";
+}
+
+/// <summary>
+/// The spend ledger: one entity per model call, inserted (never updated) under a key that the call determines, so
+/// a redelivered message or a retried write finds 409 "already recorded" instead of counting twice.
+/// A call lives in the partition of the UTC day its attempt started (<see cref="Job.StartedAt"/>, fixed for the
+/// attempt), so even a retry of the same write across midnight lands on the same key.
+/// </summary>
+public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvider time, ILogger<SpendLedger> logger)
+{
+    /// <summary>Records the model call of <paramref name="job"/>'s current attempt; returns its cost in micro-dollars.</summary>
+    public async Task<long> RecordCallAsync(Job job, JobResult result, CancellationToken cancellationToken)
+    {
+        var startedAt = job.StartedAt ?? job.CreatedAt;
+        var cost = prices.Cost(result.Model, result.Usage, startedAt);
+        var entry = new LedgerEntry(LedgerEntry.Call, job.Caller, result.Model, cost.PricedAs, result.Usage, cost.Micros, time.GetUtcNow(),
+            job.Id, job.ModelCalls);
+        var key = $"call|{job.Id}|{job.ModelCalls:D3}";
+        if (!await TryAddAsync(SpendKeys.DayOf(startedAt), key, entry, cancellationToken))
+        {
+            SpendLog.CallAlreadyRecorded(logger, job.Id, job.ModelCalls);
+        }
+        return cost.Micros;
+    }
+
+    /// <summary>
+    /// Records a cache hit as the spend it avoided: what <paramref name="usage"/> would have cost on
+    /// <paramref name="model"/>. Idempotent per <paramref name="savingId"/> within a UTC day; returns the saving.
+    /// </summary>
+    public async Task<long> RecordSavingAsync(string caller, string model, TokenUsage usage, string savingId,
+        CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var cost = prices.Cost(model, usage, now);
+        var entry = new LedgerEntry(LedgerEntry.Saving, caller, model, cost.PricedAs, usage, cost.Micros, now);
+        await TryAddAsync(SpendKeys.DayOf(now), "saving|" + SpendKeys.Part(savingId), entry, cancellationToken);
+        return cost.Micros;
+    }
+
+    public async IAsyncEnumerable<LedgerEntry> ReadDayAsync(DateOnly day, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var filter = $"PartitionKey eq '{SpendKeys.Ledger(day)}'";
+        await foreach (var entity in table.Client.QueryAsync<TableEntity>(filter, maxPerPage: 1000, Columns, cancellationToken))
+        {
+            yield return FromEntity(entity);
+        }
+    }
+
+    /// <summary>The earliest day with a ledger entry, if any (partitions come back in key order).</summary>
+    public async Task<DateOnly?> FirstDayAsync(CancellationToken cancellationToken)
+    {
+        var filter = SpendKeys.PartitionRange(SpendKeys.LedgerPrefix, SpendKeys.LedgerPrefix + "~");
+        await foreach (var entity in table.Client.QueryAsync<TableEntity>(filter, maxPerPage: 1, ["PartitionKey"], cancellationToken))
+        {
+            return SpendKeys.ParseDay(entity.PartitionKey[SpendKeys.LedgerPrefix.Length..]);
+        }
+        return null;
+    }
+
+    private async Task<bool> TryAddAsync(DateOnly day, string rowKey, LedgerEntry entry, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.Client.AddEntityAsync(ToEntity(SpendKeys.Ledger(day), rowKey, entry), cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return false;
+        }
+    }
+
+    private static readonly string[] Columns =
+        ["Kind", "Caller", "Model", "PricedAs", "InputTokens", "CachedInputTokens", "OutputTokens", "CostMicros", "OccurredAt", "JobId", "Attempt"];
+
+    /// <summary>The ledger's row for <paramref name="entry"/> (public for tools that load ledgers in bulk, such as the benchmark).</summary>
+    public static TableEntity ToEntity(string partition, string rowKey, LedgerEntry entry) => new(partition, rowKey)
+    {
+        ["Kind"] = entry.Kind,
+        ["Caller"] = entry.Caller,
+        ["Model"] = entry.Model,
+        ["PricedAs"] = entry.PricedAs,
+        ["InputTokens"] = entry.Usage.InputTokens,
+        ["CachedInputTokens"] = entry.Usage.CachedInputTokens,
+        ["OutputTokens"] = entry.Usage.OutputTokens,
+        ["CostMicros"] = entry.CostMicros,
+        ["OccurredAt"] = entry.OccurredAt,
+        ["JobId"] = entry.JobId,
+        ["Attempt"] = entry.Attempt,
+    };
+
+    private static LedgerEntry FromEntity(TableEntity entity) => new(
+        entity.GetString("Kind"),
+        entity.GetString("Caller"),
+        entity.GetString("Model"),
+        entity.GetString("PricedAs"),
+        new TokenUsage(entity.GetInt32("InputTokens") ?? 0, entity.GetInt32("CachedInputTokens") ?? 0, entity.GetInt32("OutputTokens") ?? 0),
+        entity.GetInt64("CostMicros") ?? 0,
+        entity.GetDateTimeOffset("OccurredAt") ?? default,
+        entity.GetString("JobId"),
+        entity.GetInt32("Attempt"));
+}

@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Logging;
+
+namespace Functions.Core.Spend;
+
+internal static partial class SpendLog
+{
+    [LoggerMessage(EventId = 600, Level = LogLevel.Warning,
+        Message = "No price for model {Model}: priced at the fallback ${Input}/${CachedInput}/${Output} per 1M input/cached/output tokens. Add it to Pricing:Models")]
+    public static partial void UnknownModel(ILogger logger, string model, decimal input, decimal cachedInput, decimal output);
+
+    [LoggerMessage(EventId = 601, Level = LogLevel.Information, Message = "Job {JobId} attempt {Attempt} is already in the ledger")]
+    public static partial void CallAlreadyRecorded(ILogger logger, string jobId, int attempt);
+
+    [LoggerMessage(EventId = 602, Level = LogLevel.Information,
+        Message = "Caller {Caller} refused: a worst case of {RequestMicros} micro-USD would exceed budget {Budget}")]
+    public static partial void BudgetExceeded(ILogger logger, string caller, string budget, long requestMicros);
+
+    [LoggerMessage(EventId = 603, Level = LogLevel.Debug, Message = "Budget window {Window} changed under us (round {Round}); retrying")]
+    public static partial void CounterContention(ILogger logger, string window, int round);
+
+    [LoggerMessage(EventId = 604, Level = LogLevel.Information,
+        Message = "Spend rollup: {Days} days from {From} to {To}, {Entries} ledger entries; final through {ClosedThrough}")]
+    public static partial void RolledUp(ILogger logger, int days, DateOnly from, DateOnly to, long entries, DateOnly closedThrough);
+
+    [LoggerMessage(EventId = 605, Level = LogLevel.Information, Message = "Spend rollup: another run moved the watermark first")]
+    public static partial void WatermarkRace(ILogger logger);
+}

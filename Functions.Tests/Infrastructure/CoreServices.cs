@@ -1,0 +1,52 @@
+using Functions.Core;
+using Functions.Core.Spend;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Functions.Tests.Infrastructure;
+
+/// <summary>
+/// Functions.Core's real services, without a host, against Azurite, with a clock the test moves. Each call gets
+/// its own spend table (two calls sharing a name act as two instances of the app).
+/// </summary>
+public static class CoreServices
+{
+    public static async Task<ServiceProvider> StartAsync(AzuriteFixture azurite, TimeProvider time,
+        IReadOnlyDictionary<string, string?>? settings = null, ILoggerProvider? logs = null)
+    {
+        var all = new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["OpenAI:ApiKey"] = "test-key",
+            ["Storage:ChatQueue"] = AzuriteFixture.UniqueName("chat"),
+            ["Storage:JobsTable"] = AzuriteFixture.UniqueName("jobs"),
+            ["Spend:Table"] = AzuriteFixture.UniqueName("spend"),
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(all).Build();
+
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddLogging(logging =>
+        {
+            if (logs is not null)
+            {
+                logging.AddProvider(logs);
+            }
+        });
+        services.AddSingleton(time);
+        services.AddServerlessCore(configuration);
+        var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<SpendTable>().Client.CreateIfNotExistsAsync();
+        return provider;
+    }
+
+    /// <summary>A clock at a fixed, readable instant.</summary>
+    public static FakeTimeProvider Clock(string utc) =>
+        new(DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal));
+}

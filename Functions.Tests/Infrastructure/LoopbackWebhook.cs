@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Functions.Tests.Infrastructure;
+
+/// <summary>
+/// A webhook receiver on 127.0.0.1 with a free port: every POST to any path is recorded, and answered with the
+/// next scripted status (200 once the script runs out).
+/// </summary>
+public sealed class LoopbackWebhook : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly ConcurrentQueue<int> script = new();
+    private readonly ConcurrentQueue<ReceivedWebhook> received = new();
+
+    private LoopbackWebhook(WebApplication app) => this.app = app;
+
+    public Uri BaseUrl { get; private set; } = null!;
+
+    /// <summary>Every request, in arrival order, whatever it was answered.</summary>
+    public IReadOnlyCollection<ReceivedWebhook> Received => received;
+
+    public IEnumerable<ReceivedWebhook> Delivered(string path) => received.Where(hook => hook.Path == path && hook.Status is >= 200 and < 300);
+
+    public Uri Url(string path) => new(BaseUrl, path);
+
+    public static async Task<LoopbackWebhook> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var webhook = new LoopbackWebhook(app);
+        app.MapPost("/{**path}", webhook.HandleAsync);
+        await app.StartAsync();
+        webhook.BaseUrl = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        return webhook;
+    }
+
+    public void Enqueue(params int[] statuses)
+    {
+        foreach (var status in statuses)
+        {
+            script.Enqueue(status);
+        }
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body);
+        var body = await reader.ReadToEndAsync();
+        var status = script.TryDequeue(out var scripted) ? scripted : StatusCodes.Status200OK;
+        received.Enqueue(new ReceivedWebhook(context.Request.Path.Value ?? "", context.Request.ContentType, body, status));
+        context.Response.StatusCode = status;
+    }
+
+    public ValueTask DisposeAsync() => app.DisposeAsync();
+}
+
+public sealed record ReceivedWebhook(string Path, string? ContentType, string Body, int Status);
