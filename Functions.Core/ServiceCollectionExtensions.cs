@@ -42,7 +42,12 @@ public static class ServiceCollectionExtensions
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.SectionName)
-            .ValidateDataAnnotations().ValidateOnStart();
+            .ValidateDataAnnotations()
+            // A lease shorter than the work it covers lets a second worker take the job over mid-call: two paid calls.
+            .Validate<IOptions<OpenAIOptions>>(
+                (resilience, openAI) => resilience.ProcessingLease >= 2 * openAI.Value.NetworkTimeout + TimeSpan.FromMinutes(1),
+                "Resilience:ProcessingLease must be at least twice OpenAI:NetworkTimeout plus a minute (a call and its key-refresh retry).")
+            .ValidateOnStart();
 
         services.AddSecrets();
         AddStorage(services);

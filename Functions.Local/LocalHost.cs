@@ -32,7 +32,11 @@ public static class LocalHost
         builder.Services.AddCacheTimerTriggers();
         builder.Services.AddSpendTimerTriggers();
 
+        // A bug answers 500 problem+json with no stack trace; client mistakes never get this far (they are 4xx).
+        builder.Services.AddProblemDetails();
+
         var app = builder.Build();
+        app.UseExceptionHandler();
         app.MapChatApi();
         app.MapSpendApi();
         dependencies.Announce(app.Logger);

@@ -1,6 +1,7 @@
 using Azure;
 using Functions.Core.Jobs;
 using Microsoft.Extensions.Logging;
+using Functions.Core.Storage;
 
 namespace Functions.Core.Cache;
 
@@ -36,9 +37,6 @@ internal static partial class CacheLog
     [LoggerMessage(EventId = 609, Level = LogLevel.Warning, Message = "Job {JobId} could not release its leader lease; it expires on its own")]
     public static partial void LeaseNotReleased(ILogger logger, string jobId, Exception exception);
 
-    /// <summary>Storage trouble the cache absorbs: a request it cannot help is served as if there were no cache.</summary>
-    public static bool IsStorageFailure(Exception ex) =>
-        ex is RequestFailedException or HttpRequestException or TimeoutException or AggregateException;
 
     public static async Task TryRecordHitAsync(this ICacheSavingsRecorder savings, string caller, JobResult result, ILogger logger)
     {
@@ -46,7 +44,7 @@ internal static partial class CacheLog
         {
             await savings.RecordHitAsync(caller, result.Model, result.Usage, CancellationToken.None);
         }
-        catch (Exception ex) when (IsStorageFailure(ex))
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             SavingNotRecorded(logger, caller, ex);
         }

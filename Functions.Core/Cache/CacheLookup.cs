@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
+using Functions.Core.Storage;
 
 namespace Functions.Core.Cache;
 
@@ -70,7 +71,7 @@ public sealed class CacheLookup(
                 [HeaderNames.Age] = $"{(long)Math.Max(0, (now - entry.StoredAt).TotalSeconds)}",
             }));
         }
-        catch (Exception ex) when (CacheLog.IsStorageFailure(ex))
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             CacheLog.LookupFailed(logger, ex);
             return miss;

@@ -2,6 +2,7 @@ using Azure;
 using Functions.Core.Jobs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Functions.Core.Storage;
 
 namespace Functions.Core.Cache;
 
@@ -51,7 +52,7 @@ public sealed class SingleFlight(
             }
             return new Flight(this, job, lease: lease);
         }
-        catch (Exception ex) when (CacheLog.IsStorageFailure(ex))
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             CacheLog.Unavailable(logger, job.Id, ex);
             return new Flight(this, job);
@@ -99,7 +100,7 @@ public sealed class SingleFlight(
                 CacheLog.Stored(logger, job.Id, (long)ticket.Ttl.TotalSeconds);
                 return job with { Cache = ticket with { Outcome = CacheOutcome.Stored } };
             }
-            catch (Exception ex) when (CacheLog.IsStorageFailure(ex))
+            catch (Exception ex) when (StorageFailure.Is(ex))
             {
                 CacheLog.Unavailable(logger, job.Id, ex);
                 reason = "storage failed";
@@ -115,7 +116,7 @@ public sealed class SingleFlight(
         {
             await cache.ReleaseAsync(key, lease, CancellationToken.None);
         }
-        catch (Exception ex) when (CacheLog.IsStorageFailure(ex))
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             // Followers wait at most until it expires.
             CacheLog.LeaseNotReleased(logger, job.Id, ex);

@@ -30,6 +30,9 @@ public sealed class ProcessChatHandler(
     TimeProvider time,
     ILogger<ProcessChatHandler> logger)
 {
+    /// <summary>Past a lease's end before a held job is looked at again, so clocks a little apart still see it ended.</summary>
+    private static readonly TimeSpan LeaseSlack = TimeSpan.FromSeconds(2);
+
     public async Task HandleAsync(string messageText, CancellationToken cancellationToken)
     {
         if (JobMessage.TryParse(messageText) is not { } message)
@@ -51,11 +54,13 @@ public sealed class ProcessChatHandler(
             CompletionsLog.AlreadyFinished(logger, job.Id, job.Status);
             return;
         }
-        if (job.Status == JobStatus.Running && job.LeaseUntil > time.GetUtcNow())
+        if (job.Status == JobStatus.Running && job.LeaseUntil is { } leaseUntil && leaseUntil > time.GetUtcNow())
         {
-            // A duplicate message while another worker holds the job. If that worker dies, its own message comes back
-            // after the lease and takes over.
-            CompletionsLog.HeldElsewhere(logger, job.Id, job.LeaseUntil.Value);
+            // Another delivery holds the job (a duplicate message, or a worker that may have died: the host can hand
+            // a crashed invocation's message back long before the lease ends). Never drop it: come back when the
+            // lease ends, to find the job finished (nothing to do) or abandoned (take it over).
+            CompletionsLog.HeldElsewhere(logger, job.Id, leaseUntil);
+            await queue.RequeueAsync(job.Id, job.ModelCalls, leaseUntil - time.GetUtcNow() + LeaseSlack, cancellationToken);
             return;
         }
 
@@ -74,42 +79,56 @@ public sealed class ProcessChatHandler(
             return;
         }
 
+        var lease = new HeldLease();
         try
         {
-            await RunAsync(job, flight, cancellationToken);
+            await RunAsync(job, flight, lease, cancellationToken);
         }
         catch (Exception ex) when (ex is not ModelCallException)
         {
-            // Storage fault, shutdown or bug: give the job back so the host's redelivery can run it, rather than
-            // finding it leased to a worker that is no longer working on it.
-            await ReleaseAsync(job.Id);
+            // Storage fault, shutdown or bug: give back the lease this delivery holds, so the host's redelivery can run
+            // the job at once rather than wait for the lease to run out.
+            await ReleaseAsync(lease.Job);
             throw;
         }
     }
 
-    private async Task ReleaseAsync(string jobId)
+    /// <summary>The job as this delivery last wrote it while it held the lease (null when it holds none).</summary>
+    private sealed class HeldLease
     {
+        public Job? Job { get; set; }
+    }
+
+    /// <summary>Only with the ETag of our own Running write: a 412 means another delivery owns the job now; leave it.</summary>
+    private async Task ReleaseAsync(Job? held)
+    {
+        if (held is not { Status: JobStatus.Running })
+        {
+            return;
+        }
         try
         {
-            if (await jobs.GetAsync(jobId, CancellationToken.None) is { Status: JobStatus.Running } job)
+            await jobs.UpdateAsync(held with
             {
-                await jobs.UpdateAsync(job with
-                {
-                    Status = JobStatus.Queued, LeaseUntil = null,
-                    LastError = job.LastError ?? new JobError("processing_failed", "The job could not be processed."),
-                }, CancellationToken.None);
-            }
+                Status = JobStatus.Queued, LeaseUntil = null,
+                LastError = held.LastError ?? new JobError("processing_failed", "The job could not be processed."),
+            }, CancellationToken.None);
         }
         catch (RequestFailedException ex)
         {
-            CompletionsLog.ReleaseFailed(logger, jobId, ex.Status);
+            CompletionsLog.ReleaseFailed(logger, held.Id, ex.Status);
         }
     }
 
-    private async Task RunAsync(Job job, Flight flight, CancellationToken cancellationToken)
+    private async Task RunAsync(Job job, Flight flight, HeldLease lease, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var started = time.GetTimestamp();
+        if (time.GetUtcNow() > job.CreatedAt + settings.JobDeadline)
+        {
+            await FailAsync(job, Deadline(job), cancellationToken); // picked up from a backlog too late to be of use
+            return;
+        }
         if (job.RetryAt is { } retryAt && !await WaitOrRequeueAsync(job, retryAt - time.GetUtcNow(), cancellationToken))
         {
             return;
@@ -140,6 +159,7 @@ public sealed class ProcessChatHandler(
                     Status = JobStatus.Running, StartedAt = job.StartedAt ?? now, ModelCalls = job.ModelCalls + 1,
                     LeaseUntil = now + settings.ProcessingLease, RetryAt = null,
                 }, cancellationToken);
+                lease.Job = job;
             }
             catch (RequestFailedException ex) when (ex.Status == 412)
             {
@@ -162,9 +182,12 @@ public sealed class ProcessChatHandler(
                 await circuit.RecordFailureAsync(cancellationToken);
                 if (ex.Status == 429 && ex.RetryAfter is { } hint)
                 {
-                    await gate.CloseUntilAsync(time.GetUtcNow() + hint, "rate_limited", cancellationToken);
+                    // Other instances hold back at most MaxBackoff on our word: past that they learn their own limits.
+                    var shared = hint < settings.MaxBackoff ? hint : settings.MaxBackoff;
+                    await gate.CloseUntilAsync(time.GetUtcNow() + shared, "rate_limited", cancellationToken);
                 }
                 job = job with { LastError = ex.ToJobError() };
+                lease.Job = job;
                 if (job.ModelCalls > settings.MaxRetries)
                 {
                     await FailAsync(job, GiveUp(job), cancellationToken);
@@ -180,10 +203,11 @@ public sealed class ProcessChatHandler(
             }
 
             circuit.RecordSuccess();
+            // The answer is paid for: record it even if the host is shutting down, or the redelivery would pay again.
             // Spend before the result: if recording fails the message is redelivered, and both are idempotent per call.
-            var cost = await ledger.RecordCallAsync(job, result, cancellationToken);
-            await budgets.SettleAsync(job, cost, cancellationToken);
-            await RecordAsync(await flight.StoreAsync(job.Succeed(result, time.GetUtcNow()), cancellationToken), cancellationToken);
+            var cost = await ledger.RecordCallAsync(job, result, CancellationToken.None);
+            await budgets.SettleAsync(job, cost, CancellationToken.None);
+            await RecordAsync(await flight.StoreAsync(job.Succeed(result, time.GetUtcNow()), CancellationToken.None), CancellationToken.None);
             CompletionsLog.Succeeded(logger, job.Id, result.Model, result.Usage.InputTokens, result.Usage.OutputTokens,
                 job.ModelCalls, (long)time.GetElapsedTime(started).TotalMilliseconds);
             return;

@@ -37,7 +37,8 @@ public static class ApiProblems
             detail: "This Idempotency-Key was already used with a different request. Use a new key for a new request.",
             extensions: new Dictionary<string, object?> { ["code"] = "idempotency_key_reused" });
 
+    /// <summary>Storage did not answer. A submit that gets this was not accepted: nothing runs, nothing is charged.</summary>
     public static ProblemHttpResult StorageUnavailable() =>
         TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Storage is unavailable.",
-            detail: "The request was not accepted; nothing was queued. Try again shortly.");
+            detail: "The backend's storage did not answer; nothing was changed. Try again shortly.");
 }

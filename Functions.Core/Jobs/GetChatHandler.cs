@@ -1,6 +1,7 @@
 using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
+using Functions.Core.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
@@ -20,7 +21,15 @@ public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, TimePr
         }
 
         // Another caller's job answers exactly like a missing one, so ids cannot be probed.
-        var job = JobIds.IsWellFormed(id) ? await jobs.GetAsync(id, cancellationToken) : null;
+        Job? job;
+        try
+        {
+            job = JobIds.IsWellFormed(id) ? await jobs.GetAsync(id, cancellationToken) : null;
+        }
+        catch (Exception ex) when (StorageFailure.Is(ex))
+        {
+            return ApiProblems.StorageUnavailable();
+        }
         if (job is null || job.Caller != caller)
         {
             return ApiProblems.JobNotFound(id);

@@ -44,6 +44,15 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
 
         using (document)
         {
+            if (FindUndecodableText(document.RootElement, "$") is { } badPath)
+            {
+                // JsonDocument accepts escapes such as "\ud800" (a lone surrogate) that no .NET string can hold.
+                return (null, ApiProblems.Validation(new Dictionary<string, string[]>
+                {
+                    [badPath] = ["Must be valid Unicode text (no unpaired surrogates or invalid UTF-8)."],
+                }));
+            }
+
             var errors = new Dictionary<string, string[]>();
             var request = Validate(document.RootElement, errors);
             return errors.Count > 0 ? (null, ApiProblems.Validation(errors)) : (request, null);
@@ -189,6 +198,54 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
         }
 
         return role is null || content is null ? null : new ChatMessage(role, content);
+    }
+
+    /// <summary>The path of the first string or property name that cannot be decoded, or null when all text is valid.</summary>
+    private static string? FindUndecodableText(JsonElement element, string path)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.String:
+                try
+                {
+                    element.GetString();
+                    return null;
+                }
+                catch (InvalidOperationException)
+                {
+                    return path;
+                }
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    if (FindUndecodableText(item, $"{path}[{index++}]") is { } bad)
+                    {
+                        return bad;
+                    }
+                }
+                return null;
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = property.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return path;
+                    }
+                    if (FindUndecodableText(property.Value, path == "$" ? name : $"{path}.{name}") is { } bad)
+                    {
+                        return bad;
+                    }
+                }
+                return null;
+            default:
+                return null;
+        }
     }
 
     private static bool IsJson(string? contentType) =>

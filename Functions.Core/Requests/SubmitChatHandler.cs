@@ -7,6 +7,7 @@ using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
+using Functions.Core.Storage;
 
 namespace Functions.Core.Requests;
 
@@ -28,7 +29,9 @@ public sealed class SubmitChatHandler(
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
     /// <summary>A replayed job still untouched after this long lost its queue message (a crash between row and message).</summary>
-    private static readonly TimeSpan UnqueuedAfter = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan UnqueuedAfter = TimeSpan.FromSeconds(5);
+
+    private const string EnqueueFailed = "enqueue_failed";
 
     public async Task<IResult> HandleAsync(HttpRequest http, CancellationToken cancellationToken)
     {
@@ -63,25 +66,27 @@ public sealed class SubmitChatHandler(
         var idempotent = idempotencyKey.Length > 0;
         var id = idempotent ? JobIds.ForIdempotencyKey(caller, idempotencyKey) : JobIds.New(time);
         var job = new Job(id, caller, JobStatus.Queued, request, time.GetUtcNow(), Cache: cached.Ticket);
+        // From here the reservation, the row and the message are one unit: a client that hangs up must not tear them
+        // apart, so no write below takes the request's cancellation token.
+        // A replay holds no new reservation: the original job's covers it.
+        if (idempotent && await TryReplayAsync(job) is { } replayed)
+        {
+            return replayed;
+        }
         try
         {
-            // A replay holds no new reservation: the original job's covers it.
-            if (idempotent && await jobs.GetAsync(id, cancellationToken) is not null)
-            {
-                return await ReplayAsync(job, cancellationToken);
-            }
-            if (await budgets.ReserveAsync(job, cancellationToken) is { } exceeded)
+            if (await budgets.ReserveAsync(job, CancellationToken.None) is { } exceeded)
             {
                 return SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow());
             }
-            job = await jobs.AddAsync(job, cancellationToken);
+            job = await jobs.AddAsync(job, CancellationToken.None);
         }
         catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status409Conflict && idempotent)
         {
             // Lost a race with the same key: the reservation (keyed by the job id) is the winner's, so it stays.
-            return await ReplayAsync(job, cancellationToken);
+            return await TryReplayAsync(job) ?? ApiProblems.StorageUnavailable();
         }
-        catch (Exception ex) when (IsStorageFailure(ex))
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             RequestsLog.StorageFailed(logger, ex);
             await TryReleaseAsync(job);
@@ -90,9 +95,9 @@ public sealed class SubmitChatHandler(
 
         try
         {
-            await queue.EnqueueAsync(job.Id, cancellationToken);
+            await queue.EnqueueAsync(job.Id, CancellationToken.None);
         }
-        catch (Exception ex) when (IsStorageFailure(ex))
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             // The row exists but no worker will ever see it: close it so no accepted-looking job is left hanging.
             RequestsLog.StorageFailed(logger, ex);
@@ -105,20 +110,45 @@ public sealed class SubmitChatHandler(
         return Accepted(job);
     }
 
-    private async Task<IResult> ReplayAsync(Job submitted, CancellationToken cancellationToken)
+    /// <returns>The answer for a key already used, or null when no job has it yet.</returns>
+    private async Task<IResult?> TryReplayAsync(Job submitted)
     {
-        var existing = await jobs.GetAsync(submitted.Id, cancellationToken);
-        if (existing is null || existing.Caller != submitted.Caller
+        try
+        {
+            return await jobs.GetAsync(submitted.Id, CancellationToken.None) is { } existing
+                ? await ReplayAsync(existing, submitted)
+                : null;
+        }
+        catch (Exception ex) when (StorageFailure.Is(ex))
+        {
+            RequestsLog.StorageFailed(logger, ex);
+            return ApiProblems.StorageUnavailable();
+        }
+    }
+
+    /// <summary>
+    /// The same key and body: answer with the existing job. A job whose queueing failed (the first submit answered 503)
+    /// is queued again, and one still untouched a few seconds on (its message lost in a crash) is sent again; a
+    /// duplicate message is harmless (a second delivery finds the job taken, held or finished).
+    /// </summary>
+    private async Task<IResult> ReplayAsync(Job existing, Job submitted)
+    {
+        if (existing.Caller != submitted.Caller
             || JobTable.SerializeRequest(existing.Request) != JobTable.SerializeRequest(submitted.Request))
         {
             return ApiProblems.IdempotencyKeyReused();
         }
 
-        if (existing is { Status: JobStatus.Queued, ModelCalls: 0, RetryAt: null }
-            && time.GetUtcNow() - existing.CreatedAt > UnqueuedAfter)
+        if (existing is { Status: JobStatus.Failed, Error.Code: EnqueueFailed })
         {
-            // Harmless if the first message still exists: a second delivery finds the job taken (ETag) or finished.
-            await queue.EnqueueAsync(existing.Id, cancellationToken);
+            existing = await jobs.UpdateAsync(existing with { Status = JobStatus.Queued, Error = null, LastError = null, CompletedAt = null },
+                CancellationToken.None);
+            await queue.EnqueueAsync(existing.Id, CancellationToken.None);
+        }
+        else if (existing is { Status: JobStatus.Queued, ModelCalls: 0, RetryAt: null }
+                 && time.GetUtcNow() - existing.CreatedAt > UnqueuedAfter)
+        {
+            await queue.EnqueueAsync(existing.Id, CancellationToken.None);
         }
         RequestsLog.Replayed(logger, existing.Id, existing.Caller, existing.Status);
         return Accepted(existing);
@@ -140,10 +170,10 @@ public sealed class SubmitChatHandler(
     {
         try
         {
-            await jobs.UpdateAsync(job.Fail(new JobError("enqueue_failed", "The job could not be queued."), time.GetUtcNow()),
+            await jobs.UpdateAsync(job.Fail(new JobError(EnqueueFailed, "The job could not be queued."), time.GetUtcNow()),
                 CancellationToken.None);
         }
-        catch (Exception ex) when (IsStorageFailure(ex))
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             RequestsLog.StorageFailed(logger, ex);
         }
@@ -155,13 +185,11 @@ public sealed class SubmitChatHandler(
         {
             await budgets.ReleaseAsync(job, CancellationToken.None);
         }
-        catch (Exception ex) when (IsStorageFailure(ex))
+        catch (Exception ex) when (StorageFailure.Is(ex))
         {
             // The reservation lapses with its window; until then it only makes the budget stricter.
             RequestsLog.StorageFailed(logger, ex);
         }
     }
 
-    private static bool IsStorageFailure(Exception ex) =>
-        ex is RequestFailedException or AggregateException or HttpRequestException or TimeoutException;
 }

@@ -4,41 +4,33 @@ using System.Text.RegularExpressions;
 namespace Functions.Core.Resilience;
 
 /// <summary>
-/// How long the server asks us to wait, from its response headers: <c>retry-after-ms</c> (OpenAI, Azure OpenAI),
-/// <c>retry-after</c> (seconds or an HTTP date, RFC 9110), and <c>x-ratelimit-reset-requests</c> /
-/// <c>-tokens</c> (OpenAI durations such as <c>20ms</c>, <c>1s</c>, <c>6m0s</c>). The longest hint wins.
+/// How long the server asks us to wait, from its response headers: <c>retry-after-ms</c> (OpenAI, Azure OpenAI), else
+/// <c>retry-after</c> (seconds or an HTTP date, RFC 9110), the server's word on when to try again. Only when neither
+/// is sent, <c>x-ratelimit-reset-requests</c> / <c>-tokens</c> (durations such as <c>20ms</c>, <c>6m0s</c>): they say
+/// when a bucket is full again, which on a daily limit is hours, not when the next call may go.
 /// </summary>
 public static partial class RetryHints
 {
     public static TimeSpan? Parse(Func<string, string?> header, DateTimeOffset now)
     {
-        TimeSpan? longest = null;
-        void Consider(TimeSpan? hint)
+        if (double.TryParse(header("retry-after-ms"), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms) && ms >= 0)
         {
-            if (hint is { } value && value >= TimeSpan.Zero && (longest is null || value > longest))
-            {
-                longest = value;
-            }
-        }
-
-        if (double.TryParse(header("retry-after-ms"), NumberStyles.Float, CultureInfo.InvariantCulture, out var ms))
-        {
-            Consider(TimeSpan.FromMilliseconds(ms));
+            return TimeSpan.FromMilliseconds(ms);
         }
         if (header("retry-after") is { } retryAfter)
         {
-            if (double.TryParse(retryAfter, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+            if (double.TryParse(retryAfter, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
             {
-                Consider(TimeSpan.FromSeconds(seconds));
+                return TimeSpan.FromSeconds(seconds);
             }
-            else if (DateTimeOffset.TryParseExact(retryAfter, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date))
+            if (DateTimeOffset.TryParseExact(retryAfter, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date)
+                && date > now)
             {
-                Consider(date - now);
+                return date - now;
             }
         }
-        Consider(ParseDuration(header("x-ratelimit-reset-requests")));
-        Consider(ParseDuration(header("x-ratelimit-reset-tokens")));
-        return longest;
+        var resets = new[] { ParseDuration(header("x-ratelimit-reset-requests")), ParseDuration(header("x-ratelimit-reset-tokens")) };
+        return resets.Max();
     }
 
     /// <summary>Go-style durations as OpenAI sends them: <c>1h2m3.5s</c>, <c>250ms</c>.</summary>

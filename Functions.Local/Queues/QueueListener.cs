@@ -23,6 +23,12 @@ public sealed class QueueListener(
     private readonly ConcurrentDictionary<string, Task> running = new();
 
     /// <summary>
+    /// Cancelled only when the host's shutdown timeout runs out, not when polling stops: a function in the middle of a
+    /// (paid) model call gets the grace period to finish and record it.
+    /// </summary>
+    private readonly CancellationTokenSource functionsAborted = new();
+
+    /// <summary>
     /// The trigger's queue and its poison queue, in the host.json encoding. Like the host, a message that is not valid
     /// in that encoding goes straight to the poison queue (without this, the SDK skips it and it would reappear forever).
     /// </summary>
@@ -69,9 +75,11 @@ public sealed class QueueListener(
                     QueueListenerLog.PollFailed(logger, functionName, queue.Name, ex.Status, ex.ErrorCode);
                     batch = [];
                 }
-                catch (HttpRequestException ex)
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
-                    QueueListenerLog.PollFailed(logger, functionName, queue.Name, 0, ex.Message);
+                    // Storage unreachable (Azure.Core throws AggregateException once its retries run out): back off and
+                    // poll again, as the host does, rather than let the listener die.
+                    QueueListenerLog.PollFailed(logger, functionName, queue.Name, 0, ex.GetType().Name);
                     batch = [];
                 }
 
@@ -90,16 +98,16 @@ public sealed class QueueListener(
                     if (message.DequeueCount > options.MaxDequeueCount)
                     {
                         // Seen too often already (a worker died mid-attempt): the host poisons it without running it.
-                        await MoveToPoisonAsync(message, message.PopReceipt, CancellationToken.None);
+                        await TryMoveToPoisonAsync(message, message.PopReceipt);
                         continue;
                     }
-                    running[message.MessageId] = RunAsync(message, stoppingToken);
+                    running[message.MessageId] = RunAsync(message, functionsAborted.Token);
                 }
             }
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        catch (Exception) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutting down.
+            // Shutting down: a poll cut short mid-retry may surface as something other than a cancellation.
         }
         finally
         {
@@ -108,18 +116,25 @@ public sealed class QueueListener(
         }
     }
 
-    private async Task RunAsync(QueueMessage message, CancellationToken stoppingToken)
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Stop polling at once; cancel the functions still running only when the host stops waiting for them.
+        await using var abort = cancellationToken.Register(functionsAborted.Cancel);
+        await base.StopAsync(cancellationToken);
+    }
+
+    private async Task RunAsync(QueueMessage message, CancellationToken functionToken)
     {
         await Task.Yield();
         var popReceipt = message.PopReceipt;
-        using var renewal = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        using var renewal = CancellationTokenSource.CreateLinkedTokenSource(functionToken);
         var renewing = RenewLeaseAsync(message.MessageId, () => popReceipt, receipt => popReceipt = receipt, renewal.Token);
         try
         {
             Exception? failure = null;
             try
             {
-                await function(message, stoppingToken);
+                await function(message, functionToken);
             }
             catch (Exception ex)
             {
@@ -135,7 +150,7 @@ public sealed class QueueListener(
             else if (message.DequeueCount >= options.MaxDequeueCount)
             {
                 QueueListenerLog.Poisoned(logger, failure, functionName, message.MessageId, message.DequeueCount);
-                await MoveToPoisonAsync(message, popReceipt, CancellationToken.None);
+                await TryMoveToPoisonAsync(message, popReceipt);
             }
             else
             {
@@ -148,6 +163,10 @@ public sealed class QueueListener(
         {
             // The lease was lost (or storage failed): the message reappears on its own and is tried again.
             QueueListenerLog.SettleFailed(logger, functionName, message.MessageId, ex.Status, ex.ErrorCode);
+        }
+        catch (Exception ex) when (ex is AggregateException or HttpRequestException)
+        {
+            QueueListenerLog.SettleFailed(logger, functionName, message.MessageId, 0, ex.GetType().Name);
         }
         finally
         {
@@ -178,15 +197,24 @@ public sealed class QueueListener(
         }
     }
 
-    private async Task MoveToPoisonAsync(QueueMessage message, string popReceipt, CancellationToken cancellationToken)
+    /// <summary>Copy, then delete: a failure in between leaves the message to reappear (and be poisoned) again.</summary>
+    private async Task TryMoveToPoisonAsync(QueueMessage message, string popReceipt)
     {
-        await poisonQueue.SendMessageAsync(message.Body, cancellationToken: cancellationToken);
-        await queue.DeleteMessageAsync(message.MessageId, popReceipt, cancellationToken);
+        try
+        {
+            await poisonQueue.SendMessageAsync(message.Body, cancellationToken: CancellationToken.None);
+            await queue.DeleteMessageAsync(message.MessageId, popReceipt, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is RequestFailedException or AggregateException or HttpRequestException)
+        {
+            QueueListenerLog.SettleFailed(logger, functionName, message.MessageId, (ex as RequestFailedException)?.Status ?? 0, ex.GetType().Name);
+        }
     }
 
     public override void Dispose()
     {
         slotFreed.Dispose();
+        functionsAborted.Dispose();
         base.Dispose();
     }
 }

@@ -113,6 +113,25 @@ public sealed class QueueListenerTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.InRange(peak, 2, Options.BatchSize + Options.NewBatchThreshold);
     }
 
+    [Fact]
+    public async Task StorageUnreachable_TheListenerBacksOffAndKeepsPolling_InsteadOfStoppingTheHost()
+    {
+        // One retry: when Azure.Core's retries run out it throws AggregateException, which once stopped the listener.
+        var unreachable = new QueueClientOptions { Retry = { MaxRetries = 1, Delay = TimeSpan.FromMilliseconds(10), NetworkTimeout = TimeSpan.FromSeconds(1) } };
+        var (deadQueue, deadPoison) = QueueListener.CreateClients(
+            _ => new QueueServiceClient(new Uri("http://127.0.0.1:1/devstoreaccount1"), unreachable), name, Options);
+        using var listener = new QueueListener("Test", deadQueue, deadPoison, Options, (_, _) => Task.CompletedTask,
+            TimeProvider.System, NullLogger<QueueListener>.Instance);
+
+        await listener.StartAsync(CancellationToken.None);
+        await Task.Delay(1500); // several failed polls
+        var stillRunning = listener.ExecuteTask is { IsCompleted: false };
+        await listener.StopAsync(CancellationToken.None);
+
+        Assert.True(stillRunning, $"the listener stopped: {listener.ExecuteTask?.Exception?.InnerException?.GetType().Name}");
+        Assert.False(listener.ExecuteTask!.IsFaulted);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current;

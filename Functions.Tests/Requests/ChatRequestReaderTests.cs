@@ -175,6 +175,39 @@ public sealed class ChatRequestReaderTests
             errors.Keys.Order(StringComparer.Ordinal));
     }
 
+    [Theory]
+    [InlineData("""{"messages":[{"role":"user","content":"\ud800"}]}""", "messages[0].content")]
+    [InlineData("""{"messages":[{"role":"user","content":"ok"}],"model":"\udfff"}""", "model")]
+    [InlineData("""{"messages":[{"role":"\ud800x","content":"ok"}]}""", "messages[0].role")]
+    public async Task UnpairedSurrogate_Is400NamingTheField_NotA500(string body, string field)
+    {
+        var (request, problem) = await ReadAsync(body);
+
+        Assert.Null(request);
+        var errors = Assert.IsType<ValidationProblem>(problem).ProblemDetails.Errors;
+        Assert.Contains("valid Unicode", Assert.Single(errors[field]));
+    }
+
+    [Fact]
+    public async Task InvalidUtf8InsideAString_Is400_NotA500()
+    {
+        var request = new DefaultHttpContext().Request;
+        request.ContentType = "application/json";
+        var bytes = Encoding.UTF8.GetBytes("""{"messages":[{"role":"user","content":"AB"}]}""");
+        bytes[Array.IndexOf(bytes, (byte)'A')] = 0xC3; // a lead byte followed by 'B': not UTF-8
+        request.Body = new MemoryStream(bytes);
+
+        var (parsed, problem) = await Reader.ReadAsync(request, CancellationToken.None);
+
+        Assert.Null(parsed);
+        Assert.Equal(StatusCodes.Status400BadRequest, problem switch
+        {
+            ValidationProblem validation => validation.StatusCode,
+            ProblemHttpResult malformed => malformed.StatusCode,
+            _ => 0,
+        });
+    }
+
     [Fact]
     public async Task NullOptionalFields_AreTreatedAsAbsent()
     {

@@ -6,6 +6,7 @@ using Azure.Storage.Queues.Models;
 using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
+using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 using Functions.Core.Spend;
@@ -40,9 +41,13 @@ public sealed class SubmitChatHandlerTests
         TimeProvider.System,
         NullLogger<SubmitChatHandler>.Instance);
 
-    private static HttpRequest ValidRequest()
+    private static HttpRequest ValidRequest(string? idempotencyKey = null)
     {
         var request = new DefaultHttpContext().Request;
+        if (idempotencyKey is not null)
+        {
+            request.Headers[SubmitChatHandler.IdempotencyKeyHeader] = idempotencyKey;
+        }
         request.ContentType = "application/json";
         request.Body = new MemoryStream(Encoding.UTF8.GetBytes("""{"messages":[{"role":"user","content":"hi"}]}"""));
         return request;
@@ -58,6 +63,35 @@ public sealed class SubmitChatHandlerTests
 
         Assert.Equal(StatusCodes.Status503ServiceUnavailable, Assert.IsType<ProblemHttpResult>(result).StatusCode);
         queue.Verify(q => q.SendMessageAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Never);
+    }
+
+    [Fact]
+    public async Task AfterA503_RetryingWithTheSameIdempotencyKey_QueuesTheSameJob()
+    {
+        TableEntity? stored = null;
+        table.Setup(t => t.AddEntityAsync(It.IsAny<TableEntity>(), It.IsAny<CancellationToken>()))
+            .Callback((TableEntity entity, CancellationToken _) => stored = entity)
+            .ReturnsAsync(new StorageResponse());
+        table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
+            .Callback((TableEntity entity, ETag _, TableUpdateMode _, CancellationToken _) => stored = entity)
+            .ReturnsAsync(new StorageResponse());
+        table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>(It.IsAny<string>(), "job", null, It.IsAny<CancellationToken>()))
+            .ReturnsAsync(() => stored is null
+                ? Mock.Of<NullableResponse<TableEntity>>(response => !response.HasValue)
+                : Response.FromValue(stored, new StorageResponse()));
+        queue.SetupSequence(q => q.SendMessageAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(500, "Queue down"))
+            .ReturnsAsync(Response.FromValue(QueuesModelFactory.SendReceipt("m", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, "r", DateTimeOffset.UtcNow),
+                new StorageResponse()));
+
+        var first = await Handler().HandleAsync(ValidRequest("order-7"), CancellationToken.None);
+        var retry = await Handler().HandleAsync(ValidRequest("order-7"), CancellationToken.None);
+
+        Assert.Equal(StatusCodes.Status503ServiceUnavailable, Assert.IsType<ProblemHttpResult>(first).StatusCode);
+        var accepted = Assert.IsType<WithHeadersResult>(retry).Inner;
+        Assert.Equal("Queued", Assert.IsType<Accepted<AcceptedJobView>>(accepted).Value!.Status);
+        Assert.Equal("Queued", stored!.GetString("Status"));
+        queue.Verify(q => q.SendMessageAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Exactly(2));
     }
 
     [Fact]

@@ -151,8 +151,8 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
     {
         // Two workers with separate queues but one gate table: what one learns from a 429, both obey.
         var gate = AzuriteFixture.UniqueName("gate");
-        var first = await StartHostAsync(new() { ["Storage:GateTable"] = gate });
-        var second = await StartHostAsync(new() { ["Storage:GateTable"] = gate });
+        var first = await StartHostAsync(new() { ["Storage:GateTable"] = gate, ["Resilience:MaxBackoff"] = "00:00:05" });
+        var second = await StartHostAsync(new() { ["Storage:GateTable"] = gate, ["Resilience:MaxBackoff"] = "00:00:05" });
         model.Enqueue(FakeReply.RateLimited(TimeSpan.FromSeconds(2)));
 
         var throttled = await first.SubmitAcceptedAsync(TestHost.UserMessage("first"));
@@ -169,6 +169,29 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
         var secondWorkersCall = Assert.Single(model.Calls, c => c.LastMessage == "second");
         Assert.True(secondWorkersCall.At - rateLimitedAt >= TimeSpan.FromSeconds(2),
             $"the other worker called after {secondWorkersCall.At - rateLimitedAt}");
+    }
+
+    [Fact]
+    public async Task SharedBackoff_IsCappedAtMaxBackoff_EvenWhenTheServerAsksForLonger()
+    {
+        var gate = AzuriteFixture.UniqueName("gate");
+        var host = await StartHostAsync(new()
+        {
+            ["Storage:GateTable"] = gate, ["Resilience:MaxBackoff"] = "00:00:01", ["Resilience:LongWaitThreshold"] = "00:00:00.500",
+        });
+        model.Enqueue(FakeReply.RateLimited(TimeSpan.FromMinutes(10)));
+
+        await host.SubmitAcceptedAsync(TestHost.UserMessage("far too long"));
+        while (model.Calls.Count == 0)
+        {
+            await Task.Delay(10);
+        }
+        await Task.Delay(300);
+        var closed = await new Core.Resilience.UpstreamGate(
+            new Azure.Data.Tables.TableClient(azurite.ConnectionString, gate), TimeProvider.System).ClosedUntilAsync(CancellationToken.None);
+
+        Assert.NotNull(closed);
+        Assert.InRange(closed.Value.Until - model.Calls.First().At, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(2));
     }
 
     [Fact]
@@ -232,6 +255,25 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
 
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
         Assert.Single(model.Calls);
+    }
+
+    [Fact]
+    public async Task WorkerDiedHoldingTheLease_ItsRedeliveredMessageWaitsOutTheLease_AndTakesTheJobOver()
+    {
+        // A worker process died mid-call: the job is Running under its lease and the host hands the message back early.
+        var host = await StartHostAsync();
+        var now = DateTimeOffset.UtcNow;
+        var orphan = new Job(JobIds.New(TimeProvider.System), "anonymous", JobStatus.Running,
+            new ChatRequest([new Core.Requests.ChatMessage("user", "orphaned")], "gpt-4.1-mini", null, null), now,
+            StartedAt: now, ModelCalls: 1, LeaseUntil: now.AddSeconds(1.5));
+        await host.Service<JobTable>().AddAsync(orphan, CancellationToken.None);
+
+        await host.Service<JobQueue>().EnqueueAsync(orphan.Id, CancellationToken.None);
+        var job = await host.WaitForTerminalAsync(orphan.Id, timeout: TimeSpan.FromSeconds(20));
+
+        Assert.Equal("Succeeded", job.GetProperty("status").GetString());
+        var call = Assert.Single(model.Calls);
+        Assert.True(call.At >= orphan.LeaseUntil, "taken over only once the dead worker's lease ended");
     }
 
     [Fact]

@@ -22,9 +22,13 @@ public sealed class RetryHintsTests
         Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), Parse((header, value)));
 
     [Fact]
-    public void SeveralHints_TheLongestWins() =>
-        Assert.Equal(TimeSpan.FromSeconds(20),
-            Parse(("retry-after-ms", "800"), ("retry-after", "2"), ("x-ratelimit-reset-tokens", "20s")));
+    public void RetryAfter_IsTheServersWord_BucketResetsDoNotOverrideIt() =>
+        Assert.Equal(TimeSpan.FromMilliseconds(800),
+            Parse(("retry-after-ms", "800"), ("retry-after", "2"), ("x-ratelimit-reset-tokens", "6m0s")));
+
+    [Fact]
+    public void WithoutRetryAfter_TheLaterBucketResetIsTheHint() =>
+        Assert.Equal(TimeSpan.FromSeconds(20), Parse(("x-ratelimit-reset-requests", "250ms"), ("x-ratelimit-reset-tokens", "20s")));
 
     [Theory]
     [InlineData("retry-after", "soon")]

@@ -1,0 +1,28 @@
+using Azure;
+using Azure.Data.Tables;
+using Functions.Core.Callers;
+using Functions.Core.Jobs;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Moq;
+
+namespace Functions.Tests.Jobs;
+
+public sealed class GetChatHandlerTests
+{
+    [Theory]
+    [InlineData(503)]
+    [InlineData(500)]
+    public async Task StorageUnavailable_Is503Problem_NotA500(int storageStatus)
+    {
+        var table = new Mock<TableClient>();
+        table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>(It.IsAny<string>(), It.IsAny<string>(), null, It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(storageStatus, "storage down"));
+        var handler = new GetChatHandler(new CallerResolver(Options.Create(new CallerOptions())), new JobTable(table.Object), TimeProvider.System);
+
+        var result = await handler.HandleAsync(new DefaultHttpContext().Request, Guid.CreateVersion7().ToString("N"), CancellationToken.None);
+
+        Assert.Equal(StatusCodes.Status503ServiceUnavailable, Assert.IsType<ProblemHttpResult>(result).StatusCode);
+    }
+}
