@@ -36,8 +36,6 @@ public sealed class CacheOptions
     [Required, RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "Cache:Table must be a valid table name.")]
     public string Table { get; set; } = "chatcache";
 
-    [Required, RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "Cache:SavingsTable must be a valid table name.")]
-    public string SavingsTable { get; set; } = "cachesavings";
 
     /// <summary>NCRONTAB (with seconds) for removing expired entries nobody asked for again; both hosts read this setting.</summary>
     [Required, RegularExpression(@"^\S+( \S+){5}$", ErrorMessage = "Cache:SweepSchedule must be a six-field NCRONTAB expression.")]

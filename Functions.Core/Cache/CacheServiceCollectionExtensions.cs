@@ -14,12 +14,7 @@ public static class CacheServiceCollectionExtensions
         services.AddSingleton(provider => new CacheTable(
             provider.GetRequiredService<TableServiceClient>().GetTableClient(Options(provider).Table),
             provider.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(provider => new TableCacheSavingsRecorder(
-            provider.GetRequiredService<TableServiceClient>().GetTableClient(Options(provider).SavingsTable),
-            provider.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<ICacheSavingsRecorder>(provider => provider.GetRequiredService<TableCacheSavingsRecorder>());
         services.AddSingleton(provider => provider.GetRequiredService<CacheTable>().Client);
-        services.AddSingleton(provider => provider.GetRequiredService<TableCacheSavingsRecorder>().Client);
 
         services.AddSingleton<CacheLookup>();
         services.AddSingleton<SingleFlight>();

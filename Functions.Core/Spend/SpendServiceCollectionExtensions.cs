@@ -20,6 +20,7 @@ public static class SpendServiceCollectionExtensions
 
         services.AddSingleton<PriceTable>();
         services.AddSingleton<SpendLedger>();
+        services.AddSingleton<Cache.ICacheSavingsRecorder, LedgerCacheSavingsRecorder>();
         services.AddSingleton<BudgetStore>();
         services.AddSingleton<BudgetReservations>();
         services.AddSingleton<SpendRollups>();

@@ -23,24 +23,21 @@ public sealed class SingleFlightTests(AzuriteFixture azurite) : IAsyncLifetime
 
     private readonly FakeTimeProvider time = new(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
     private TableClient table = null!;
-    private TableClient savingsTable = null!;
+    private readonly RecordedSavings savings = new();
     private SingleFlight flights = null!;
 
     public async Task InitializeAsync()
     {
         var service = new TableServiceClient(azurite.ConnectionString);
         table = service.GetTableClient(AzuriteFixture.UniqueName("cache"));
-        savingsTable = service.GetTableClient(AzuriteFixture.UniqueName("savings"));
         await table.CreateAsync();
-        await savingsTable.CreateAsync();
-        flights = new SingleFlight(new CacheTable(table, time), new TableCacheSavingsRecorder(savingsTable, time),
+        flights = new SingleFlight(new CacheTable(table, time), savings,
             Options.Create(Settings), time, NullLogger<SingleFlight>.Instance);
     }
 
     public async Task DisposeAsync()
     {
         await table.DeleteAsync();
-        await savingsTable.DeleteAsync();
     }
 
     private Job NewJob(string caller = "alice", bool useStored = true) => new(JobIds.New(time), caller, JobStatus.Queued,
@@ -70,11 +67,11 @@ public sealed class SingleFlightTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(follower.Id, answered.Answered.Id);
         Assert.Equal(Answer, answered.Answered.Result);
         Assert.Equal(CacheOutcome.Collapsed, answered.Answered.Cache!.Outcome);
-        var saving = Assert.Single(await savingsTable.QueryAsync<TableEntity>().ToListAsync());
-        Assert.Equal("bob", saving.GetString("Caller"));
-        Assert.Equal("gpt-4.1-mini-2025-04-14", saving.GetString("Model"));
-        Assert.Equal(20, saving.GetInt32("InputTokens"));
-        Assert.Equal(3, saving.GetInt32("OutputTokens"));
+        var saving = Assert.Single(savings.Hits);
+        Assert.Equal("bob", saving.Caller);
+        Assert.Equal("gpt-4.1-mini-2025-04-14", saving.Model);
+        Assert.Equal(20, saving.Usage.InputTokens);
+        Assert.Equal(3, saving.Usage.OutputTokens);
     }
 
     [Fact]
@@ -129,7 +126,7 @@ public sealed class SingleFlightTests(AzuriteFixture azurite) : IAsyncLifetime
         await using var third = await flights.JoinAsync(leader, CancellationToken.None);
 
         Assert.Equal(CacheOutcome.Stored, third.Answered!.Cache!.Outcome);
-        Assert.Empty(await savingsTable.QueryAsync<TableEntity>().ToListAsync());
+        Assert.Empty(savings.Hits);
     }
 
     [Fact]
@@ -163,5 +160,17 @@ public sealed class SingleFlightTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.False(flight.IsLeader);
         Assert.Null(done.Cache);
         Assert.Empty(await table.QueryAsync<TableEntity>().ToListAsync());
+    }
+}
+
+/// <summary>The hits a flight reports, kept in memory (pricing them is the spend ledger's job, tested there).</summary>
+internal sealed class RecordedSavings : ICacheSavingsRecorder
+{
+    public System.Collections.Concurrent.ConcurrentQueue<(string Caller, string Model, TokenUsage Usage)> Hits { get; } = new();
+
+    public Task RecordHitAsync(string caller, string model, TokenUsage usage, CancellationToken cancellationToken)
+    {
+        Hits.Enqueue((caller, model, usage));
+        return Task.CompletedTask;
     }
 }

@@ -43,7 +43,6 @@ public sealed class TestHost : IAsyncDisposable
             ["Storage:ChatQueue"] = chatQueue,
             ["Storage:JobsTable"] = jobsTable,
             ["Cache:Table"] = AzuriteFixture.UniqueName("cache"),
-            ["Cache:SavingsTable"] = AzuriteFixture.UniqueName("savings"),
             ["Spend:Table"] = AzuriteFixture.UniqueName("spend"),
             ["Callers:TrustPrincipalHeader"] = "true",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",

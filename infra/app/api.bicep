@@ -218,7 +218,6 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Cache__LeaderLease: '00:02:00'
       Cache__FollowerRecheck: '00:00:01'
       Cache__Table: 'chatcache'
-      Cache__SavingsTable: 'cachesavings'
       Cache__SweepSchedule: '0 17 * * * *'
 
       // Spend: prices (the built-in list applies; Pricing__Models__0__Model=… overrides a model), the fallback price
