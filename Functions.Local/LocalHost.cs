@@ -41,8 +41,9 @@ public static class LocalHost
         app.MapSpendApi();
         dependencies.Announce(app.Logger);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
-            "Functions.Local is serving POST {Url}/api/chat and GET {Url}/api/chat/{{id}}; queue triggers ProcessChat and ProcessChatPoison are listening",
-            ListeningUrl(app), ListeningUrl(app)));
+            "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}} and GET {Url}/api/spend; " +
+            "queue triggers ProcessChat and ProcessChatPoison and timers SpendRollup and SweepCache are running",
+            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app)));
         return app;
     }
 
