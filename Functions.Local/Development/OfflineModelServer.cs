@@ -1,6 +1,4 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace Functions.Local.Development;
 
@@ -23,11 +21,7 @@ public sealed class OfflineModelServer : IAsyncDisposable
 
     public static async Task<OfflineModelServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        app.MapPost("/v1/chat/completions", async (HttpRequest request) =>
+        var (app, address) = await LoopbackApp.StartAsync(app => app.MapPost("/v1/chat/completions", async (HttpRequest request) =>
         {
             using var body = await JsonDocument.ParseAsync(request.Body);
             var model = body.RootElement.TryGetProperty("model", out var m) ? m.GetString() ?? "offline" : "offline";
@@ -38,10 +32,8 @@ public sealed class OfflineModelServer : IAsyncDisposable
             var answer = $"[offline model] No OpenAI key is configured, so this is a canned reply. You said: \"{Truncate(lastUser, 200)}\"";
             return Results.Json(ChatCompletionJson.Create(answer, model,
                 ChatCompletionJson.EstimateTokens(string.Concat(prompt)), ChatCompletionJson.EstimateTokens(answer)));
-        });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new OfflineModelServer(app, new Uri(address.TrimEnd('/') + "/v1"));
+        }));
+        return new OfflineModelServer(app, new Uri(address, "v1"));
     }
 
     public ValueTask DisposeAsync() => app.DisposeAsync();

@@ -1,11 +1,7 @@
 using System.Collections.Concurrent;
+using Functions.Local.Development;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Functions.Tests.Infrastructure;
 
@@ -32,14 +28,13 @@ public sealed class LoopbackWebhook : IAsyncDisposable
 
     public static async Task<LoopbackWebhook> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var webhook = new LoopbackWebhook(app);
-        app.MapPost("/{**path}", webhook.HandleAsync);
-        await app.StartAsync();
-        webhook.BaseUrl = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        LoopbackWebhook? webhook = null;
+        var (app, address) = await LoopbackApp.StartAsync(app =>
+        {
+            webhook = new LoopbackWebhook(app);
+            app.MapPost("/{**path}", webhook.HandleAsync);
+        });
+        webhook!.BaseUrl = address;
         return webhook;
     }
 

@@ -139,6 +139,6 @@ Console.WriteLine($"  wall time                   {replayClock.Elapsed.TotalSeco
 
 await app.StopAsync();
 
-// Every model call first marks its job Running with one more attempt; jobs answered by the cache never do.
+// Every model call first marks its job Running with one more model call; jobs answered by the cache never do.
 static async Task<long> ModelCallsAsync(TableClient jobs) =>
-    await jobs.QueryAsync<TableEntity>(select: ["Attempts"]).Select(job => (long)(job.GetInt32("Attempts") ?? 0)).SumAsync();
+    await jobs.QueryAsync<TableEntity>(select: ["ModelCalls"]).Select(job => (long)(job.GetInt32("ModelCalls") ?? 0)).SumAsync();
