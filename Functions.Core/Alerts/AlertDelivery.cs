@@ -38,7 +38,8 @@ public sealed class AlertDelivery(AlertStates states, AlertSender sender, IOptio
         var state = claimed.State;
         var message = AlertMessage.FromJson(state.Message);
         var sent = state.SentChannels.Split(',', StringSplitOptions.RemoveEmptyEntries).ToList();
-        foreach (var channel in sender.Channels.Where(channel => !state.HasSent(channel)))
+        var channels = await sender.ChannelsAsync(cancellationToken);
+        foreach (var channel in channels.Where(channel => !state.HasSent(channel)))
         {
             if (await sender.SendAsync(channel, message, cancellationToken))
             {
@@ -46,7 +47,7 @@ public sealed class AlertDelivery(AlertStates states, AlertSender sender, IOptio
             }
         }
 
-        var done = sender.Channels.All(channel => sent.Contains(channel.Name));
+        var done = channels.All(channel => sent.Contains(channel.Name));
         var finished = state with
         {
             State = done ? AlertState.Sent : AlertState.Pending,

@@ -35,15 +35,18 @@ public sealed class AlertOptions : IValidatableObject
         [.. Thresholds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(int.Parse).Distinct().Order()];
 
-    public IReadOnlyList<AlertChannel> Channels() =>
+    public IReadOnlyList<AlertChannel> Channels() => ChannelsFor(WebhookUrl, SlackWebhookUrl, TeamsWebhookUrl);
+
+    /// <summary>A channel for each URL that is set and absolute (a vault value is not validated at start-up, so a bad one is skipped).</summary>
+    public static IReadOnlyList<AlertChannel> ChannelsFor(string? webhookUrl, string? slackWebhookUrl, string? teamsWebhookUrl) =>
     [
-        .. Channel(AlertFormat.Webhook, WebhookUrl),
-        .. Channel(AlertFormat.Slack, SlackWebhookUrl),
-        .. Channel(AlertFormat.Teams, TeamsWebhookUrl),
+        .. Channel(AlertFormat.Webhook, webhookUrl),
+        .. Channel(AlertFormat.Slack, slackWebhookUrl),
+        .. Channel(AlertFormat.Teams, teamsWebhookUrl),
     ];
 
     private static IEnumerable<AlertChannel> Channel(AlertFormat format, string? url) =>
-        string.IsNullOrWhiteSpace(url) ? [] : [new AlertChannel(format, new Uri(url))];
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) ? [new AlertChannel(format, uri)] : [];
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -1,6 +1,6 @@
 using System.Text;
+using Functions.Core.Secrets;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Functions.Core.Alerts;
 
@@ -9,11 +9,16 @@ namespace Functions.Core.Alerts;
 /// <see cref="AlertsServiceCollectionExtensions"/>), because a webhook URL is its own credential; failures are
 /// logged by channel name and status only.
 /// </summary>
-public sealed class AlertSender(IHttpClientFactory clients, IOptions<AlertOptions> options, ILogger<AlertSender> logger)
+public sealed class AlertSender(IHttpClientFactory clients, SecretStore secrets, ILogger<AlertSender> logger)
 {
     public const string HttpClientName = "alerts";
 
-    public IReadOnlyList<AlertChannel> Channels { get; } = options.Value.Channels();
+    /// <summary>The channels as the secret store has them now (so a rotated webhook URL is used without a restart).</summary>
+    public async ValueTask<IReadOnlyList<AlertChannel>> ChannelsAsync(CancellationToken cancellationToken) =>
+        AlertOptions.ChannelsFor(
+            await secrets.GetAsync(SecretNames.AlertsWebhookUrl, cancellationToken),
+            await secrets.GetAsync(SecretNames.AlertsSlackWebhookUrl, cancellationToken),
+            await secrets.GetAsync(SecretNames.AlertsTeamsWebhookUrl, cancellationToken));
 
     /// <returns>True when the channel answered 2xx; false (never an exception) when it failed, so the alert stays pending.</returns>
     public async Task<bool> SendAsync(AlertChannel channel, AlertMessage message, CancellationToken cancellationToken)

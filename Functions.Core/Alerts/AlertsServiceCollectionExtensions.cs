@@ -1,3 +1,4 @@
+using Functions.Core.Secrets;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Functions.Core.Alerts;
@@ -7,9 +8,12 @@ public static class AlertsServiceCollectionExtensions
     /// <summary>Budget threshold alerts and the daily digest, over a generic webhook, Slack and Teams.</summary>
     public static IServiceCollection AddAlerts(this IServiceCollection services)
     {
-        // The URLs come from configuration, so a Key Vault reference (@Microsoft.KeyVault(...)) in the app setting or
-        // a Key Vault configuration provider supplies them without code here.
         services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        // Webhook URLs are credentials: secrets, from Key Vault when KeyVault__Secrets__<Name> maps them, else these settings.
+        services.AddSecret(SecretNames.AlertsWebhookUrl, "Alerts:WebhookUrl");
+        services.AddSecret(SecretNames.AlertsSlackWebhookUrl, "Alerts:SlackWebhookUrl");
+        services.AddSecret(SecretNames.AlertsTeamsWebhookUrl, "Alerts:TeamsWebhookUrl");
 
         // No request logging on this client: a webhook URL is a credential and the default handlers log URLs.
         services.AddHttpClient(AlertSender.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(10)).RemoveAllLoggers();

@@ -22,7 +22,7 @@ public sealed class BudgetAlerts(
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         var configured = budgets.Value.Configured();
-        if (sender.Channels.Count == 0 || configured.Count == 0)
+        if (configured.Count == 0 || (await sender.ChannelsAsync(cancellationToken)).Count == 0)
         {
             return 0;
         }

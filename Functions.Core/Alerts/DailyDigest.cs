@@ -18,7 +18,7 @@ public sealed class DailyDigest(SpendRollups rollups, AlertStates states, AlertD
     public async Task<AlertOutcome?> RunAsync(DateOnly closedThrough, CancellationToken cancellationToken)
     {
         var yesterday = SpendKeys.DayOf(time.GetUtcNow()).AddDays(-1);
-        if (!options.Value.DailyDigest || sender.Channels.Count == 0 || closedThrough < yesterday)
+        if (!options.Value.DailyDigest || closedThrough < yesterday || (await sender.ChannelsAsync(cancellationToken)).Count == 0)
         {
             return null;
         }

@@ -4,6 +4,9 @@ namespace Functions.Core.Secrets;
 public static class SecretNames
 {
     public const string OpenAIApiKey = "OpenAIApiKey";
+    public const string AlertsWebhookUrl = "AlertsWebhookUrl";
+    public const string AlertsSlackWebhookUrl = "AlertsSlackWebhookUrl";
+    public const string AlertsTeamsWebhookUrl = "AlertsTeamsWebhookUrl";
 }
 
 /// <summary>A secret the app reads, and the configuration setting that holds it when no vault maps it.</summary>

@@ -1,11 +1,14 @@
 using System.Text.Json;
+using Azure.Security.KeyVault.Secrets;
 using Functions.Core.Alerts;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 using Functions.Core.Spend;
 using Functions.Tests.Infrastructure;
+using Functions.Tests.Secrets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Moq;
 
 namespace Functions.Tests.Alerts;
 
@@ -160,7 +163,27 @@ public sealed class BudgetAlertsTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal(expected is null ? null : DateTimeOffset.Parse(expected), projected);
     }
 
-    private Task<ServiceProvider> StartAsync(Dictionary<string, string?>? settings = null)
+    [Fact]
+    public async Task WebhookUrlKeptInKeyVault_IsWhereTheAlertGoes_WithNoSettingHoldingIt()
+    {
+        var vault = new Mock<SecretClient>();
+        vault.Setup(client => client.GetSecretAsync("alerts-webhook-url", It.IsAny<string>(), It.IsAny<SecretContentType?>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(TestVault.Secret("alerts-webhook-url", webhook.Url("/from-vault").ToString()));
+        await using var services = await StartAsync(new()
+        {
+            ["Alerts:WebhookUrl"] = null,
+            ["KeyVault:VaultUri"] = TestVault.Uri.ToString(),
+            ["KeyVault:Secrets:AlertsWebhookUrl"] = "alerts-webhook-url",
+        }, before: collection => collection.AddSingleton(vault.Object));
+        await SpendAsync(services, "alice", 600_000);
+
+        var delivered = await services.GetRequiredService<BudgetAlerts>().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, delivered);
+        Assert.Single(webhook.Delivered("/from-vault"));
+    }
+
+    private Task<ServiceProvider> StartAsync(Dictionary<string, string?>? settings = null, Action<IServiceCollection>? before = null)
     {
         var all = new Dictionary<string, string?>
         {
@@ -172,7 +195,7 @@ public sealed class BudgetAlertsTests(AzuriteFixture azurite) : IAsyncLifetime
         {
             all[key] = value;
         }
-        return CoreServices.StartAsync(azurite, time, all);
+        return CoreServices.StartAsync(azurite, time, all, before: before);
     }
 
     /// <summary>Spend as the pipeline records it: a reservation at submit, settled to the real cost by the worker.</summary>

@@ -14,7 +14,7 @@ namespace Functions.Tests.Infrastructure;
 public static class CoreServices
 {
     public static async Task<ServiceProvider> StartAsync(AzuriteFixture azurite, TimeProvider time,
-        IReadOnlyDictionary<string, string?>? settings = null, ILoggerProvider? logs = null)
+        IReadOnlyDictionary<string, string?>? settings = null, ILoggerProvider? logs = null, Action<IServiceCollection>? before = null)
     {
         var all = new Dictionary<string, string?>
         {
@@ -40,6 +40,7 @@ public static class CoreServices
             }
         });
         services.AddSingleton(time);
+        before?.Invoke(services); // e.g. a mocked SecretClient, which Core adds only when none is registered
         services.AddServerlessCore(configuration);
         var provider = services.BuildServiceProvider();
         await provider.GetRequiredService<SpendTable>().Client.CreateIfNotExistsAsync();

@@ -233,8 +233,8 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Spend__AdminCallers: spendAdminCallers
       Spend__AdminRole: 'admin'
 
-      // Alerts. Webhook URLs are credentials: leave them empty here and set them in the portal as Key Vault
-      // references, e.g. @Microsoft.KeyVault(VaultName=<vault>;SecretName=alerts-webhook-url).
+      // Alerts. Webhook URLs are credentials: leave them empty here, store each as a vault secret and map it, e.g.
+      // KeyVault__Secrets__AlertsWebhookUrl=alerts-webhook-url (also AlertsSlackWebhookUrl, AlertsTeamsWebhookUrl).
       Alerts__Thresholds: '50,80,100'
       Alerts__DailyDigest: 'true'
       Alerts__ClaimLease: '00:05:00'
