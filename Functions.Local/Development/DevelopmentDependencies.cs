@@ -58,7 +58,9 @@ public sealed class DevelopmentDependencies : IHostedService
         var keyInVault = configuration.GetSection(KeyVaultOptions.SectionName).Get<KeyVaultOptions>()?.VaultSecretName(SecretNames.OpenAIApiKey) is not null;
         if (keyInVault || !string.IsNullOrWhiteSpace(configuration["OpenAI:ApiKey"]) || !string.IsNullOrWhiteSpace(endpoint))
         {
-            announcements.Add((LogLevel.Information, $"Model: {(string.IsNullOrWhiteSpace(endpoint) ? "https://api.openai.com/v1" : endpoint)}"));
+            // Scheme, host and path only: some gateways take a key in the query string.
+            var shown = Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Path) : "https://api.openai.com/v1";
+            announcements.Add((LogLevel.Information, $"Model: {shown}"));
             return;
         }
 
