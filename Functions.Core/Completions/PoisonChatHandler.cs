@@ -36,6 +36,9 @@ public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets,
                 return;
             }
 
+            // Release first (it is idempotent): were it to fail after the job is Failed, the retried message would find
+            // the job finished and the hold would stay until its window ends.
+            await budgets.ReleaseAsync(job, cancellationToken);
             var last = job.LastError ?? new JobError("processing_failed", "The job could not be processed.");
             var error = new JobError(last.Code, $"Gave up after repeated processing failures ({job.ModelCalls} model calls). {last.Message}");
             try
@@ -46,7 +49,6 @@ public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets,
             {
                 continue; // changed under us: look again
             }
-            await budgets.ReleaseAsync(job, cancellationToken);
             CompletionsLog.Poisoned(logger, job.Id, job.ModelCalls, last.Code);
             return;
         }

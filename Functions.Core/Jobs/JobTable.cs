@@ -28,6 +28,10 @@ public sealed class JobTable(TableClient table)
         return entity is null ? null : FromEntity(entity);
     }
 
+    /// <summary>Removes a job nobody has seen (its queue message could not be sent), if nobody changed it since.</summary>
+    public Task DeleteAsync(Job job, CancellationToken cancellationToken) =>
+        table.DeleteEntityAsync(job.Id, RowKey, job.ETag, cancellationToken);
+
     /// <summary>Replaces the job if nobody changed it since it was read; otherwise throws 412 <see cref="RequestFailedException"/>.</summary>
     public async Task<Job> UpdateAsync(Job job, CancellationToken cancellationToken) =>
         job with { ETag = await RowOverflow.ReplaceAsync(table, ToEntity(job), job.ETag, cancellationToken) };

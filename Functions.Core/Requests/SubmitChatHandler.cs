@@ -31,8 +31,6 @@ public sealed class SubmitChatHandler(
     /// <summary>A replayed job still untouched after this long lost its queue message (a crash between row and message).</summary>
     private static readonly TimeSpan UnqueuedAfter = TimeSpan.FromSeconds(5);
 
-    private const string EnqueueFailed = "enqueue_failed";
-
     public async Task<IResult> HandleAsync(HttpRequest http, CancellationToken cancellationToken)
     {
         if (callers.Resolve(http) is not { } caller)
@@ -83,7 +81,8 @@ public sealed class SubmitChatHandler(
         }
         catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status409Conflict && idempotent)
         {
-            // Lost a race with the same key: the reservation (keyed by the job id) is the winner's, so it stays.
+            // Lost a race with the same key: give back this submit's own hold; the winner's job carries its own.
+            await TryReleaseAsync(job);
             return await TryReplayAsync(job) ?? ApiProblems.StorageUnavailable();
         }
         catch (Exception ex) when (StorageFailure.Is(ex))
@@ -99,9 +98,10 @@ public sealed class SubmitChatHandler(
         }
         catch (Exception ex) when (StorageFailure.Is(ex))
         {
-            // The row exists but no worker will ever see it: close it so no accepted-looking job is left hanging.
+            // No worker will ever see the row: remove it (its id was never given out) and give back the hold, so the
+            // 503 is true ("nothing was queued or charged") and a retry with the same Idempotency-Key starts afresh.
             RequestsLog.StorageFailed(logger, ex);
-            await TryCloseUnqueuedJobAsync(job);
+            await TryDeleteUnqueuedJobAsync(job);
             await TryReleaseAsync(job);
             return ApiProblems.StorageUnavailable();
         }
@@ -127,9 +127,9 @@ public sealed class SubmitChatHandler(
     }
 
     /// <summary>
-    /// The same key and body: answer with the existing job. A job whose queueing failed (the first submit answered 503)
-    /// is queued again, and one still untouched a few seconds on (its message lost in a crash) is sent again; a
-    /// duplicate message is harmless (a second delivery finds the job taken, held or finished).
+    /// The same key and body: answer with the existing job. One still untouched a few seconds on (its message lost in
+    /// a crash between row and message) is sent again; a duplicate message is harmless (a second delivery finds the
+    /// job taken, held or finished).
     /// </summary>
     private async Task<IResult> ReplayAsync(Job existing, Job submitted)
     {
@@ -139,13 +139,7 @@ public sealed class SubmitChatHandler(
             return ApiProblems.IdempotencyKeyReused();
         }
 
-        if (existing is { Status: JobStatus.Failed, Error.Code: EnqueueFailed })
-        {
-            existing = await jobs.UpdateAsync(existing with { Status = JobStatus.Queued, Error = null, LastError = null, CompletedAt = null },
-                CancellationToken.None);
-            await queue.EnqueueAsync(existing.Id, CancellationToken.None);
-        }
-        else if (existing is { Status: JobStatus.Queued, ModelCalls: 0, RetryAt: null }
+        if (existing is { Status: JobStatus.Queued, ModelCalls: 0, RetryAt: null }
                  && time.GetUtcNow() - existing.CreatedAt > UnqueuedAfter)
         {
             await queue.EnqueueAsync(existing.Id, CancellationToken.None);
@@ -166,12 +160,11 @@ public sealed class SubmitChatHandler(
             });
     }
 
-    private async Task TryCloseUnqueuedJobAsync(Job job)
+    private async Task TryDeleteUnqueuedJobAsync(Job job)
     {
         try
         {
-            await jobs.UpdateAsync(job.Fail(new JobError(EnqueueFailed, "The job could not be queued."), time.GetUtcNow()),
-                CancellationToken.None);
+            await jobs.DeleteAsync(job, CancellationToken.None);
         }
         catch (Exception ex) when (StorageFailure.Is(ex))
         {

@@ -22,8 +22,12 @@ public sealed class ResilienceOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan LongWaitThreshold { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>A job not finished this long after it was accepted fails with <c>deadline_exceeded</c>.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
+    /// <summary>
+    /// A job not finished this long after it was accepted fails with <c>deadline_exceeded</c>. At most 45 minutes, so a
+    /// job's last model call (plus its network timeout) lands in the ledger before the spend roll-up closes its day
+    /// (one hour after the day ends).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:45:00")]
     public TimeSpan JobDeadline { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>Consecutive transient failures (on one instance) that open the circuit.</summary>

@@ -58,6 +58,13 @@ public sealed class BudgetReservations(
         return null;
     }
 
+    /// <summary>
+    /// A reservation belongs to one submit of a job: its id and creation time. A submit retried with the same
+    /// Idempotency-Key (same job id, after a 503) reserves afresh instead of finding the released hold of the attempt
+    /// that failed; the worker settles the reservation of the submit whose job row was written.
+    /// </summary>
+    internal static string ReservationId(Job job) => $"{job.Id}|{job.CreatedAt.UtcTicks}";
+
     /// <summary>Replaces the job's reservation with the real cost of attempt <see cref="Job.ModelCalls"/>; a repeat is a no-op.</summary>
     public Task SettleAsync(Job job, long actualMicros, CancellationToken cancellationToken) =>
         FinishAsync(job, job.ModelCalls, actualMicros, cancellationToken);
@@ -84,7 +91,7 @@ public sealed class BudgetReservations(
                 counters.Add(counter with { ReservedMicros = counter.ReservedMicros + amount });
             }
 
-            var reservation = new BudgetReservation(job.Id, job.Caller, [.. counters.Select(counter => counter.RowKey)], amount,
+            var reservation = new BudgetReservation(ReservationId(job), job.Caller, [.. counters.Select(counter => counter.RowKey)], amount,
                 BudgetReservation.Reserved, ",", 0);
             try
             {
@@ -93,7 +100,7 @@ public sealed class BudgetReservations(
             }
             catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && round < MaxRounds)
             {
-                if (await store.GetReservationAsync(window, job.Id, cancellationToken) is not null)
+                if (await store.GetReservationAsync(window, ReservationId(job), cancellationToken) is not null)
                 {
                     return null; // Already reserved (a retried write that had in fact succeeded).
                 }
@@ -113,7 +120,7 @@ public sealed class BudgetReservations(
         {
             for (var round = 1; ; round++)
             {
-                var reservation = await store.GetReservationAsync(window, job.Id, cancellationToken);
+                var reservation = await store.GetReservationAsync(window, ReservationId(job), cancellationToken);
                 var due = reservation is not null && (attempt is { } n
                     ? !reservation.IsSettled(n)
                     : reservation.State == BudgetReservation.Reserved);

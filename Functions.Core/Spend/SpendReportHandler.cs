@@ -43,7 +43,7 @@ public sealed class SpendReportHandler(CallerResolver callers, SpendAdmins admin
 
         var errors = new Dictionary<string, string[]>();
         var to = ReadDate(request.Query, "to", errors) ?? SpendKeys.DayOf(time.GetUtcNow());
-        var from = ReadDate(request.Query, "from", errors) ?? to.AddDays(-29);
+        var from = ReadDate(request.Query, "from", errors) ?? (to > DateOnly.MinValue.AddDays(29) ? to.AddDays(-29) : DateOnly.MinValue);
         var by = request.Query["by"].ToString() is { Length: > 0 } value ? value : "caller";
         if (by is not ("caller" or "model"))
         {

@@ -72,8 +72,8 @@ public sealed class SubmitChatHandlerTests
         table.Setup(t => t.AddEntityAsync(It.IsAny<TableEntity>(), It.IsAny<CancellationToken>()))
             .Callback((TableEntity entity, CancellationToken _) => stored = entity)
             .ReturnsAsync(new StorageResponse());
-        table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
-            .Callback((TableEntity entity, ETag _, TableUpdateMode _, CancellationToken _) => stored = entity)
+        table.Setup(t => t.DeleteEntityAsync(It.IsAny<string>(), "job", It.IsAny<ETag>(), It.IsAny<CancellationToken>()))
+            .Callback(() => stored = null)
             .ReturnsAsync(new StorageResponse());
         table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>(It.IsAny<string>(), "job", null, It.IsAny<CancellationToken>()))
             .ReturnsAsync(() => stored is null
@@ -95,13 +95,15 @@ public sealed class SubmitChatHandlerTests
     }
 
     [Fact]
-    public async Task QueueUnavailable_Is503_AndTheJobIsClosedAsFailedNotLeftQueued()
+    public async Task QueueUnavailable_Is503_AndTheUnqueuedJobRowIsRemoved_NotLeftQueued()
     {
-        TableEntity? closed = null;
+        string? added = null;
+        string? deleted = null;
         table.Setup(t => t.AddEntityAsync(It.IsAny<TableEntity>(), It.IsAny<CancellationToken>()))
+            .Callback((TableEntity entity, CancellationToken _) => added = entity.PartitionKey)
             .ReturnsAsync(new StorageResponse());
-        table.Setup(t => t.UpdateEntityAsync(It.IsAny<TableEntity>(), It.IsAny<ETag>(), TableUpdateMode.Replace, It.IsAny<CancellationToken>()))
-            .Callback((TableEntity entity, ETag _, TableUpdateMode _, CancellationToken _) => closed = entity)
+        table.Setup(t => t.DeleteEntityAsync(It.IsAny<string>(), "job", It.IsAny<ETag>(), It.IsAny<CancellationToken>()))
+            .Callback((string partitionKey, string _, ETag _, CancellationToken _) => deleted = partitionKey)
             .ReturnsAsync(new StorageResponse());
         queue.Setup(q => q.SendMessageAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(500, "Queue down"));
@@ -109,8 +111,7 @@ public sealed class SubmitChatHandlerTests
         var result = await Handler().HandleAsync(ValidRequest(), CancellationToken.None);
 
         Assert.Equal(StatusCodes.Status503ServiceUnavailable, Assert.IsType<ProblemHttpResult>(result).StatusCode);
-        Assert.NotNull(closed);
-        Assert.Equal("Failed", closed.GetString("Status"));
-        Assert.Equal("enqueue_failed", closed.GetString("ErrorCode"));
+        Assert.NotNull(added);
+        Assert.Equal(added, deleted);
     }
 }

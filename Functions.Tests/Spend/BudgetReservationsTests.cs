@@ -65,7 +65,25 @@ public sealed class BudgetReservationsTests(AzuriteFixture azurite)
         Assert.Equal(new DateTimeOffset(2026, 4, 1, 0, 0, 0, TimeSpan.Zero), exceeded?.ResetsAt);
         Assert.Equal((0L, 0L), await CounterAsync(services, Day, "counter|global"));
         Assert.Equal(BudgetReservation.Released,
-            (await services.GetRequiredService<BudgetStore>().GetReservationAsync(Day, job.Id, CancellationToken.None))?.State);
+            (await services.GetRequiredService<BudgetStore>().GetReservationAsync(Day, BudgetReservations.ReservationId(job), CancellationToken.None))?.State);
+    }
+
+    [Fact]
+    public async Task SubmitRetriedWithTheSameJobId_AfterItsHoldWasReleased_HoldsAgain()
+    {
+        // An Idempotency-Key submit that answered 503 released its hold; the client retries: same job id, new submit.
+        await using var services = await StartAsync(("Budgets:GlobalDailyUsd", "1"));
+        var budgets = services.GetRequiredService<BudgetReservations>();
+        var failedSubmit = NewJob("alice");
+        Assert.Null(await budgets.ReserveAsync(failedSubmit, CancellationToken.None));
+        var (held, _) = await CounterAsync(services, Day, "counter|global");
+        await budgets.ReleaseAsync(failedSubmit, CancellationToken.None);
+
+        var retry = failedSubmit with { CreatedAt = failedSubmit.CreatedAt.AddSeconds(2) };
+        Assert.Null(await budgets.ReserveAsync(retry, CancellationToken.None));
+
+        Assert.True(held > 0);
+        Assert.Equal((held, 0L), await CounterAsync(services, Day, "counter|global"));
     }
 
     [Fact]
@@ -122,7 +140,7 @@ public sealed class BudgetReservationsTests(AzuriteFixture azurite)
         var job = NewJob("alice");
 
         Assert.Null(await services.GetRequiredService<BudgetReservations>().ReserveAsync(job, CancellationToken.None));
-        Assert.Null(await services.GetRequiredService<BudgetStore>().GetReservationAsync(Day, job.Id, CancellationToken.None));
+        Assert.Null(await services.GetRequiredService<BudgetStore>().GetReservationAsync(Day, BudgetReservations.ReservationId(job), CancellationToken.None));
     }
 
     [Fact]
