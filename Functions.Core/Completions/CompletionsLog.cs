@@ -41,6 +41,10 @@ internal static partial class CompletionsLog
         Message = "Job {JobId} could not be released after a failure (HTTP {Status}); it runs again when its lease ends")]
     public static partial void ReleaseFailed(ILogger logger, string jobId, int status);
 
+    [LoggerMessage(EventId = 312, Level = LogLevel.Warning,
+        Message = "Job {JobId}: recording its paid model call failed on attempt {Attempt}; trying again")]
+    public static partial void RecordingRetried(ILogger logger, string jobId, int attempt);
+
     [LoggerMessage(EventId = 310, Level = LogLevel.Information,
         Message = "Job {JobId} back on the queue after {ModelCalls} model calls, visible again in {DelayMs} ms")]
     public static partial void Requeued(ILogger logger, string jobId, int modelCalls, long delayMs);

@@ -3,6 +3,7 @@ using Functions.Core.Cache;
 using Functions.Core.Jobs;
 using Functions.Core.Resilience;
 using Functions.Core.Spend;
+using Functions.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -144,7 +145,7 @@ public sealed class ProcessChatHandler(
             if (await gate.ClosedUntilAsync(cancellationToken) is { } closed)
             {
                 CompletionsLog.GateClosed(logger, job.Id, closed.Reason, closed.Until);
-                if (!await WaitOrRequeueAsync(job, closed.Until - time.GetUtcNow(), cancellationToken))
+                if (!await WaitOrRequeueAsync(job, closed.Until - time.GetUtcNow() + retryPolicy.Spread(), cancellationToken))
                 {
                     return;
                 }
@@ -203,10 +204,10 @@ public sealed class ProcessChatHandler(
             }
 
             circuit.RecordSuccess();
-            // The answer is paid for: record it even if the host is shutting down, or the redelivery would pay again.
-            // Spend before the result: if recording fails the message is redelivered, and both are idempotent per call.
-            var cost = await ledger.RecordCallAsync(job, result, CancellationToken.None);
-            await budgets.SettleAsync(job, cost, CancellationToken.None);
+            // The answer is paid for: record it even if the host is shutting down, and ride out a storage blip here,
+            // or the redelivery would pay for a second call. Spend before the result; both writes are idempotent per call.
+            var cost = await RecordingAsync(job, () => ledger.RecordCallAsync(job, result, CancellationToken.None));
+            await RecordingAsync(job, async () => { await budgets.SettleAsync(job, cost, CancellationToken.None); return cost; });
             await RecordAsync(await flight.StoreAsync(job.Succeed(result, time.GetUtcNow()), CancellationToken.None), CancellationToken.None);
             CompletionsLog.Succeeded(logger, job.Id, result.Model, result.Usage.InputTokens, result.Usage.OutputTokens,
                 job.ModelCalls, (long)time.GetElapsedTime(started).TotalMilliseconds);
@@ -237,6 +238,28 @@ public sealed class ProcessChatHandler(
         CompletionsLog.Requeued(logger, job.Id, job.ModelCalls, (long)wait.TotalMilliseconds);
         return false;
     }
+
+    /// <summary>
+    /// A write that records a paid call, retried a few times on storage faults (each is idempotent per call) before
+    /// giving up to the host's redelivery. About three seconds in all: well inside the job's lease.
+    /// </summary>
+    private async Task<T> RecordingAsync<T>(Job job, Func<Task<T>> write)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await write();
+            }
+            catch (Exception ex) when (StorageFailure.Is(ex) && attempt < RecordingAttempts)
+            {
+                CompletionsLog.RecordingRetried(logger, job.Id, attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt * attempt), time);
+            }
+        }
+    }
+
+    private const int RecordingAttempts = 4;
 
     /// <summary>Writes the outcome once: the ETag proves no other worker recorded anything since we took the job.</summary>
     private async Task RecordAsync(Job finished, CancellationToken cancellationToken)

@@ -16,4 +16,8 @@ public sealed class RetryPolicy(IOptions<ResilienceOptions> options, Random rand
         var jittered = TimeSpan.FromTicks((long)(random.NextDouble() * ceiling));
         return serverHint is { } hint && hint > jittered ? hint : jittered;
     }
+
+    /// <summary>A random extra wait (under one base back-off) after a shared gate reopens, so that the instances and
+    /// jobs that waited on it together do not all call the model in the same instant.</summary>
+    public TimeSpan Spread() => TimeSpan.FromTicks((long)(random.NextDouble() * options.Value.BaseBackoff.Ticks));
 }

@@ -1,5 +1,6 @@
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Functions.Core.Spend;
@@ -13,7 +14,7 @@ public static class SpendServiceCollectionExtensions
         services.AddOptions<PricingOptions>().BindConfiguration(PricingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BudgetOptions>().BindConfiguration(BudgetOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
 
-        services.AddSingleton(provider => new SpendTable(provider.GetRequiredService<TableServiceClient>()
+        services.TryAddSingleton(provider => new SpendTable(provider.GetRequiredService<TableServiceClient>()
             .GetTableClient(provider.GetRequiredService<IOptions<SpendOptions>>().Value.Table)));
         // Registered as a TableClient too, so StorageInitializer creates it at start-up.
         services.AddSingleton(provider => provider.GetRequiredService<SpendTable>().Client);

@@ -1,11 +1,15 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
+using Functions.Core.Spend;
 using Functions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Moq;
 
 namespace Functions.Tests.Resilience;
 
@@ -276,6 +280,25 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
         var call = Assert.Single(model.Calls);
         Assert.True(call.At >= orphan.LeaseUntil, "taken over only once the dead worker's lease ended");
+    }
+
+    [Fact]
+    public async Task StorageBlipWhileRecordingAPaidCall_IsRiddenOut_WithoutPayingForASecondCall()
+    {
+        var spendTable = AzuriteFixture.UniqueName("spend");
+        var flaky = new Mock<TableClient>(azurite.ConnectionString, spendTable) { CallBase = true };
+        flaky.SetupSequence(table => table.AddEntityAsync(It.IsAny<TableEntity>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(503, "Server busy"))
+            .CallBase();
+        var host = await StartHostAsync(new() { ["Spend:Table"] = spendTable },
+            services => services.AddSingleton(new SpendTable(flaky.Object)));
+
+        var job = await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("paid once")));
+
+        Assert.Equal("Succeeded", job.GetProperty("status").GetString());
+        Assert.Single(model.Calls);
+        var ledger = await host.Service<SpendLedger>().ReadDayAsync(DateOnly.FromDateTime(DateTime.UtcNow), CancellationToken.None).ToListAsync();
+        Assert.Single(ledger, entry => entry.Kind == LedgerEntry.Call);
     }
 
     [Fact]

@@ -61,6 +61,16 @@ public sealed class RetryPolicyTests
     }
 
     [Fact]
+    public void Spread_AfterAGateReopens_IsRandomAndUnderOneBaseBackoff()
+    {
+        var policy = Policy(7);
+        var spreads = Enumerable.Range(0, 200).Select(_ => policy.Spread()).ToList();
+
+        Assert.All(spreads, spread => Assert.InRange(spread, TimeSpan.Zero, TimeSpan.FromMilliseconds(100)));
+        Assert.True(spreads.Distinct().Count() > 100, "waiters are spread out");
+    }
+
+    [Fact]
     public void ServerHint_IsHonouredWhenItAsksForLonger() =>
         Assert.Equal(TimeSpan.FromSeconds(5), Policy(1).Backoff(1, TimeSpan.FromSeconds(5)));
 
