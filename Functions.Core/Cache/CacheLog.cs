@@ -37,7 +37,6 @@ internal static partial class CacheLog
     [LoggerMessage(EventId = 609, Level = LogLevel.Warning, Message = "Job {JobId} could not release its leader lease; it expires on its own")]
     public static partial void LeaseNotReleased(ILogger logger, string jobId, Exception exception);
 
-
     public static async Task TryRecordHitAsync(this ICacheSavingsRecorder savings, string caller, JobResult result, ILogger logger)
     {
         try
