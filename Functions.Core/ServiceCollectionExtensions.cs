@@ -60,6 +60,10 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ChatRequestReader>();
         services.AddSingleton<SubmitChatHandler>();
         services.AddSingleton<GetChatHandler>();
+        services.AddSingleton<JobLeases>();
+        services.AddSingleton<JobWaits>();
+        services.AddSingleton<ModelCaller>();
+        services.AddSingleton<PaidCallRecorder>();
         services.AddSingleton<ProcessChatHandler>();
         services.AddSingleton<PoisonChatHandler>();
         return services;
@@ -95,7 +99,7 @@ public static class ServiceCollectionExtensions
             var clientOptions = new OpenAIClientOptions
             {
                 NetworkTimeout = options.NetworkTimeout,
-                // One retry owner: ProcessChatHandler. The SDK would otherwise retry 408/429/5xx three more times on
+                // One retry owner per request: the door that uses ModelCaller. The SDK would otherwise retry 408/429/5xx three more times on
                 // its own, multiplying upstream load under every retry we make and hiding the server's hints from us.
                 RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             };
