@@ -12,6 +12,7 @@ using Functions.Core.Resilience;
 using Functions.Core.Secrets;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
+using Functions.Core.Tokens;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -50,6 +51,7 @@ public static class ServiceCollectionExtensions
             .ValidateOnStart();
 
         services.AddSecrets();
+        services.AddTokens();
         AddStorage(services);
         AddModel(services);
         services.AddResponseCache();
