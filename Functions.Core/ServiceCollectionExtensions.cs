@@ -4,6 +4,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Functions.Core.Alerts;
 using Functions.Core.Cache;
+using Functions.Core.ChatCompletions;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
@@ -12,6 +13,7 @@ using Functions.Core.Resilience;
 using Functions.Core.Secrets;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
+using Functions.Core.Tokens;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -50,6 +52,7 @@ public static class ServiceCollectionExtensions
             .ValidateOnStart();
 
         services.AddSecrets();
+        services.AddTokens();
         AddStorage(services);
         AddModel(services);
         services.AddResponseCache();
@@ -66,6 +69,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PaidCallRecorder>();
         services.AddSingleton<ProcessChatHandler>();
         services.AddSingleton<PoisonChatHandler>();
+        services.AddChatCompletions();
         return services;
     }
 

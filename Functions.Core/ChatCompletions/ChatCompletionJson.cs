@@ -40,35 +40,37 @@ public static class ChatCompletionJson
         usage = Usage(result.Usage),
     };
 
-    /// <summary>One streamed update as a chunk of the single choice.</summary>
-    public static object Chunk(string id, long created, string model, ChatDelta delta, bool first) => new
+    /// <summary>One streamed update as a chunk of the single choice; the delta holds only what this update carries, as OpenAI's do.</summary>
+    public static object Chunk(string id, long created, string model, ChatDelta delta, bool first)
     {
-        id,
-        @object = "chat.completion.chunk",
-        created,
-        model = delta.Model ?? model,
-        choices = new[]
+        var body = new Dictionary<string, object?>();
+        if (first)
         {
-            new
+            body["role"] = ChatRoles.Assistant;
+        }
+        if (delta.Content is not null || first)
+        {
+            body["content"] = delta.Content ?? "";
+        }
+        if (delta.ToolCalls is { } calls)
+        {
+            body["tool_calls"] = calls.Select(call => new Dictionary<string, object?>
             {
-                index = 0,
-                delta = new
-                {
-                    role = first ? ChatRoles.Assistant : null,
-                    content = delta.Content ?? (first ? "" : null),
-                    tool_calls = delta.ToolCalls?.Select(call => new
-                    {
-                        index = call.Index,
-                        id = call.Id,
-                        type = call.Id is null ? null : "function",
-                        function = new { name = call.Name, arguments = call.Arguments },
-                    }).ToArray(),
-                },
-                finish_reason = delta.FinishReason,
-                logprobs = (object?)null,
-            },
-        },
-    };
+                ["index"] = call.Index,
+                ["id"] = call.Id,
+                ["type"] = call.Id is null ? null : "function",
+                ["function"] = new Dictionary<string, string?> { ["name"] = call.Name, ["arguments"] = call.Arguments ?? "" },
+            }.Where(pair => pair.Value is not null).ToDictionary()).ToArray();
+        }
+        return new
+        {
+            id,
+            @object = "chat.completion.chunk",
+            created,
+            model = delta.Model ?? model,
+            choices = new[] { new { index = 0, delta = body, finish_reason = delta.FinishReason, logprobs = (object?)null } },
+        };
+    }
 
     /// <summary>The last chunk when the client asked for <c>stream_options.include_usage</c>: no choices, the usage.</summary>
     public static object UsageChunk(string id, long created, string model, TokenUsage usage) => new

@@ -50,7 +50,7 @@ public static class OpenAIErrors
             _ => null,
         };
         var status = details?.Status ?? StatusCodes.Status500InternalServerError;
-        var code = details?.Extensions.TryGetValue("code", out var value) == true ? value?.ToString() : null;
+        var code = details?.Extensions.TryGetValue("code", out var extension) == true ? extension?.ToString() : null;
 
         string? param = null;
         var message = details?.Detail ?? details?.Title ?? "The request failed.";

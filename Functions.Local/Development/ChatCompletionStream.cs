@@ -40,6 +40,8 @@ public static partial class ChatCompletionStream
             if (cutAfterChunks is { } cut && sent == cut)
             {
                 await response.Body.FlushAsync(cancellationToken);
+                // A reset discards what the peer has not read yet: give it the chunks first, as a real mid-stream break does.
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
                 context.Abort();
                 return;
             }

@@ -26,16 +26,14 @@ public sealed class OfflineModelServer : IAsyncDisposable
     {
         var (app, address) = await LoopbackApp.StartAsync(app => app.MapPost("/v1/chat/completions", async (HttpContext context) =>
         {
-            var request = context.Request;
-            using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: context.RequestAborted);
-            var model = body.RootElement.TryGetProperty("model", out var m) ? m.GetString() ?? "offline" : "offline";
-            var prompt = body.RootElement.GetProperty("messages").EnumerateArray()
+            using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            var model = ChatCompletionJson.Model(body.RootElement);
+            var lastUser = body.RootElement.GetProperty("messages").EnumerateArray()
                 .Select(message => message.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "")
-                .ToList();
-            var lastUser = prompt.LastOrDefault() ?? "";
+                .LastOrDefault() ?? "";
             var answer = $"[offline model] No OpenAI key is configured, so this is a canned reply. You said: \"{Truncate(lastUser, 200)}\"";
-            var promptTokens = ChatCompletionJson.EstimateTokens(string.Concat(prompt));
-            var completionTokens = ChatCompletionJson.EstimateTokens(answer);
+            var promptTokens = ChatCompletionJson.PromptTokens(body.RootElement);
+            var completionTokens = ChatCompletionJson.CompletionTokens(model, answer);
             if (ChatCompletionStream.IsRequested(body.RootElement))
             {
                 await ChatCompletionStream.WriteAsync(context, body.RootElement, answer, model, promptTokens, completionTokens,

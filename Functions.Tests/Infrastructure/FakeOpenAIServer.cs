@@ -153,6 +153,26 @@ public sealed record FakeReply(
         new(200, JsonSerializer.Serialize(
             ChatCompletionJson.Create(content, model, promptTokens, completionTokens, cachedTokens, finishReason)));
 
+    /// <summary>A completion in which the model calls one function instead of answering.</summary>
+    public static FakeReply ToolCall(string id, string name, string arguments) =>
+        new(200, JsonSerializer.Serialize(new
+        {
+            id = "chatcmpl-tool", @object = "chat.completion", created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model = "gpt-4.1-mini",
+            choices = new[]
+            {
+                new
+                {
+                    index = 0, finish_reason = "tool_calls",
+                    message = new
+                    {
+                        role = "assistant", content = (string?)null,
+                        tool_calls = new[] { new { id, type = "function", function = new { name, arguments } } },
+                    },
+                },
+            },
+            usage = ChatCompletionJson.Usage(20, 10),
+        }));
+
     /// <summary>An OpenAI error body: <c>{"error":{"message","type","code"}}</c>.</summary>
     public static FakeReply Error(int status, string code, string type = "invalid_request_error",
         IReadOnlyDictionary<string, string>? headers = null) =>
