@@ -14,19 +14,18 @@ const int Misses = 200, Hits = 1_000, Replayed = 1_000, DistinctPrompts = 100, R
 
 await using var azurite = await AzuriteProcess.StartAsync(0, 0, 0, dataFolder: null);
 await using var model = await OfflineModelServer.StartAsync();
-await using var app = await LocalHost.BuildAsync([], builder =>
+var builder = LocalHost.CreateBuilder([]);
+builder.WebHost.UseUrls("http://127.0.0.1:0");
+builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 {
-    builder.WebHost.UseUrls("http://127.0.0.1:0");
-    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-    {
-        ["AzureWebJobsStorage"] = azurite.ConnectionString,
-        ["OpenAI:Endpoint"] = model.BaseUrl.ToString(),
-        ["OpenAI:ApiKey"] = "benchmark",
-        ["Callers:TrustPrincipalHeader"] = "true",
-        ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
-    });
-    builder.Logging.SetMinimumLevel(LogLevel.Warning);
-}, loadLocalSettings: false);
+    ["AzureWebJobsStorage"] = azurite.ConnectionString,
+    ["OpenAI:Endpoint"] = model.BaseUrl.ToString(),
+    ["OpenAI:ApiKey"] = "benchmark",
+    ["Callers:TrustPrincipalHeader"] = "true",
+    ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
+});
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+await using var app = await LocalHost.BuildAsync(builder);
 await app.StartAsync();
 using var http = new HttpClient { BaseAddress = new Uri(LocalHost.ListeningUrl(app)) };
 

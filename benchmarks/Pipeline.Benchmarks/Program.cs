@@ -14,17 +14,16 @@ var jobs = args.Length > 1 ? int.Parse(args[1]) : 200;
 
 await using var azurite = await AzuriteProcess.StartAsync(0, 0, 0, dataFolder: null);
 await using var model = await OfflineModelServer.StartAsync();
-await using var app = await LocalHost.BuildAsync([], builder =>
+var builder = LocalHost.CreateBuilder([]);
+builder.WebHost.UseUrls("http://127.0.0.1:0");
+builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 {
-    builder.WebHost.UseUrls("http://127.0.0.1:0");
-    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-    {
-        ["AzureWebJobsStorage"] = azurite.ConnectionString,
-        ["OpenAI:Endpoint"] = model.BaseUrl.ToString(),
-        ["OpenAI:ApiKey"] = "benchmark",
-    });
-    builder.Logging.SetMinimumLevel(LogLevel.Warning);
-}, loadLocalSettings: false);
+    ["AzureWebJobsStorage"] = azurite.ConnectionString,
+    ["OpenAI:Endpoint"] = model.BaseUrl.ToString(),
+    ["OpenAI:ApiKey"] = "benchmark",
+});
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+await using var app = await LocalHost.BuildAsync(builder);
 await app.StartAsync();
 using var http = new HttpClient { BaseAddress = new Uri(LocalHost.ListeningUrl(app)) };
 
