@@ -16,9 +16,11 @@ public static class QueueTriggerServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddQueueTriggers(this IServiceCollection services, params Type[] functionTypes)
     {
+        services.TryAddSingleton(TimeProvider.System);
         services.AddWebJobs(_ => { }).AddAzureStorageQueues();
         services.Replace(ServiceDescriptor.Singleton<ITypeLocator>(new FunctionTypes(functionTypes)));
         services.AddSingleton<IHostedService, JobHostService>();
+        services.AddHostedService<QueueTriggerDrain>();
         return services;
     }
 
