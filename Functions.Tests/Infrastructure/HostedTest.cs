@@ -32,6 +32,11 @@ public abstract class HostedTest(AzuriteFixture azurite) : IAsyncLifetime
         return started;
     }
 
+    /// <summary>The Azure Functions app's host on the same model (see <see cref="FunctionsAppHost.StartAsync"/>), freed after the test.</summary>
+    protected async Task<FunctionsAppHost> StartFunctionsAppAsync(IReadOnlyDictionary<string, string?>? settings = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null) =>
+        StopAfterTest(await FunctionsAppHost.StartAsync(azurite, Model.BaseUrl, settings, services));
+
     /// <summary>Stops <paramref name="disposable"/> (a host, a fake) after the test, before the model.</summary>
     protected T StopAfterTest<T>(T disposable) where T : IAsyncDisposable
     {
