@@ -106,6 +106,7 @@ public static class ServiceCollectionExtensions
                 // One retry owner per request: the door that uses ModelCaller. The SDK would otherwise retry 408/429/5xx three more times on
                 // its own, multiplying upstream load under every retry we make and hiding the server's hints from us.
                 RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+                Transport = new HttpClientPipelineTransport(UpstreamHttpClient()),
             };
             if (options.Endpoint is not null)
             {
@@ -121,6 +122,23 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<CircuitBreaker>();
     }
+
+    /// <summary>
+    /// The one connection pool to the model. A stream the caller abandons is cut at once: by default .NET would keep
+    /// reading the rest of a disposed response for up to two seconds to reuse the connection, and every token the model
+    /// generates in those seconds is billed to us but never seen, so never counted.
+    /// </summary>
+    private static HttpClient UpstreamHttpClient() => new(new SocketsHttpHandler
+    {
+        MaxResponseDrainSize = 0,
+        ResponseDrainTimeout = TimeSpan.Zero,
+        // Connections are re-made now and then so a moved endpoint (DNS) is followed.
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+    })
+    {
+        // The SDK's NetworkTimeout governs each call.
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
 
     private static StorageOptions Names(IServiceProvider provider) => provider.GetRequiredService<IOptions<StorageOptions>>().Value;
 }
