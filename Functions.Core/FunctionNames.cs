@@ -21,6 +21,9 @@ public static class FunctionNames
     public const string GetChat = nameof(GetChat);
     public const string GetChatRoute = JobRoutes.Status;
 
+    public const string ChatCompletions = nameof(ChatCompletions);
+    public const string ChatCompletionsRoute = global::Functions.Core.ChatCompletions.ChatCompletionRoutes.Completions;
+
     public const string GetSpend = nameof(GetSpend);
     public const string GetSpendRoute = SpendReportHandler.Route;
 

@@ -1,4 +1,5 @@
 using Functions.Core;
+using Functions.Core.ChatCompletions;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 
@@ -18,6 +19,10 @@ public static class ChatEndpoints
             (HttpRequest request, string id, GetChatHandler handler, CancellationToken cancellationToken) =>
                 handler.HandleAsync(request, id, cancellationToken))
             .WithName(FunctionNames.GetChat);
+        api.MapPost("/" + FunctionNames.ChatCompletionsRoute,
+            (HttpRequest request, ChatCompletionsHandler handler, CancellationToken cancellationToken) =>
+                handler.HandleAsync(request, cancellationToken))
+            .WithName(FunctionNames.ChatCompletions);
         return app;
     }
 }

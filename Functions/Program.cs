@@ -9,6 +9,7 @@ var builder = FunctionsApplication.CreateBuilder(args);
 
 builder.ConfigureFunctionsWebApplication();
 builder.UseMiddleware<HttpProblemMiddleware>();
+builder.UseMiddleware<Functions.CorsExposedHeaders>();
 
 builder.Services
     .AddApplicationInsightsTelemetryWorkerService()

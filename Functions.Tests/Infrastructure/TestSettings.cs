@@ -18,6 +18,7 @@ public static class TestSettings
             ["Storage:ChatQueue"] = AzuriteFixture.UniqueName("chat"),
             ["Storage:JobsTable"] = AzuriteFixture.UniqueName("jobs"),
             ["Cache:Table"] = AzuriteFixture.UniqueName("cache"),
+            ["Cache:SavingsFlushInterval"] = "00:00:00.050",
             ["Spend:Table"] = AzuriteFixture.UniqueName("spend"),
             ["Callers:TrustPrincipalHeader"] = "true",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",

@@ -10,6 +10,7 @@ using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 using Functions.Core.Spend;
+using Functions.Core.Tokens;
 using Functions.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -29,12 +30,13 @@ public sealed class SubmitChatHandlerTests
     private SubmitChatHandler Handler() => new(
         new CallerResolver(Options.Create(new CallerOptions())),
         new ChatRequestReader(Options.Create(new RequestLimitsOptions()), Options.Create(new OpenAIOptions { ApiKey = "k" })),
-        new CacheLookup(new CacheTable(Mock.Of<TableClient>(MockBehavior.Strict), TimeProvider.System), new JobTable(table.Object),
+        new CacheLookup(new CacheEntries(new CacheTable(Mock.Of<TableClient>(MockBehavior.Strict), TimeProvider.System),
+                Options.Create(new CacheOptions()), TimeProvider.System), new JobTable(table.Object),
             Mock.Of<ICacheSavingsRecorder>(MockBehavior.Strict), Options.Create(new CacheOptions()), TimeProvider.System,
             NullLogger<CacheLookup>.Instance),
         // No budget is configured, so the reservation writes nothing.
         new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))),
-            new PriceTable(Options.Create(new PricingOptions()), NullLogger<PriceTable>.Instance), Options.Create(new BudgetOptions()),
+            new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance), Options.Create(new BudgetOptions()),
             Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
         new JobTable(table.Object),
         new JobQueue(queue.Object),
