@@ -3,7 +3,6 @@ using Functions.Core.Completions;
 using Functions.Core.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 
 namespace Functions.Core.Requests;
 
@@ -13,51 +12,38 @@ namespace Functions.Core.Requests;
 /// </summary>
 public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> limits, IOptions<OpenAIOptions> openAI)
 {
+    /// <summary>The fields of a request body; anything else is refused rather than silently dropped.</summary>
+    private static readonly IReadOnlySet<string> Fields = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "messages", "model", "temperature", "maxTokens", "topP", "seed", "stop", "responseFormat", "tools",
+    };
+
+    /// <summary>OpenAI's snake_case names whose camelCase is not simply the same words.</summary>
+    private static readonly IReadOnlyDictionary<string, string> Aliases = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["max_completion_tokens"] = "maxTokens",
+    };
+
     public async Task<(ChatRequest? Request, IResult? Problem)> ReadAsync(HttpRequest http, CancellationToken cancellationToken)
     {
-        if (!IsJson(http.ContentType))
+        var (document, problem) = await JsonRequestBody.ReadAsync(http, limits.Value.MaxBodyBytes, cancellationToken);
+        if (document is null)
         {
-            return (null, ApiProblems.UnsupportedMediaType(http.ContentType));
+            return (null, problem);
         }
-
-        var maxBytes = limits.Value.MaxBodyBytes;
-        if (http.ContentLength > maxBytes)
-        {
-            return (null, ApiProblems.PayloadTooLarge(maxBytes));
-        }
-
-        var body = await ReadBodyAsync(http.Body, maxBytes, cancellationToken);
-        if (body is null)
-        {
-            return (null, ApiProblems.PayloadTooLarge(maxBytes));
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body.Value);
-        }
-        catch (JsonException ex)
-        {
-            return (null, ApiProblems.MalformedJson((ex.LineNumber ?? 0) + 1, ex.BytePositionInLine ?? 0, FirstSentence(ex.Message)));
-        }
-
         using (document)
         {
-            if (FindUndecodableText(document.RootElement, "$") is { } badPath)
-            {
-                // JsonDocument accepts escapes such as "\ud800" (a lone surrogate) that no .NET string can hold.
-                return (null, ApiProblems.Validation(new Dictionary<string, string[]>
-                {
-                    [badPath] = ["Must be valid Unicode text (no unpaired surrogates or invalid UTF-8)."],
-                }));
-            }
-
             var errors = new Dictionary<string, string[]>();
             var request = Validate(document.RootElement, errors);
             return errors.Count > 0 ? (null, ApiProblems.Validation(errors)) : (request, null);
         }
     }
+
+    /// <summary>For a field this reader does not know: the camelCase field the client meant, if any.</summary>
+    internal static Func<string, string?> CamelCaseHint(IReadOnlySet<string> known) => name =>
+        Aliases.TryGetValue(name, out var alias) && known.Contains(alias) ? alias
+        : known.Contains(JsonRules.SnakeToCamel(name)) ? JsonRules.SnakeToCamel(name)
+        : known.FirstOrDefault(field => field.Equals(name, StringComparison.OrdinalIgnoreCase));
 
     private ChatRequest? Validate(JsonElement root, Dictionary<string, string[]> errors)
     {
@@ -69,6 +55,7 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
             return null;
         }
 
+        JsonRules.RejectUnknownProperties(root, "$", Fields, errors, CamelCaseHint(Fields));
         var settings = limits.Value;
         var messages = new List<ChatMessage>();
         if (!root.TryGetProperty("messages", out var messagesElement) || messagesElement.ValueKind == JsonValueKind.Null)
@@ -90,7 +77,7 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
             var totalChars = 0L;
             foreach (var element in messagesElement.EnumerateArray())
             {
-                var message = ValidateMessage(element, $"messages[{index++}]", settings, errors);
+                var message = ChatMessageRules.Read(element, $"messages[{index++}]", settings, errors);
                 if (message is not null)
                 {
                     messages.Add(message);
@@ -155,132 +142,5 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
         var tools = ReadTools(root, errors);
 
         return errors.Count > 0 ? null : new ChatRequest(messages, model, temperature, maxTokens, topP, seed, stop, responseFormat, tools);
-    }
-
-    private static ChatMessage? ValidateMessage(JsonElement element, string path, RequestLimitsOptions settings,
-        Dictionary<string, string[]> errors)
-    {
-        if (element.ValueKind != JsonValueKind.Object)
-        {
-            errors[path] = ["Must be an object with 'role' and 'content'."];
-            return null;
-        }
-
-        string? role = null;
-        if (!element.TryGetProperty("role", out var roleElement) || roleElement.ValueKind != JsonValueKind.String
-            || !ChatRoles.All.Contains(roleElement.GetString()!))
-        {
-            errors[$"{path}.role"] = ["Must be one of: system, user, assistant."];
-        }
-        else
-        {
-            role = roleElement.GetString();
-        }
-
-        string? content = null;
-        if (!element.TryGetProperty("content", out var contentElement) || contentElement.ValueKind != JsonValueKind.String)
-        {
-            errors[$"{path}.content"] = ["Required: a non-empty string."];
-        }
-        else
-        {
-            content = contentElement.GetString()!;
-            if (string.IsNullOrWhiteSpace(content))
-            {
-                errors[$"{path}.content"] = ["Must not be empty."];
-                content = null;
-            }
-            else if (content.Length > settings.MaxMessageChars)
-            {
-                errors[$"{path}.content"] = [$"May be at most {settings.MaxMessageChars} characters (got {content.Length})."];
-                content = null;
-            }
-        }
-
-        return role is null || content is null ? null : new ChatMessage(role, content);
-    }
-
-    /// <summary>The path of the first string or property name that cannot be decoded, or null when all text is valid.</summary>
-    private static string? FindUndecodableText(JsonElement element, string path)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.String:
-                try
-                {
-                    element.GetString();
-                    return null;
-                }
-                catch (InvalidOperationException)
-                {
-                    return path;
-                }
-            case JsonValueKind.Array:
-                var index = 0;
-                foreach (var item in element.EnumerateArray())
-                {
-                    if (FindUndecodableText(item, $"{path}[{index++}]") is { } bad)
-                    {
-                        return bad;
-                    }
-                }
-                return null;
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
-                {
-                    string name;
-                    try
-                    {
-                        name = property.Name;
-                    }
-                    catch (InvalidOperationException)
-                    {
-                        return path;
-                    }
-                    if (FindUndecodableText(property.Value, path == "$" ? name : $"{path}.{name}") is { } bad)
-                    {
-                        return bad;
-                    }
-                }
-                return null;
-            default:
-                return null;
-        }
-    }
-
-    private static bool IsJson(string? contentType) =>
-        MediaTypeHeaderValue.TryParse(contentType, out var parsed)
-        && (parsed.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-            || parsed.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase));
-
-    /// <summary>Reads at most <paramref name="maxBytes"/>; null when the body is longer (chunked bodies carry no length).</summary>
-    private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(Stream body, int maxBytes, CancellationToken cancellationToken)
-    {
-        var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-    }
-
-    private static string FirstSentence(string message)
-    {
-        // System.Text.Json appends "Path: … | LineNumber: …", which the problem states in its own fields.
-        foreach (var marker in (ReadOnlySpan<string>)[" Path:", " LineNumber:"])
-        {
-            var cut = message.IndexOf(marker, StringComparison.Ordinal);
-            if (cut > 0)
-            {
-                message = message[..cut];
-            }
-        }
-        return message.TrimEnd('.', ' ', '|');
     }
 }
