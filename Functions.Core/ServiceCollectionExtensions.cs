@@ -6,6 +6,7 @@ using Functions.Core.Alerts;
 using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
+using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
@@ -50,6 +51,7 @@ public static class ServiceCollectionExtensions
                 "Resilience:ProcessingLease must be at least twice OpenAI:NetworkTimeout plus a minute (a call and its key-refresh retry).")
             .ValidateOnStart();
 
+        services.AddApiProblems();
         services.AddSecrets();
         services.AddTokens();
         AddStorage(services);

@@ -1,4 +1,5 @@
 using Functions.Core;
+using Functions.Core.Http;
 using Functions.Local.Development;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -32,13 +33,12 @@ public static class LocalHost
         builder.Services.AddCacheTimerTriggers();
         builder.Services.AddSpendTimerTriggers();
 
-        // A bug answers 500 problem+json with no stack trace; client mistakes never get this far (they are 4xx).
-        builder.Services.AddProblemDetails();
-
         var app = builder.Build();
+        // A bug answers 500 problem+json with no stack trace; client faults are 4xx (Core's AddApiProblems).
         app.UseExceptionHandler();
         app.MapChatApi();
         app.MapSpendApi();
+        app.MapFallback((HttpRequest request) => UnmatchedRouteHandler.Handle(request));
         dependencies.Announce(app.Logger);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
             "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}} and GET {Url}/api/spend; " +

@@ -40,6 +40,11 @@ public static class JsonRequestBody
             // A bad chunk size, a body cut short or one arriving too slowly: the client's connection, not our fault.
             return (null, ApiProblems.UnreadableBody(ex.StatusCode));
         }
+        catch (IOException)
+        {
+            // Kestrel reports some broken framing as a plain IOException ("Bad chunk size data" for a size that overflows).
+            return (null, ApiProblems.UnreadableBody(StatusCodes.Status400BadRequest));
+        }
         if (body is null)
         {
             return (null, ApiProblems.PayloadTooLarge(maxBytes));
