@@ -1,4 +1,5 @@
 using Functions.Core;
+using Functions.Core.Settings;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 var builder = FunctionsApplication.CreateBuilder(args);
 
 builder.ConfigureFunctionsWebApplication();
+builder.Configuration.TreatEmptyAsUnset();
 
 builder.Services
     .AddApplicationInsightsTelemetryWorkerService()
@@ -14,4 +16,16 @@ builder.Services
 
 builder.Services.AddServerlessCore(builder.Configuration);
 
-builder.Build().Run();
+var host = builder.Build();
+try
+{
+    // A bad setting stops the worker with one line naming it (as Functions.Local does), not a page of stack traces.
+    await StartupCheck.RunAsync(host.Services, CancellationToken.None);
+}
+catch (Exception ex) when (StartupFailure.Describe(ex) is { } line)
+{
+    await Console.Error.WriteLineAsync(line);
+    return 1;
+}
+await host.RunAsync();
+return 0;
