@@ -4,6 +4,7 @@ using Azure.Data.Tables;
 using Azure.Storage.Queues;
 using Functions.Core.Alerts;
 using Functions.Core.Cache;
+using Functions.Core.ChatCompletions;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Http;
@@ -64,8 +65,13 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ChatRequestReader>();
         services.AddSingleton<SubmitChatHandler>();
         services.AddSingleton<GetChatHandler>();
+        services.AddSingleton<JobLeases>();
+        services.AddSingleton<JobWaits>();
+        services.AddSingleton<ModelCaller>();
+        services.AddSingleton<PaidCallRecorder>();
         services.AddSingleton<ProcessChatHandler>();
         services.AddSingleton<PoisonChatHandler>();
+        services.AddChatCompletions();
         return services;
     }
 
@@ -99,7 +105,7 @@ public static class ServiceCollectionExtensions
             var clientOptions = new OpenAIClientOptions
             {
                 NetworkTimeout = options.NetworkTimeout,
-                // One retry owner: ProcessChatHandler. The SDK would otherwise retry 408/429/5xx three more times on
+                // One retry owner per request: the door that uses ModelCaller. The SDK would otherwise retry 408/429/5xx three more times on
                 // its own, multiplying upstream load under every retry we make and hiding the server's hints from us.
                 RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             };

@@ -60,9 +60,12 @@ public static class LocalHost
         builder.Services.AddCacheTimerTriggers();
         builder.Services.AddSpendTimerTriggers();
 
+        builder.Services.AddLocalCors(builder.Environment.IsDevelopment());
+
         var app = builder.Build();
         // A bug answers 500 problem+json with no stack trace; client faults are 4xx (Core's AddApiProblems).
         app.UseExceptionHandler();
+        app.UseCors();
         app.MapChatApi();
         app.MapSpendApi();
         app.MapFallback((HttpRequest request) => UnmatchedRouteHandler.Handle(request));
@@ -79,10 +82,10 @@ public static class LocalHost
             throw;
         }
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
-            "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}} and GET {Url}/api/spend; " +
+            "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}}, POST {Url}/api/v1/chat/completions and GET {Url}/api/spend; " +
             "queue triggers ProcessChat and ProcessChatPoison and timers SpendRollup, SweepCache and SweepJobs are running. " +
             "Environment: {Environment}. {TrustRule}",
-            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), app.Environment.EnvironmentName, TrustRule(app)));
+            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), app.Environment.EnvironmentName, TrustRule(app)));
         return app;
     }
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 var builder = FunctionsApplication.CreateBuilder(args);
 
 builder.ConfigureFunctionsWebApplication();
+builder.UseMiddleware<Functions.CorsExposedHeaders>();
 builder.Configuration.TreatEmptyAsUnset();
 
 builder.Services

@@ -1,3 +1,4 @@
+using Functions.Core.ChatCompletions;
 using Functions.Core.Jobs;
 using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
@@ -21,6 +22,7 @@ public static class ApiRoutes
     [
         new(HttpMethods.Post, JobRoutes.Submit),
         new(HttpMethods.Get, JobRoutes.Status),
+        new(HttpMethods.Post, ChatCompletionRoutes.Completions),
         new(HttpMethods.Get, SpendReportHandler.Route),
     ];
 

@@ -15,7 +15,12 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
     /// <summary>The fields of a request body; anything else is refused rather than silently dropped.</summary>
     private static readonly IReadOnlySet<string> Fields = new HashSet<string>(StringComparer.Ordinal)
     {
-        "messages", "model", "temperature", "maxTokens", "topP", "seed", "stop", "responseFormat", "tools",
+        "messages", "model", "temperature", "maxTokens", "topP", "seed", "stop", "responseFormat", "tools", "toolChoice", "user",
+    };
+
+    private static readonly IReadOnlySet<string> MessageFields = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "role", "content", "toolCalls", "toolCallId",
     };
 
     /// <summary>OpenAI's snake_case names whose camelCase is not simply the same words.</summary>
@@ -24,26 +29,40 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
         ["max_completion_tokens"] = "maxTokens",
     };
 
+    /// <summary>For a field this reader does not know: the camelCase field the client meant, if any.</summary>
+    internal static Func<string, string?> CamelCaseHint(IReadOnlySet<string> known) => name =>
+        Aliases.TryGetValue(name, out var alias) && known.Contains(alias) ? alias
+        : known.Contains(JsonRules.SnakeToCamel(name)) ? JsonRules.SnakeToCamel(name)
+        : known.FirstOrDefault(field => field.Equals(name, StringComparison.OrdinalIgnoreCase));
+
     public async Task<(ChatRequest? Request, IResult? Problem)> ReadAsync(HttpRequest http, CancellationToken cancellationToken)
     {
-        var (document, problem) = await JsonRequestBody.ReadAsync(http, limits.Value.MaxBodyBytes, cancellationToken);
+        var (document, problem) = await ReadJsonAsync(http, cancellationToken);
         if (document is null)
         {
             return (null, problem);
         }
         using (document)
         {
-            var errors = new Dictionary<string, string[]>();
-            var request = Validate(document.RootElement, errors);
-            return errors.Count > 0 ? (null, ApiProblems.Validation(errors)) : (request, null);
+            return Validate(document.RootElement);
         }
     }
 
-    /// <summary>For a field this reader does not know: the camelCase field the client meant, if any.</summary>
-    internal static Func<string, string?> CamelCaseHint(IReadOnlySet<string> known) => name =>
-        Aliases.TryGetValue(name, out var alias) && known.Contains(alias) ? alias
-        : known.Contains(JsonRules.SnakeToCamel(name)) ? JsonRules.SnakeToCamel(name)
-        : known.FirstOrDefault(field => field.Equals(name, StringComparison.OrdinalIgnoreCase));
+    /// <summary>
+    /// The body as a JSON document, or the problem with it (media type and charset, size, framing, syntax, undecodable
+    /// text, duplicated keys; see <see cref="JsonRequestBody"/>): the part of reading that does not depend on the wire
+    /// format, shared with the OpenAI-compatible door. The caller disposes it.
+    /// </summary>
+    public Task<(JsonDocument? Document, IResult? Problem)> ReadJsonAsync(HttpRequest http, CancellationToken cancellationToken) =>
+        JsonRequestBody.ReadAsync(http, limits.Value.MaxBodyBytes, cancellationToken);
+
+    /// <summary>Every rule of a chat request (this API's camelCase form), all broken ones reported at once.</summary>
+    public (ChatRequest? Request, IResult? Problem) Validate(JsonElement root)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var request = Validate(root, errors);
+        return errors.Count > 0 ? (null, ApiProblems.Validation(errors)) : (request, null);
+    }
 
     private ChatRequest? Validate(JsonElement root, Dictionary<string, string[]> errors)
     {
@@ -77,7 +96,7 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
             var totalChars = 0L;
             foreach (var element in messagesElement.EnumerateArray())
             {
-                var message = ChatMessageRules.Read(element, $"messages[{index++}]", settings, errors);
+                var message = ValidateMessage(element, $"messages[{index++}]", settings, errors);
                 if (message is not null)
                 {
                     messages.Add(message);
@@ -140,7 +159,70 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
         var stop = ReadStop(root, errors);
         var responseFormat = ReadResponseFormat(root, errors);
         var tools = ReadTools(root, errors);
+        var toolChoice = ReadToolChoice(root, tools, errors);
+        var user = ReadUser(root, errors);
 
-        return errors.Count > 0 ? null : new ChatRequest(messages, model, temperature, maxTokens, topP, seed, stop, responseFormat, tools);
+        return errors.Count > 0
+            ? null
+            : new ChatRequest(messages, model, temperature, maxTokens, topP, seed, stop, responseFormat, tools, toolChoice, user);
+    }
+
+    private static ChatMessage? ValidateMessage(JsonElement element, string path, RequestLimitsOptions settings,
+        Dictionary<string, string[]> errors)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            errors[path] = ["Must be an object with 'role' and 'content'."];
+            return null;
+        }
+        JsonRules.RejectUnknownProperties(element, path, MessageFields, errors, CamelCaseHint(MessageFields));
+
+        string? role = null;
+        if (!element.TryGetProperty("role", out var roleElement) || roleElement.ValueKind != JsonValueKind.String
+            || !ChatRoles.All.Contains(roleElement.GetString()!))
+        {
+            errors[$"{path}.role"] = ["Must be one of: system, user, assistant, tool."];
+        }
+        else
+        {
+            role = roleElement.GetString();
+        }
+
+        var toolCalls = role == ChatRoles.Assistant ? ReadToolCalls(element, path, errors) : null;
+        if (role != ChatRoles.Assistant && element.TryGetProperty("toolCalls", out _))
+        {
+            errors[$"{path}.toolCalls"] = ["Only allowed on an assistant message."];
+        }
+        var toolCallId = ReadToolCallId(element, path, role, errors);
+
+        string? content = null;
+        var hasContent = element.TryGetProperty("content", out var contentElement) && contentElement.ValueKind != JsonValueKind.Null;
+        if (toolCalls is not null && !hasContent)
+        {
+            content = ""; // an assistant turn that only called tools
+        }
+        else if (!hasContent || contentElement.ValueKind != JsonValueKind.String)
+        {
+            errors[$"{path}.content"] = ["Required: a non-empty string."];
+        }
+        else
+        {
+            content = contentElement.GetString()!;
+            if (toolCalls is null && !VisibleText.HasVisibleCharacter(content))
+            {
+                // Spaces, zero-width or control characters only: billed like a prompt, yet it says nothing.
+                errors[$"{path}.content"] = ["Must not be empty: it needs at least one visible character."];
+                content = null;
+            }
+            else if (content.Length > settings.MaxMessageChars)
+            {
+                errors[$"{path}.content"] = [$"May be at most {settings.MaxMessageChars} characters (got {content.Length})."];
+                content = null;
+            }
+        }
+
+        return role is null || content is null || (role == ChatRoles.Tool && toolCallId is null)
+            ? null
+            : new ChatMessage(role, content, toolCallId, toolCalls);
     }
 }

@@ -61,7 +61,7 @@ public sealed class RequestRulesTests
     [Theory]
     [InlineData("stream", "true")]
     [InlineData("n", "2")]
-    [InlineData("user", "\"u1\"")]
+    [InlineData("frequency_penalty", "0.5")]
     public async Task UnknownField_Is400NamingIt(string field, string value)
     {
         var errors = await ErrorsAsync($$"""{"messages":[{"role":"user","content":"x"}],"{{field}}":{{value}}}""");
