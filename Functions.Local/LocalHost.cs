@@ -58,6 +58,7 @@ public static class LocalHost
         builder.Services.AddServerlessCore(builder.Configuration);
         builder.Services.AddChatQueueTriggers();
         builder.Services.AddCacheTimerTriggers();
+        builder.Services.AddJobTimerTriggers();
         builder.Services.AddSpendTimerTriggers();
 
         builder.Services.AddLocalCors(builder.Environment.IsDevelopment());
