@@ -1,3 +1,4 @@
+using Functions.Core;
 using Functions.Core.Jobs;
 using Functions.Core.Resilience;
 using Functions.Local.Timers;
@@ -8,6 +9,6 @@ namespace Functions.Local;
 public static class JobTimerTriggers
 {
     public static IServiceCollection AddJobTimerTriggers(this IServiceCollection services) =>
-        services.AddTimerTrigger("SweepJobs", "Resilience:JobSweepSchedule", new ResilienceOptions().JobSweepSchedule,
+        services.AddTimerTrigger(FunctionNames.SweepJobs, FunctionNames.SweepJobsScheduleSetting, new ResilienceOptions().JobSweepSchedule,
             async (provider, cancellationToken) => await provider.GetRequiredService<JobSweeper>().HandleAsync(cancellationToken));
 }

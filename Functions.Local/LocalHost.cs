@@ -3,13 +3,19 @@ using Functions.Core.Callers;
 using Functions.Core.Http;
 using Functions.Core.Settings;
 using Functions.Local.Development;
+using Functions.Local.Queues;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
 namespace Functions.Local;
 
-/// <summary>Builds the local host: the Functions app's settings, the dependencies it lacks, Core, the triggers.</summary>
+/// <summary>
+/// Builds the local host in the two steps of <see cref="WebApplication"/>: <see cref="CreateBuilder"/> reads the Functions
+/// app's settings (a caller, such as a test, may then add its own settings and services, as WebApplicationFactory does),
+/// and <see cref="BuildAsync"/> starts the dependencies that are missing, adds Core, the triggers and the endpoints, and
+/// checks every setting before anything starts.
+/// </summary>
 public static class LocalHost
 {
     /// <summary>Where <c>func start</c> listens, so clients and the README work against either host.</summary>
@@ -27,7 +33,7 @@ public static class LocalHost
     {
         try
         {
-            await using var app = await BuildAsync(args);
+            await using var app = await BuildAsync(CreateBuilder(args));
             await app.RunAsync();
             return 0;
         }
@@ -38,14 +44,15 @@ public static class LocalHost
         }
     }
 
-    /// <param name="configure">Tests add their settings here; they take precedence over every file.</param>
-    /// <param name="loadLocalSettings">False in tests, so a developer's local.settings.json cannot leak in.</param>
-    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null,
-        bool loadLocalSettings = true)
+    public static WebApplicationBuilder CreateBuilder(string[] args)
     {
         var builder = WebApplication.CreateBuilder(Options(args));
-        FunctionsConfigurationFiles.Add(builder.Configuration, loadLocalSettings);
-        configure?.Invoke(builder);
+        FunctionsConfigurationFiles.Add(builder.Configuration, builder.Environment);
+        return builder;
+    }
+
+    public static async Task<WebApplication> BuildAsync(WebApplicationBuilder builder)
+    {
         builder.Configuration.TreatEmptyAsUnset();
         if (!new[] { WebHostDefaults.ServerUrlsKey, "http_ports", "https_ports" }.Any(key => !string.IsNullOrWhiteSpace(builder.Configuration[key])))
         {
@@ -56,7 +63,7 @@ public static class LocalHost
         // Registered first, so it stops last: Azurite outlives the listeners that drain into it.
         builder.Services.AddHostedService(_ => dependencies);
         builder.Services.AddServerlessCore(builder.Configuration);
-        builder.Services.AddChatQueueTriggers();
+        builder.Services.AddQueueTriggers(typeof(ChatQueueTriggers));
         builder.Services.AddCacheTimerTriggers();
         builder.Services.AddJobTimerTriggers();
         builder.Services.AddSpendTimerTriggers();
@@ -84,9 +91,11 @@ public static class LocalHost
         }
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
             "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}}, POST {Url}/api/v1/chat/completions and GET {Url}/api/spend; " +
-            "queue triggers ProcessChat and ProcessChatPoison and timers SpendRollup, SweepCache and SweepJobs are running. " +
+            "queue triggers {ProcessChat} and {ProcessChatPoison} (WebJobs SDK) and timers {SpendRollup}, {SweepCache} and {SweepJobs} are running. " +
             "Environment: {Environment}. {TrustRule}",
-            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), app.Environment.EnvironmentName, TrustRule(app)));
+            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app),
+            FunctionNames.ProcessChat, FunctionNames.ProcessChatPoison, FunctionNames.SpendRollup, FunctionNames.SweepCache,
+            FunctionNames.SweepJobs, app.Environment.EnvironmentName, TrustRule(app)));
         return app;
     }
 

@@ -1,6 +1,6 @@
+using Functions.Core;
 using Functions.Core.Http;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Functions;
@@ -11,9 +11,9 @@ namespace Functions;
 /// </summary>
 public sealed class FallbackTriggers
 {
-    [Function("UnmatchedRoute")]
-    public IActionResult Unmatched(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options", Route = "{*path}")]
-        HttpRequest request) =>
-        new ResultActionResult(UnmatchedRouteHandler.Handle(request));
+    [Function(FunctionNames.UnmatchedRoute)]
+    public IResult Unmatched(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "post", "put", "patch", "delete", "head", "options",
+            Route = FunctionNames.UnmatchedRouteTemplate)] HttpRequest request) =>
+        UnmatchedRouteHandler.Handle(request);
 }

@@ -1,3 +1,4 @@
+using Functions.Core;
 using Functions.Core.Jobs;
 using Microsoft.Azure.Functions.Worker;
 
@@ -9,7 +10,7 @@ namespace Functions;
 /// </summary>
 public sealed class JobTimerTriggers(JobSweeper sweeper)
 {
-    [Function("SweepJobs")]
-    public Task Sweep([TimerTrigger("%Resilience:JobSweepSchedule%")] TimerInfo timer, CancellationToken cancellationToken) =>
+    [Function(FunctionNames.SweepJobs)]
+    public Task Sweep([TimerTrigger(FunctionNames.SweepJobsSchedule)] TimerInfo timer, CancellationToken cancellationToken) =>
         sweeper.HandleAsync(cancellationToken);
 }

@@ -1,3 +1,4 @@
+using Functions;
 using Functions.Core;
 using Functions.Core.Settings;
 using Microsoft.Azure.Functions.Worker;
@@ -8,13 +9,16 @@ using Microsoft.Extensions.Hosting;
 var builder = FunctionsApplication.CreateBuilder(args);
 
 builder.ConfigureFunctionsWebApplication();
+builder.UseMiddleware<HttpProblemMiddleware>();
 builder.UseMiddleware<Functions.CorsExposedHeaders>();
 builder.Configuration.TreatEmptyAsUnset();
 
 builder.Services
     .AddApplicationInsightsTelemetryWorkerService()
     .ConfigureFunctionsApplicationInsights();
+builder.Logging.KeepInformationForApplicationInsights();
 
+builder.Services.AddProblemDetails();
 builder.Services.AddServerlessCore(builder.Configuration);
 
 var host = builder.Build();
