@@ -76,7 +76,10 @@ public static class LocalHost
         app.UseCors();
         app.MapChatApi();
         app.MapSpendApi();
-        app.MapFallback((HttpRequest request) => UnmatchedRouteHandler.Handle(request));
+        // The Functions app's catch-all trigger: routing ranks a catch-all last, so it takes only what no route and method took.
+        app.MapMethods($"/{FunctionNames.RoutePrefix}/{FunctionNames.UnmatchedRouteTemplate}",
+                ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"], (HttpRequest request) => UnmatchedRouteHandler.Handle(request))
+            .WithName(FunctionNames.UnmatchedRoute);
         dependencies.Announce(app.Logger);
         try
         {
