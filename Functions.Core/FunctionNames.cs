@@ -1,5 +1,6 @@
 using Functions.Core.Cache;
 using Functions.Core.Jobs;
+using Functions.Core.Resilience;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
 
@@ -44,4 +45,12 @@ public static class FunctionNames
     public const string SweepCache = nameof(SweepCache);
     public const string SweepCacheScheduleSetting = CacheOptions.SectionName + ":" + nameof(CacheOptions.SweepSchedule);
     public const string SweepCacheSchedule = "%" + SweepCacheScheduleSetting + "%";
+
+    public const string SweepJobs = nameof(SweepJobs);
+    public const string SweepJobsScheduleSetting = ResilienceOptions.SectionName + ":" + nameof(ResilienceOptions.JobSweepSchedule);
+    public const string SweepJobsSchedule = "%" + SweepJobsScheduleSetting + "%";
+
+    /// <summary>The catch-all for /api requests no other route and method take (404, or 405 with Allow).</summary>
+    public const string UnmatchedRoute = nameof(UnmatchedRoute);
+    public const string UnmatchedRouteTemplate = "{*path}";
 }

@@ -7,6 +7,7 @@ using Functions.Core.Cache;
 using Functions.Core.ChatCompletions;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
+using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
@@ -45,12 +46,14 @@ public static class ServiceCollectionExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.SectionName)
             .ValidateDataAnnotations()
-            // A lease shorter than the work it covers lets a second worker take the job over mid-call: two paid calls.
-            .Validate<IOptions<OpenAIOptions>>(
-                (resilience, openAI) => resilience.ProcessingLease >= 2 * openAI.Value.NetworkTimeout + TimeSpan.FromMinutes(1),
-                "Resilience:ProcessingLease must be at least twice OpenAI:NetworkTimeout plus a minute (a call and its key-refresh retry).")
+            // The heartbeat renews the lease during a call; between calls (a short back-off, the recording) nothing does, so
+            // a lease that ran out there would let a second worker take the job over while this one still runs it.
+            .Validate(resilience => resilience.ProcessingLease >= resilience.LongWaitThreshold + 2 * resilience.LeaseHeartbeat,
+                "Resilience:ProcessingLease must be at least Resilience:LongWaitThreshold plus twice Resilience:LeaseHeartbeat " +
+                "(a back-off between calls, and a missed beat).")
             .ValidateOnStart();
 
+        services.AddApiProblems();
         services.AddSecrets();
         services.AddTokens();
         AddStorage(services);
@@ -65,6 +68,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<GetChatHandler>();
         services.AddSingleton<JobLeases>();
         services.AddSingleton<JobWaits>();
+        services.AddSingleton<JobSweeper>();
         services.AddSingleton<ModelCaller>();
         services.AddSingleton<PaidCallRecorder>();
         services.AddSingleton<ProcessChatHandler>();

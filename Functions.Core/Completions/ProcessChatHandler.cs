@@ -115,7 +115,14 @@ public sealed class ProcessChatHandler(
                 }
                 job = held = taken;
 
-                var outcome = await model.CallAsync(job.Request, job.ModelCalls, cancellationToken);
+                var (outcome, stillHeld) = await CallUnderLeaseAsync(job, cancellationToken);
+                if (outcome is null || stillHeld is null)
+                {
+                    // The lease lapsed and another worker took the job over: it makes the call and records it, not us.
+                    held = null;
+                    return;
+                }
+                job = held = job with { ETag = stillHeld.ETag, LeaseUntil = stillHeld.LeaseUntil };
                 if (outcome.Result is { } result)
                 {
                     await SucceedAsync(job, flight, result, started);
@@ -148,6 +155,27 @@ public sealed class ProcessChatHandler(
             await leases.ReleaseAsync(held);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The model call, with the job's lease renewed while it runs (<see cref="LeaseHeartbeat"/>) and confirmed after it.
+    /// A lost lease cancels the call; either way the outcome is then another worker's to record.
+    /// </summary>
+    /// <returns>The outcome, and the job as still held (null when the lease was lost).</returns>
+    private async Task<(ModelCallOutcome? Outcome, Job? StillHeld)> CallUnderLeaseAsync(Job job, CancellationToken cancellationToken)
+    {
+        await using var heartbeat = leases.Hold(job);
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, heartbeat.Lost);
+        ModelCallOutcome outcome;
+        try
+        {
+            outcome = await model.CallAsync(job.Request, job.ModelCalls, call.Token);
+        }
+        catch (OperationCanceledException) when (heartbeat.IsLost && !cancellationToken.IsCancellationRequested)
+        {
+            return (null, null);
+        }
+        return await heartbeat.StopAsync() is { } stillHeld ? (outcome, stillHeld) : (null, null);
     }
 
     /// <returns>True once a short wait has been slept; false when the job was requeued for later or failed its deadline.</returns>

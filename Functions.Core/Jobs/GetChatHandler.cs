@@ -32,7 +32,7 @@ public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, TimePr
         }
         if (job is null || job.Caller != caller)
         {
-            return ApiProblems.JobNotFound(id);
+            return ApiProblems.JobNotFound();
         }
 
         var headers = new Dictionary<string, string>();

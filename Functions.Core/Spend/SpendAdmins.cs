@@ -47,6 +47,12 @@ public sealed class SpendAdmins(IOptions<SpendOptions> spend, IOptions<CallerOpt
         {
             using var document = JsonDocument.Parse(bytes.AsMemory(0, length));
             var root = document.RootElement;
+            if (Requests.JsonRules.FindUndecodableText(root) is not null || Requests.JsonRules.FindDuplicateProperty(root) is not null)
+            {
+                // Decoded as strictly as a request body: a claim no .NET string can hold ("\ud800"), or one said twice,
+                // makes the whole principal untrustworthy, so it grants nothing.
+                return false;
+            }
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("claims", out var claims) || claims.ValueKind != JsonValueKind.Array)
             {
                 return false;

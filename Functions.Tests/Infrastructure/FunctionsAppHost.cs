@@ -219,10 +219,12 @@ public sealed class FunctionsAppHost : IAsyncDisposable
 
     private (FunctionsMetadata Function, RouteValueDictionary Values)? Route(string method, string path)
     {
-        foreach (var function in Functions)
+        // As the Functions host routes: the most specific template first, so a catch-all takes only what is left.
+        foreach (var function in Functions.Where(function => function.Trigger.Type == "httpTrigger")
+                     .OrderBy(function => RoutePrecedence.ComputeInbound(TemplateParser.Parse(function.Trigger.Route!))))
         {
             var trigger = function.Trigger;
-            if (trigger.Type != "httpTrigger" || !trigger.Methods.Contains(method, StringComparer.OrdinalIgnoreCase))
+            if (!trigger.Methods.Contains(method, StringComparer.OrdinalIgnoreCase))
             {
                 continue;
             }

@@ -253,7 +253,10 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Resilience__JobDeadline: '00:15:00'
       Resilience__CircuitFailureThreshold: '5'
       Resilience__CircuitBreakDuration: '00:00:30'
-      Resilience__ProcessingLease: '00:05:00'
+      Resilience__ProcessingLease: '00:00:30'
+      Resilience__LeaseHeartbeat: '00:00:10'
+      Resilience__StaleQueuedAfter: '00:00:45'
+      Resilience__JobSweepSchedule: '*/15 * * * * *'
 
       // ChatCompletionsOptions (the code's defaults): how long the interactive door waits before its first byte.
       ChatCompletions__MaxUpstreamWait: '00:00:02'
