@@ -7,6 +7,7 @@ using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
+using Functions.Core.RateLimits;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
 using Functions.Core.Secrets;
@@ -55,6 +56,7 @@ public static class ServiceCollectionExtensions
         services.AddResponseCache();
         services.AddSpend();
         services.AddAlerts();
+        services.AddRateLimits();
 
         services.AddSingleton<CallerResolver>();
         services.AddSingleton<ChatRequestReader>();

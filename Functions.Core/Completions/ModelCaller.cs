@@ -1,10 +1,14 @@
+using Functions.Core.RateLimits;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
 using Microsoft.Extensions.Options;
 
 namespace Functions.Core.Completions;
 
-/// <summary>The shared gate is closed: hold back for <see cref="Delay"/> (its remaining closure plus a random spread).</summary>
+/// <summary>
+/// Hold back for <see cref="Delay"/>: the shared gate is closed (its remaining closure plus a random spread), or the
+/// model's upstream limits have no slot yet (<see cref="Reason"/> <c>paced</c>).
+/// </summary>
 public sealed record GateWait(TimeSpan Delay, string Reason, DateTimeOffset Until);
 
 /// <summary>
@@ -19,14 +23,32 @@ public sealed class ModelCaller(
     UpstreamGate gate,
     CircuitBreaker circuit,
     RetryPolicy retryPolicy,
+    UpstreamPacer pacer,
     IOptions<ResilienceOptions> options,
     TimeProvider time)
 {
-    /// <returns>How long to hold back before calling, or null when the gate is open.</returns>
-    public async Task<GateWait?> WaitBeforeCallAsync(CancellationToken cancellationToken) =>
-        await gate.ClosedUntilAsync(cancellationToken) is { } closed
-            ? new GateWait(closed.Until - time.GetUtcNow() + retryPolicy.Spread(), closed.Reason, closed.Until)
+    public const string Paced = "paced";
+
+    /// <summary>
+    /// Before each call: the shared gate, then an upstream slot for <paramref name="request"/> (see <see cref="UpstreamPacer"/>).
+    /// A null answer means a slot is taken: call now. A pacing wait no longer than the queue's long-wait threshold holds
+    /// the slot for this request object, so asking again after sleeping it out finds the slot there.
+    /// </summary>
+    /// <returns>How long to hold back before calling, or null to call now.</returns>
+    public Task<GateWait?> WaitBeforeCallAsync(ChatRequest request, CancellationToken cancellationToken) =>
+        WaitBeforeCallAsync(request, options.Value.LongWaitThreshold, cancellationToken);
+
+    /// <param name="holdWithin">The longest pacing wait this door will sit out (the interactive door's bound).</param>
+    public async Task<GateWait?> WaitBeforeCallAsync(ChatRequest request, TimeSpan holdWithin, CancellationToken cancellationToken)
+    {
+        if (await gate.ClosedUntilAsync(cancellationToken) is { } closed)
+        {
+            return new GateWait(closed.Until - time.GetUtcNow() + retryPolicy.Spread(), closed.Reason, closed.Until);
+        }
+        return await pacer.TakeAsync(request, holdWithin, cancellationToken) is { } paced
+            ? new GateWait(paced.Wait, Paced, time.GetUtcNow() + paced.Wait)
             : null;
+    }
 
     /// <param name="call">This call's number among the request's calls (1 for the first): it sets the back-off.</param>
     public async Task<ModelCallOutcome> CallAsync(ChatRequest request, int call, CancellationToken cancellationToken)
@@ -34,11 +56,13 @@ public sealed class ModelCaller(
         try
         {
             var result = await model.CompleteAsync(request, cancellationToken);
+            pacer.Settle(request, result.Usage.InputTokens + result.Usage.OutputTokens);
             circuit.RecordSuccess();
             return ModelCallOutcome.Answered(result);
         }
         catch (ModelCallException ex)
         {
+            pacer.Settle(request, usedTokens: null);
             return await FailedAsync(ex, call, paid: null, cancellationToken);
         }
     }

@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Functions.Core.Jobs;
+using Functions.Core.RateLimits;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
 using OpenAI;
@@ -13,9 +14,10 @@ namespace Functions.Core.Completions;
 /// <summary>
 /// One attempt at any OpenAI-compatible chat completions API through the official OpenAI SDK, with every failure
 /// classified into a <see cref="ModelCallException"/>. It does not retry: the SDK's own retries are off (see
-/// ServiceCollectionExtensions) and each door, through <see cref="ModelCaller"/>, owns every retry decision.
+/// ServiceCollectionExtensions) and each door, through <see cref="ModelCaller"/>, owns every retry decision. Every
+/// response's <c>x-ratelimit-*</c> headers, answer or error, go to the <see cref="UpstreamPacer"/>.
 /// </summary>
-public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IChatModel
+public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time, UpstreamPacer? pacer = null) : IChatModel
 {
     private readonly ConcurrentDictionary<string, ChatClient> chatClients = new(StringComparer.Ordinal);
 
@@ -45,10 +47,13 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IC
         ChatCompletion completion;
         try
         {
-            completion = (await chat.CompleteChatAsync(request.Messages.Select(ToSdkMessage), options, cancellationToken)).Value;
+            var answer = await chat.CompleteChatAsync(request.Messages.Select(ToSdkMessage), options, cancellationToken);
+            Observe(request.Model, answer.GetRawResponse());
+            completion = answer.Value;
         }
         catch (ClientResultException ex)
         {
+            Observe(request.Model, ex.GetRawResponse());
             throw Classify(ex, time.GetUtcNow());
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
@@ -71,6 +76,14 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IC
             completion.Model ?? request.Model,
             FinishReasonName(completion.FinishReason),
             new TokenUsage(usage?.InputTokenCount ?? 0, usage?.InputTokenDetails?.CachedTokenCount ?? 0, usage?.OutputTokenCount ?? 0));
+    }
+
+    private void Observe(string model, System.ClientModel.Primitives.PipelineResponse? response)
+    {
+        if (pacer is not null && response is not null)
+        {
+            pacer.Observe(model, ProviderLimits.Parse(name => response.Headers.TryGetValue(name, out var value) ? value : null));
+        }
     }
 
     internal static ModelCallException Classify(ClientResultException ex, DateTimeOffset now)
