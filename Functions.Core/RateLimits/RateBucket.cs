@@ -14,6 +14,9 @@ public readonly record struct RateBucket(long Limit)
     /// <summary>Ticks per unit, rounded up so that rounding never admits more than the limit.</summary>
     public long Interval => (Window.Ticks + Limit - 1) / Limit;
 
+    /// <summary>How far ahead of now the TAT may run: the whole limit's worth of intervals (a minute, give or take the rounding).</summary>
+    public long Capacity => Limit * Interval;
+
     /// <summary>Whether <paramref name="cost"/> units could ever fit (a cost above the whole minute's limit never does).</summary>
     public bool CanEverFit(long cost) => cost <= Limit;
 
@@ -21,12 +24,12 @@ public readonly record struct RateBucket(long Limit)
     public (long? Tat, TimeSpan Wait) Take(long tat, long now, long cost)
     {
         var next = Math.Max(tat, now) + cost * Interval;
-        var over = next - Window.Ticks - now;
+        var over = next - Capacity - now;
         return over <= 0 ? (next, TimeSpan.Zero) : (null, TimeSpan.FromTicks(over));
     }
 
     /// <summary>Units still free at <paramref name="now"/>.</summary>
-    public long Remaining(long tat, long now) => Math.Max(0, (now + Window.Ticks - Math.Max(tat, now)) / Interval);
+    public long Remaining(long tat, long now) => Math.Max(0, (now + Capacity - Math.Max(tat, now)) / Interval);
 
     /// <summary>How long until the bucket is full again (the whole limit free).</summary>
     public static TimeSpan UntilFull(long tat, long now) => TimeSpan.FromTicks(Math.Max(0, tat - now));

@@ -113,7 +113,6 @@ public sealed class UpstreamPacer(
         TimeSpan leaseLength)
     {
         private const int MaxRounds = 64;
-        private static readonly long Window = RateBucket.Window.Ticks;
 
         private readonly SemaphoreSlim turn = new(1, 1);
         private readonly long horizon = 2 * leaseLength.Ticks;
@@ -146,7 +145,7 @@ public sealed class UpstreamPacer(
                         tokenNext += cost * (tokens?.Interval ?? 0);
                         return (at, TimeSpan.Zero, limit);
                     }
-                    if (now < notBefore)
+                    if (now < notBefore && unreturned == 0) // corrections to give back may make room: renew
                     {
                         return (null, TimeSpan.FromTicks(notBefore - now), LimitOf(cost, now));
                     }
@@ -203,8 +202,8 @@ public sealed class UpstreamPacer(
         /// <summary>When the next call of <paramref name="cost"/> tokens conforms to both leased stretches, and which binds.</summary>
         private (long At, string Limit) ConformsAt(int cost)
         {
-            var requestAt = requests is { } r ? requestNext + r.Interval - Window : long.MinValue;
-            var tokenAt = tokens is { } t ? tokenNext + cost * t.Interval - Window : long.MinValue;
+            var requestAt = requests is { } r ? requestNext + r.Interval - r.Capacity : long.MinValue;
+            var tokenAt = tokens is { } t ? tokenNext + cost * t.Interval - t.Capacity : long.MinValue;
             return requestAt >= tokenAt ? (requestAt, RateLimitNames.Requests) : (tokenAt, RateLimitNames.Tokens);
         }
 
@@ -228,7 +227,7 @@ public sealed class UpstreamPacer(
             // The provider says fewer are free now than this lease would let go now: cut the lease to the provider's count.
             if (requests is { } r && Interlocked.Exchange(ref providerRemainingRequests, -1) is >= 0 and var remaining)
             {
-                var freeNow = Math.Min((requestEnd - requestNext) / r.Interval, Math.Max(0, (now + Window - requestNext) / r.Interval));
+                var freeNow = Math.Min((requestEnd - requestNext) / r.Interval, Math.Max(0, (now + r.Capacity - requestNext) / r.Interval));
                 if (remaining < freeNow)
                 {
                     requestEnd = requestNext + remaining * r.Interval;
@@ -237,7 +236,7 @@ public sealed class UpstreamPacer(
             }
             if (tokens is { } tk && Interlocked.Exchange(ref providerRemainingTokens, -1) is >= 0 and var remainingTokens)
             {
-                var freeNow = Math.Min((tokenEnd - tokenNext) / tk.Interval, Math.Max(0, (now + Window - tokenNext) / tk.Interval));
+                var freeNow = Math.Min((tokenEnd - tokenNext) / tk.Interval, Math.Max(0, (now + tk.Capacity - tokenNext) / tk.Interval));
                 if (remainingTokens < freeNow)
                 {
                     tokenEnd = tokenNext + remainingTokens * tk.Interval;
@@ -264,8 +263,8 @@ public sealed class UpstreamPacer(
 
             var requestFrom = Math.Max(requestTat, now);
             var tokenFrom = Math.Max(tokenTat, now);
-            var requestAt = requests is { } ri ? requestFrom + ri.Interval - Window : long.MinValue;
-            var tokenAt = tokens is { } ti ? tokenFrom + cost * ti.Interval - Window : long.MinValue;
+            var requestAt = requests is { } ri ? requestFrom + ri.Interval - ri.Capacity : long.MinValue;
+            var tokenAt = tokens is { } ti ? tokenFrom + cost * ti.Interval - ti.Capacity : long.MinValue;
             var firstAt = Math.Max(requestAt, tokenAt);
             var next = current with { RequestTat = requestTat, TokenTat = tokenTat };
             long leasedRequests = 0, leasedTokens = 0;
@@ -277,15 +276,15 @@ public sealed class UpstreamPacer(
             }
             else
             {
-                var reach = now + horizon + Window;
+                var reach = now + horizon;
                 if (requests is { } lr)
                 {
-                    leasedRequests = Math.Clamp(leaseLength.Ticks / lr.Interval, 1, Math.Max(1, (reach - requestFrom) / lr.Interval));
+                    leasedRequests = Math.Clamp(leaseLength.Ticks / lr.Interval, 1, Math.Max(1, (reach + lr.Capacity - requestFrom) / lr.Interval));
                     next = next with { RequestTat = requestFrom + leasedRequests * lr.Interval };
                 }
                 if (tokens is { } lt)
                 {
-                    leasedTokens = Math.Clamp(leaseLength.Ticks / lt.Interval, cost, Math.Max(cost, (reach - tokenFrom) / lt.Interval));
+                    leasedTokens = Math.Clamp(leaseLength.Ticks / lt.Interval, cost, Math.Max(cost, (reach + lt.Capacity - tokenFrom) / lt.Interval));
                     next = next with { TokenTat = tokenFrom + leasedTokens * lt.Interval };
                 }
             }
