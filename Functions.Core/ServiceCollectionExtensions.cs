@@ -13,6 +13,7 @@ using Functions.Core.Resilience;
 using Functions.Core.Secrets;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
+using Functions.Core.Tokens;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -51,6 +52,7 @@ public static class ServiceCollectionExtensions
             .ValidateOnStart();
 
         services.AddSecrets();
+        services.AddTokens();
         AddStorage(services);
         AddModel(services);
         services.AddResponseCache();

@@ -11,6 +11,7 @@ using Functions.Core.Jobs;
 using Functions.Core.RateLimits;
 using Functions.Core.Requests;
 using Functions.Core.Spend;
+using Functions.Core.Tokens;
 using Functions.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -38,7 +39,7 @@ public sealed class SubmitChatHandlerTests
             Options.Create(new RateLimitOptions()), Options.Create(new CallerOptions()), TimeProvider.System, NullLogger<CallerRateLimiter>.Instance),
         new WorstCaseTokens(Options.Create(new RequestLimitsOptions())),
         new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))),
-            new PriceTable(Options.Create(new PricingOptions()), NullLogger<PriceTable>.Instance), Options.Create(new BudgetOptions()),
+            new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance), Options.Create(new BudgetOptions()),
             Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
         new JobTable(table.Object),
         new JobQueue(queue.Object),
