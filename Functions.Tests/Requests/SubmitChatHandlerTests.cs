@@ -35,9 +35,9 @@ public sealed class SubmitChatHandlerTests
             Mock.Of<ICacheSavingsRecorder>(MockBehavior.Strict), Options.Create(new CacheOptions()), TimeProvider.System,
             NullLogger<CacheLookup>.Instance),
         // No rate limit and no budget is configured, so neither writes anything.
-        new CallerRateLimiter(new RateLimitStore(Mock.Of<TableClient>(MockBehavior.Strict)), new WorstCaseTokens(Options.Create(new RequestLimitsOptions())),
+        new CallerRateLimiter(new RateLimitStore(Mock.Of<TableClient>(MockBehavior.Strict)), new WorstCaseTokens(new TokenCounter(), Options.Create(new RequestLimitsOptions())),
             Options.Create(new RateLimitOptions()), Options.Create(new CallerOptions()), TimeProvider.System, NullLogger<CallerRateLimiter>.Instance),
-        new WorstCaseTokens(Options.Create(new RequestLimitsOptions())),
+        new WorstCaseTokens(new TokenCounter(), Options.Create(new RequestLimitsOptions())),
         new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))),
             new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance), Options.Create(new BudgetOptions()),
             Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
