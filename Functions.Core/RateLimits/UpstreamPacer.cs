@@ -20,7 +20,7 @@ public sealed record PaceWait(TimeSpan Wait, string Limit);
 /// one for tokens). Every call in the fleet would contend for it, so an instance leases quota in chunks instead: one
 /// conditional write takes about <see cref="RateLimitOptions.PacingLease"/> of the model's rate (debited up front, so
 /// instances together never exceed the limit), and the calls spend it locally; what a lease does not use goes back at
-/// the next renewal. A lease may reach a little into the future (two leases' worth): those slots are handed to waiting
+/// the next renewal. A renewal takes more when more calls are queued behind it here, so a burst costs few round trips. A lease may reach a little into the future (two leases' worth): those slots are handed to waiting
 /// requests with the instant each may go, and a request keeps its slot across the wait (it is held for that request
 /// object), so waiters never stampede and nobody re-checks storage to find the same slot gone.
 /// </para>
@@ -121,13 +121,22 @@ public sealed class UpstreamPacer(
         private long requestNext, requestEnd, tokenStart, tokenNext, tokenEnd;
         private long unreturned; // tokens corrected away that the lease could not take back: returned at the next renewal
         private long notBefore;
+        private int waiting; // calls queued behind the turn: a renewal leases enough for them too
         private long refunds; // from Settle, applied under the turn
         private long providerRequestTat, providerTokenTat; // the provider's own counters, as its headers imply
         private long providerRemainingRequests = -1, providerRemainingTokens = -1;
 
         public async Task<(long? ConformsAt, TimeSpan Wait, string Limit)> TakeAsync(int cost, TimeSpan holdWithin, CancellationToken cancellationToken)
         {
-            await turn.WaitAsync(cancellationToken);
+            Interlocked.Increment(ref waiting);
+            try
+            {
+                await turn.WaitAsync(cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref waiting);
+            }
             try
             {
                 for (var round = 1; ; round++)
@@ -277,14 +286,17 @@ public sealed class UpstreamPacer(
             else
             {
                 var reach = now + horizon;
+                var demand = 1 + Volatile.Read(ref waiting);
                 if (requests is { } lr)
                 {
-                    leasedRequests = Math.Clamp(leaseLength.Ticks / lr.Interval, 1, Math.Max(1, (reach + lr.Capacity - requestFrom) / lr.Interval));
+                    leasedRequests = Math.Clamp(Math.Max(leaseLength.Ticks / lr.Interval, demand), 1,
+                        Math.Max(1, (reach + lr.Capacity - requestFrom) / lr.Interval));
                     next = next with { RequestTat = requestFrom + leasedRequests * lr.Interval };
                 }
                 if (tokens is { } lt)
                 {
-                    leasedTokens = Math.Clamp(leaseLength.Ticks / lt.Interval, cost, Math.Max(cost, (reach + lt.Capacity - tokenFrom) / lt.Interval));
+                    leasedTokens = Math.Clamp(Math.Max(leaseLength.Ticks / lt.Interval, (long)demand * cost), cost,
+                        Math.Max(cost, (reach + lt.Capacity - tokenFrom) / lt.Interval));
                     next = next with { TokenTat = tokenFrom + leasedTokens * lt.Interval };
                 }
             }
