@@ -1,13 +1,14 @@
 using Functions.Core.RateLimits;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
+using Functions.Core.Tokens;
 using Microsoft.Extensions.Options;
 
 namespace Functions.Core.Completions;
 
 /// <summary>
 /// Hold back for <see cref="Delay"/>: the shared gate is closed (its remaining closure plus a random spread), or the
-/// model's upstream limits have no slot yet (<see cref="Reason"/> <c>paced</c>).
+/// model's upstream limits have no slot yet (<see cref="Reason"/> <see cref="ModelCaller.Paced"/>).
 /// </summary>
 public sealed record GateWait(TimeSpan Delay, string Reason, DateTimeOffset Until);
 
@@ -23,6 +24,7 @@ public sealed class ModelCaller(
     UpstreamGate gate,
     CircuitBreaker circuit,
     RetryPolicy retryPolicy,
+    TokenCounter tokens,
     UpstreamPacer pacer,
     IOptions<ResilienceOptions> options,
     TimeProvider time)
@@ -30,18 +32,24 @@ public sealed class ModelCaller(
     public const string Paced = "paced";
 
     /// <summary>
-    /// Before each call: the shared gate, then an upstream slot for <paramref name="request"/> (see <see cref="UpstreamPacer"/>).
-    /// A null answer means a slot is taken: call now. A pacing wait no longer than the queue's long-wait threshold holds
-    /// the slot for this request object, so asking again after sleeping it out finds the slot there.
+    /// Before each call of the queue worker: the shared gate, then an upstream slot (see the other overload); a pacing wait
+    /// no longer than the long-wait threshold (which the worker sleeps rather than requeues) holds the slot.
     /// </summary>
-    /// <returns>How long to hold back before calling, or null to call now.</returns>
     public Task<GateWait?> WaitBeforeCallAsync(ChatRequest request, CancellationToken cancellationToken) =>
         WaitBeforeCallAsync(request, options.Value.LongWaitThreshold, cancellationToken);
 
+    /// <summary>
+    /// Before each call: the shared gate, then an upstream slot for <paramref name="request"/> (see <see cref="UpstreamPacer"/>).
+    /// Null means a slot is taken: call now. A pacing wait within <paramref name="holdWithin"/> holds the slot for this
+    /// request object, so asking again once the wait is over finds it there; a longer one holds nothing.
+    /// </summary>
     /// <param name="holdWithin">The longest pacing wait this door will sit out (the interactive door's bound).</param>
-    public async Task<GateWait?> WaitBeforeCallAsync(ChatRequest request, TimeSpan holdWithin, CancellationToken cancellationToken)
+    /// <param name="maxStaleness">How old a look at the shared gate may be (see <see cref="UpstreamGate.ClosedUntilAsync"/>).</param>
+    /// <returns>How long to hold back before calling, or null to call now.</returns>
+    public async Task<GateWait?> WaitBeforeCallAsync(ChatRequest request, TimeSpan holdWithin, CancellationToken cancellationToken,
+        TimeSpan maxStaleness = default)
     {
-        if (await gate.ClosedUntilAsync(cancellationToken) is { } closed)
+        if (await gate.ClosedUntilAsync(cancellationToken, maxStaleness) is { } closed)
         {
             return new GateWait(closed.Until - time.GetUtcNow() + retryPolicy.Spread(), closed.Reason, closed.Until);
         }
@@ -56,16 +64,55 @@ public sealed class ModelCaller(
         try
         {
             var result = await model.CompleteAsync(request, cancellationToken);
-            pacer.Settle(request, result.Usage.InputTokens + result.Usage.OutputTokens);
+            Settle(request, result);
             circuit.RecordSuccess();
             return ModelCallOutcome.Answered(result);
         }
         catch (ModelCallException ex)
         {
-            pacer.Settle(request, usedTokens: null);
+            Settle(request, null);
             return await FailedAsync(ex, call, paid: null, cancellationToken);
         }
     }
+
+    /// <summary>
+    /// Streams call <paramref name="call"/>, handing each update to <paramref name="onDelta"/> as it arrives. A stream
+    /// that breaks off, or is cancelled, after the model has begun to answer returns what it had generated as
+    /// <see cref="ModelCallOutcome.Paid"/>, its usage estimated with the real tokenizer when the usage chunk never came.
+    /// </summary>
+    public async Task<ModelCallOutcome> StreamAsync(ChatRequest request, int call, Func<ChatDelta, CancellationToken, ValueTask> onDelta,
+        CancellationToken cancellationToken)
+    {
+        var answer = new StreamedAnswer(request);
+        try
+        {
+            await foreach (var delta in model.StreamAsync(request, cancellationToken))
+            {
+                answer.Add(delta);
+                await onDelta(delta, cancellationToken);
+            }
+        }
+        catch (ModelCallException ex)
+        {
+            var paid = answer.Paid(tokens);
+            Settle(request, paid);
+            return await FailedAsync(ex, call, paid, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            var paid = answer.Paid(tokens);
+            Settle(request, paid);
+            return ModelCallOutcome.Cancelled(paid);
+        }
+        var result = answer.ToResult(tokens);
+        Settle(request, result);
+        circuit.RecordSuccess();
+        return ModelCallOutcome.Answered(result);
+    }
+
+    /// <summary>Corrects the call's upstream slot to what it used (nothing, when it generated nothing).</summary>
+    private void Settle(ChatRequest request, Jobs.JobResult? used) =>
+        pacer.Settle(request, used is null ? null : used.Usage.InputTokens + used.Usage.OutputTokens);
 
     private async Task<ModelCallOutcome> FailedAsync(ModelCallException ex, int call, Jobs.JobResult? paid,
         CancellationToken cancellationToken)

@@ -19,11 +19,11 @@ public sealed class RateLimitOptions : IValidatableObject
     /// <summary>Overrides by role (<c>RateLimits:Roles:{role}:RequestsPerMinute</c>); a caller in several gets the most generous.</summary>
     public Dictionary<string, CallerLimit> Roles { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>How long the interactive door waits for an upstream slot before it answers 429 (the queue waits or requeues instead).</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
-    public TimeSpan InteractiveWait { get; set; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>Take upstream slots before each model call (off: only react to the provider's 429s, through the shared gate).</summary>
+    /// <summary>
+    /// Take upstream slots before each model call (off: only react to the provider's 429s, through the shared gate). The
+    /// queue worker sleeps a short wait for a slot and requeues a long one; the interactive door waits up to
+    /// <c>ChatCompletions:MaxUpstreamWait</c>, then answers 429 with Retry-After.
+    /// </summary>
     public bool Pacing { get; set; } = true;
 
     /// <summary>

@@ -25,6 +25,9 @@ public sealed record LedgerEntry(
     public const string Saving = "saving";
 }
 
+/// <summary>A cache hit waiting to be written to the ledger as a saving.</summary>
+public sealed record CacheSaving(string Id, string Caller, string Model, TokenUsage Usage, DateTimeOffset OccurredAt);
+
 /// <summary>
 /// The spend ledger: one entity per model call, inserted (never updated) under a key that the call determines, so
 /// a redelivered message or a retried write finds 409 "already recorded" instead of counting twice.
@@ -62,6 +65,46 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         return cost.Micros;
     }
 
+    /// <summary>
+    /// Records many cache hits at once, priced as they occurred: one entity-group transaction per day and hundred rows.
+    /// Each has its own random id, so a batch retried after an unknown outcome can only be refused whole (409), never
+    /// half applied: it is then written row by row, skipping those already there.
+    /// </summary>
+    public async Task RecordSavingsAsync(IReadOnlyList<CacheSaving> savings, CancellationToken cancellationToken)
+    {
+        foreach (var day in savings.GroupBy(saving => SpendKeys.DayOf(saving.OccurredAt)))
+        {
+            foreach (var batch in day.Chunk(100))
+            {
+                var rows = batch.Select(saving =>
+                {
+                    var cost = prices.Cost(saving.Model, saving.Usage, saving.OccurredAt);
+                    return ToEntity(SpendKeys.Ledger(day.Key), "saving|" + SpendKeys.Part(saving.Id),
+                        new LedgerEntry(LedgerEntry.Saving, saving.Caller, saving.Model, cost.PricedAs, saving.Usage, cost.Micros, saving.OccurredAt));
+                }).ToList();
+                try
+                {
+                    await table.Client.SubmitTransactionAsync(rows.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)),
+                        cancellationToken);
+                }
+                catch (TableTransactionFailedException ex) when (ex.Status == 409)
+                {
+                    foreach (var row in rows)
+                    {
+                        try
+                        {
+                            await table.Client.AddEntityAsync(row, cancellationToken);
+                        }
+                        catch (RequestFailedException conflict) when (conflict.Status == 409)
+                        {
+                            // Already recorded by the batch whose outcome was unknown.
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     public async IAsyncEnumerable<LedgerEntry> ReadDayAsync(DateOnly day, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var filter = $"PartitionKey eq '{SpendKeys.Ledger(day)}'";
@@ -96,7 +139,7 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
     }
 
     private static readonly string[] Columns =
-        ["Kind", "Caller", "Model", "PricedAs", "InputTokens", "CachedInputTokens", "OutputTokens", "CostMicros", "OccurredAt", "JobId", "Attempt"];
+        ["Kind", "Caller", "Model", "PricedAs", "InputTokens", "CachedInputTokens", "OutputTokens", "UsageEstimated", "CostMicros", "OccurredAt", "JobId", "Attempt"];
 
     /// <summary>The ledger's row for <paramref name="entry"/> (public for tools that load ledgers in bulk, such as the benchmark).</summary>
     public static TableEntity ToEntity(string partition, string rowKey, LedgerEntry entry) => new(partition, rowKey)
@@ -108,6 +151,8 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         ["InputTokens"] = entry.Usage.InputTokens,
         ["CachedInputTokens"] = entry.Usage.CachedInputTokens,
         ["OutputTokens"] = entry.Usage.OutputTokens,
+        // The endpoint never reported this call's usage (a stream cut short): counted by the tokenizer instead.
+        ["UsageEstimated"] = entry.Usage.Estimated,
         ["CostMicros"] = entry.CostMicros,
         ["OccurredAt"] = entry.OccurredAt,
         ["JobId"] = entry.JobId,
@@ -119,7 +164,8 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         entity.GetString("Caller"),
         entity.GetString("Model"),
         entity.GetString("PricedAs"),
-        new TokenUsage(entity.GetInt32("InputTokens") ?? 0, entity.GetInt32("CachedInputTokens") ?? 0, entity.GetInt32("OutputTokens") ?? 0),
+        new TokenUsage(entity.GetInt32("InputTokens") ?? 0, entity.GetInt32("CachedInputTokens") ?? 0, entity.GetInt32("OutputTokens") ?? 0,
+            entity.GetBoolean("UsageEstimated") ?? false),
         entity.GetInt64("CostMicros") ?? 0,
         entity.GetDateTimeOffset("OccurredAt") ?? default,
         entity.GetString("JobId"),

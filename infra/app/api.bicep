@@ -219,6 +219,9 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Cache__FollowerRecheck: '00:00:01'
       Cache__Table: 'chatcache'
       Cache__SweepSchedule: '0 17 * * * *'
+      Cache__LocalTtl: '00:00:10'
+      Cache__LocalMaxMegabytes: '64'
+      Cache__SavingsFlushInterval: '00:00:01'
 
       // Spend: prices (the built-in list applies; Pricing__Models__0__Model=… overrides a model), the fallback price
       // for unknown models, budgets (empty = no limit) and who may read /api/spend.
@@ -251,6 +254,13 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Resilience__CircuitFailureThreshold: '5'
       Resilience__CircuitBreakDuration: '00:00:30'
       Resilience__ProcessingLease: '00:05:00'
+
+      // ChatCompletionsOptions (the code's defaults): how long the interactive door waits before its first byte.
+      ChatCompletions__MaxUpstreamWait: '00:00:02'
+      ChatCompletions__KeepAliveInterval: '00:00:15'
+
+      // CorsOptions: the same origins as siteConfig.cors above, which answers preflights in Azure.
+      Cors__AllowedOrigins: join(corsAllowedOrigins, ',')
 
       // CallerOptions: the principal header is trustworthy only behind App Service authentication.
       Callers__TrustPrincipalHeader: enableAuthentication ? 'true' : 'false'
