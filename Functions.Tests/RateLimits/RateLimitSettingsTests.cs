@@ -35,6 +35,22 @@ public sealed class RateLimitSettingsTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task EmptyLimits_AsTheInfraWritesThem_AreNoLimits()
+    {
+        await using var services = await CoreServices.StartAsync(azurite, TimeProvider.System, new Dictionary<string, string?>
+        {
+            ["RateLimits:PerCaller:RequestsPerMinute"] = "",
+            ["RateLimits:PerCaller:TokensPerMinute"] = "",
+            ["RateLimits:Anonymous:RequestsPerMinute"] = "",
+        });
+
+        var options = services.GetRequiredService<IOptions<RateLimitOptions>>().Value;
+
+        Assert.False(options.For(anonymous: false, []).IsLimited);
+        Assert.False(options.For(anonymous: true, []).IsLimited);
+    }
+
+    [Fact]
     public async Task AModelListedTwice_StopsTheHost()
     {
         await using var services = await CoreServices.StartAsync(azurite, TimeProvider.System, new Dictionary<string, string?>
