@@ -17,8 +17,8 @@ namespace Functions.Core.RateLimits;
 /// count alike.
 /// <para>
 /// Round trips: the row a caller's last admission on this instance wrote is kept with its ETag, and the next admission
-/// writes on top of it directly (one round trip; a 412 means another instance moved it: read and retry). Admissions of
-/// one caller on one instance take turns, so they do not fight over the ETag. A refusal is only ever given on a view
+/// writes on top of it directly (one round trip; a 412 means another instance moved it: read and retry). Admissions and
+/// corrections of one caller on one instance take turns, so they do not fight over the ETag. A refusal is only ever given on a view
 /// read or written within the last second, and refusing writes nothing.
 /// </para>
 /// </summary>
@@ -129,6 +129,8 @@ public sealed class CallerRateLimiter(
         var partition = RateLimitStore.CallerPartition(job.Caller);
         var jobKey = RateLimitStore.Hash(BudgetReservations.ReservationId(job))[..12] + ":";
         var estimate = worstCase.For(job.Request);
+        var turn = Turn(partition); // corrections take turns with admissions here too, rather than fight over the ETag
+        await turn.WaitAsync(cancellationToken);
         try
         {
             for (var round = 1; round <= MaxRounds; round++)
@@ -164,6 +166,10 @@ public sealed class CallerRateLimiter(
         catch (Exception ex) when (StorageFailure.Is(ex))
         {
             RateLimitsLog.CorrectionLost(logger, job.Id, ex.Message);
+        }
+        finally
+        {
+            turn.Release();
         }
     }
 
