@@ -198,12 +198,11 @@ async Task<WebApplication> StartHostAsync(Uri modelUrl, Names names, Dictionary<
     {
         all[key] = value;
     }
-    var app = await LocalHost.BuildAsync([], builder =>
-    {
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(all);
-        builder.Logging.SetMinimumLevel(LogLevel.Error);
-    }, loadLocalSettings: false);
+    var builder = LocalHost.CreateBuilder([]);
+    builder.WebHost.UseUrls("http://127.0.0.1:0");
+    builder.Configuration.AddInMemoryCollection(all);
+    builder.Logging.SetMinimumLevel(LogLevel.Error);
+    var app = await LocalHost.BuildAsync(builder);
     await app.StartAsync();
     return app;
 }
