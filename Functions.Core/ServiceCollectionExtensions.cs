@@ -9,6 +9,7 @@ using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
+using Functions.Core.RateLimits;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
 using Functions.Core.Secrets;
@@ -61,6 +62,7 @@ public static class ServiceCollectionExtensions
         services.AddResponseCache();
         services.AddSpend();
         services.AddAlerts();
+        services.AddRateLimits();
 
         services.AddSingleton<CallerResolver>();
         services.AddSingleton<ChatRequestReader>();

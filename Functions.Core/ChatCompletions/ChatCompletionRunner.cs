@@ -1,6 +1,7 @@
 using Functions.Core.Cache;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
+using Functions.Core.RateLimits;
 using Functions.Core.Resilience;
 using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
@@ -15,7 +16,8 @@ namespace Functions.Core.ChatCompletions;
 /// <see cref="PaidCallRecorder"/> (ledger, settlement). It is the one retry owner of the request, and retries only
 /// while no content has reached the client (a second attempt's text must never follow the first's) and the wait is
 /// short. Every call that generated anything is recorded once, also when the stream broke off or the client hung up
-/// (then with usage estimated by the tokenizer); a reservation nothing was charged to is given back.
+/// (then with usage estimated by the tokenizer); a reservation nothing was charged to (budget and the caller's
+/// tokens) is given back.
 /// </summary>
 public sealed class ChatCompletionRunner(
     InteractiveFlights flights,
@@ -23,6 +25,7 @@ public sealed class ChatCompletionRunner(
     ModelCaller model,
     PaidCallRecorder recorder,
     BudgetReservations budgets,
+    CallerRateLimiter rateLimits,
     ICacheSavingsRecorder savings,
     IOptions<ChatCompletionsOptions> options,
     IOptions<ResilienceOptions> resilience,
@@ -95,6 +98,7 @@ public sealed class ChatCompletionRunner(
             if (!charged)
             {
                 await budgets.ReleaseAsync(job, CancellationToken.None);
+                await rateLimits.ReleaseAsync(job, CancellationToken.None);
             }
         }
     }
@@ -112,16 +116,23 @@ public sealed class ChatCompletionRunner(
         var maxWait = options.Value.MaxUpstreamWait;
         for (var number = 1; ; number++)
         {
-            if (await model.WaitBeforeCallAsync(cancellationToken, GateStaleness) is { } gate)
+            // The gate, then an upstream slot: a wait within the bound is sat out (a slot found is held for this request, and
+            // asking again takes it); past the bound, a closed gate is 503 and a fully booked model 429, both with Retry-After.
+            var waited = TimeSpan.Zero;
+            while (await model.WaitBeforeCallAsync(job.Request, maxWait - waited, cancellationToken, GateStaleness) is { } gate)
             {
-                if (gate.Delay > maxWait || number > 1 + resilience.Value.MaxRetries)
+                if (gate.Delay > maxWait - waited || number > 1 + resilience.Value.MaxRetries)
                 {
-                    await WriteFailureAsync(context, stream, job,
-                        new ModelCallException("upstream_unavailable", $"The model is not being called right now ({gate.Reason}); try again shortly.",
+                    await WriteFailureAsync(context, stream, job, gate.Reason == ModelCaller.Paced
+                        ? new ModelCallException(OpenAIErrors.UpstreamRateLimited,
+                            $"The model's rate limits for this backend have no room for this request for {Math.Ceiling(gate.Delay.TotalSeconds)} s; try again then.",
+                            isTransient: true, status: StatusCodes.Status429TooManyRequests)
+                        : new ModelCallException("upstream_unavailable", $"The model is not being called right now ({gate.Reason}); try again shortly.",
                             isTransient: true), gate.Delay);
                     return (null, new Attempt(job, charged));
                 }
                 await Task.Delay(gate.Delay, time, cancellationToken);
+                waited += gate.Delay;
             }
 
             job = job with { ModelCalls = number, StartedAt = job.StartedAt ?? time.GetUtcNow() };

@@ -24,6 +24,7 @@ public sealed class ProcessChatHandler(
     ModelCaller model,
     PaidCallRecorder recorder,
     Spend.BudgetReservations budgets,
+    RateLimits.CallerRateLimiter rateLimits,
     IOptions<ResilienceOptions> options,
     TimeProvider time,
     ILogger<ProcessChatHandler> logger)
@@ -65,6 +66,7 @@ public sealed class ProcessChatHandler(
         if (flight.Answered is { } answered)
         {
             await budgets.ReleaseAsync(job, cancellationToken); // answered without a model call: nothing to pay for
+            await rateLimits.ReleaseAsync(job, cancellationToken);
             await WriteOutcomeAsync(answered, cancellationToken);
             return;
         }
@@ -100,7 +102,7 @@ public sealed class ProcessChatHandler(
                     await FailAsync(job, GiveUp(job), cancellationToken);
                     return;
                 }
-                if (await model.WaitBeforeCallAsync(cancellationToken) is { } gate)
+                if (await model.WaitBeforeCallAsync(job.Request, cancellationToken) is { } gate)
                 {
                     CompletionsLog.GateClosed(logger, job.Id, gate.Reason, gate.Until);
                     if (!await WaitAsync(job, gate.Delay, cancellationToken))
@@ -218,6 +220,7 @@ public sealed class ProcessChatHandler(
     private async Task FailAsync(Job job, JobError error, CancellationToken cancellationToken)
     {
         await budgets.ReleaseAsync(job, cancellationToken);
+        await rateLimits.ReleaseAsync(job, cancellationToken);
         try
         {
             await jobs.UpdateAsync(job.Fail(error, time.GetUtcNow()), cancellationToken);

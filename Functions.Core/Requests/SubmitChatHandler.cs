@@ -3,6 +3,7 @@ using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
+using Functions.Core.RateLimits;
 using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -12,14 +13,17 @@ using Functions.Core.Storage;
 namespace Functions.Core.Requests;
 
 /// <summary>
-/// <c>POST /api/chat</c>: validate, answer from the cache (200), or reserve the request's worst-case cost, record the
-/// job, queue it and answer 202 with where to poll. With an <c>Idempotency-Key</c> header, a repeat of the same request
-/// by the same caller returns the same job.
+/// <c>POST /api/chat</c>: validate, answer from the cache (200), or pass the caller's rate limits, reserve the request's
+/// worst-case cost, record the job, queue it and answer 202 with where to poll. With an <c>Idempotency-Key</c> header, a
+/// repeat of the same request by the same caller returns the same job. Every answer to a known caller carries its
+/// rate-limit headers.
 /// </summary>
 public sealed class SubmitChatHandler(
     CallerResolver callers,
     ChatRequestReader reader,
     CacheLookup cache,
+    CallerRateLimiter rateLimits,
+    WorstCaseTokens worstCase,
     BudgetReservations budgets,
     JobTable jobs,
     JobQueue queue,
@@ -37,20 +41,28 @@ public sealed class SubmitChatHandler(
         {
             return ApiProblems.Unauthorized();
         }
+        var roles = callers.Roles(http);
+        var (result, admission) = await SubmitAsync(http, caller, roles, cancellationToken);
+        return (admission ?? await PeekAsync(caller, roles)).Apply(result);
+    }
 
+    /// <returns>The answer, and the rate-limit admission if the request got that far.</returns>
+    private async Task<(IResult Result, RateLimitDecision? Admission)> SubmitAsync(HttpRequest http, string caller,
+        IReadOnlySet<string> roles, CancellationToken cancellationToken)
+    {
         var idempotencyKey = http.Headers[IdempotencyKeyHeader].ToString();
         if (idempotencyKey.Length > 0 && !JobIds.IsValidIdempotencyKey(idempotencyKey))
         {
-            return ApiProblems.Validation(new Dictionary<string, string[]>
+            return (ApiProblems.Validation(new Dictionary<string, string[]>
             {
                 [IdempotencyKeyHeader] = ["Must be 1 to 255 visible ASCII characters."],
-            });
+            }), null);
         }
 
         var (request, problem) = await reader.ReadAsync(http, cancellationToken);
         if (request is null)
         {
-            return problem!;
+            return (problem!, null);
         }
 
         var cached = idempotencyKey.Length > 0
@@ -58,7 +70,7 @@ public sealed class SubmitChatHandler(
             : await cache.LookupAsync(caller, request, http, cancellationToken);
         if (cached.Hit is { } hit)
         {
-            return hit;
+            return (hit, null); // answered before the limits: a hit admits no work
         }
 
         var idempotent = idempotencyKey.Length > 0;
@@ -69,13 +81,29 @@ public sealed class SubmitChatHandler(
         // A replay holds no new reservation: the original job's covers it.
         if (idempotent && await TryReplayAsync(job) is { } replayed)
         {
-            return replayed;
+            return (replayed, null);
+        }
+
+        RateLimitDecision admission;
+        try
+        {
+            admission = await rateLimits.AdmitAsync(caller, roles, worstCase.For(request), CancellationToken.None);
+        }
+        catch (Exception ex) when (StorageFailure.Is(ex))
+        {
+            RequestsLog.StorageFailed(logger, ex);
+            return (ApiProblems.StorageUnavailable(), null);
+        }
+        if (!admission.Admitted)
+        {
+            return (admission.Problem(time.GetUtcNow()), admission);
         }
         try
         {
             if (await budgets.ReserveAsync(job, CancellationToken.None) is { } exceeded)
             {
-                return SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow());
+                await rateLimits.ReleaseAsync(job, CancellationToken.None);
+                return (SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow()), admission);
             }
             job = await jobs.AddAsync(job, CancellationToken.None);
         }
@@ -83,13 +111,13 @@ public sealed class SubmitChatHandler(
         {
             // Lost a race with the same key: give back this submit's own hold; the winner's job carries its own.
             await TryReleaseAsync(job);
-            return await TryReplayAsync(job) ?? ApiProblems.StorageUnavailable();
+            return (await TryReplayAsync(job) ?? ApiProblems.StorageUnavailable(), admission);
         }
         catch (Exception ex) when (StorageFailure.Is(ex))
         {
             RequestsLog.StorageFailed(logger, ex);
             await TryReleaseAsync(job);
-            return ApiProblems.StorageUnavailable();
+            return (ApiProblems.StorageUnavailable(), admission);
         }
 
         try
@@ -103,11 +131,25 @@ public sealed class SubmitChatHandler(
             RequestsLog.StorageFailed(logger, ex);
             await TryDeleteUnqueuedJobAsync(job);
             await TryReleaseAsync(job);
-            return ApiProblems.StorageUnavailable();
+            return (ApiProblems.StorageUnavailable(), admission);
         }
 
         RequestsLog.Accepted(logger, job.Id, caller, request.Model, request.Messages.Count);
-        return Accepted(job);
+        return (Accepted(job), admission);
+    }
+
+    /// <summary>The caller's limits for an answer that admitted nothing; none when storage does not answer (the answer stands).</summary>
+    private async Task<RateLimitDecision> PeekAsync(string caller, IReadOnlySet<string> roles)
+    {
+        try
+        {
+            return await rateLimits.PeekAsync(caller, roles, CancellationToken.None);
+        }
+        catch (Exception ex) when (StorageFailure.Is(ex))
+        {
+            RequestsLog.StorageFailed(logger, ex);
+            return RateLimitDecision.Unlimited;
+        }
     }
 
     /// <returns>The answer for a key already used, or null when no job has it yet.</returns>
@@ -174,6 +216,7 @@ public sealed class SubmitChatHandler(
 
     private async Task TryReleaseAsync(Job job)
     {
+        await rateLimits.ReleaseAsync(job, CancellationToken.None); // never throws: a lost release only keeps the limit stricter
         try
         {
             await budgets.ReleaseAsync(job, CancellationToken.None);

@@ -18,9 +18,11 @@ public sealed class AppSettingsTests(BicepTemplateFixture bicep)
 
     /// <summary>
     /// Settings whose absence means something: an empty price list keeps the built-in prices, and the fallback price
-    /// is for models with no entry, so it has no model name or effective date of its own.
+    /// is for models with no entry, so it has no model name or effective date of its own. No model list means every
+    /// model unlimited, and no role overrides means every caller gets the per-caller limits.
     /// </summary>
-    private static readonly string[] Optional = ["Pricing__Models", "Pricing__Fallback__Model", "Pricing__Fallback__EffectiveFrom"];
+    private static readonly string[] Optional =
+        ["Pricing__Models", "Pricing__Fallback__Model", "Pricing__Fallback__EffectiveFrom", "OpenAI__Models", "RateLimits__Roles"];
 
     [Fact]
     public void AppSettings_SetEverySettingTheOptionsClassesRead()

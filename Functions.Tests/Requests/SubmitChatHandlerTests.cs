@@ -8,6 +8,7 @@ using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
+using Functions.Core.RateLimits;
 using Functions.Core.Requests;
 using Functions.Core.Spend;
 using Functions.Core.Tokens;
@@ -34,7 +35,10 @@ public sealed class SubmitChatHandlerTests
                 Options.Create(new CacheOptions()), TimeProvider.System), new JobTable(table.Object),
             Mock.Of<ICacheSavingsRecorder>(MockBehavior.Strict), Options.Create(new CacheOptions()), TimeProvider.System,
             NullLogger<CacheLookup>.Instance),
-        // No budget is configured, so the reservation writes nothing.
+        // No rate limit and no budget is configured, so neither writes anything.
+        new CallerRateLimiter(new RateLimitStore(Mock.Of<TableClient>(MockBehavior.Strict)), new WorstCaseTokens(new TokenCounter(), Options.Create(new RequestLimitsOptions())),
+            Options.Create(new RateLimitOptions()), Options.Create(new CallerOptions()), TimeProvider.System, NullLogger<CallerRateLimiter>.Instance),
+        new WorstCaseTokens(new TokenCounter(), Options.Create(new RequestLimitsOptions())),
         new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))),
             new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance), Options.Create(new BudgetOptions()),
             Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),

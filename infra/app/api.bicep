@@ -258,6 +258,17 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Resilience__StaleQueuedAfter: '00:00:45'
       Resilience__JobSweepSchedule: '*/15 * * * * *'
 
+      // RateLimitOptions: per-caller limits (empty: none; set RateLimits__Roles__{role}__RequestsPerMinute etc. to
+      // override by role) and upstream pacing to the limits listed in OpenAI__Models__{n}__Name/__RequestsPerMinute/
+      // __TokensPerMinute (none listed here: every model unlimited).
+      RateLimits__PerCaller__RequestsPerMinute: ''
+      RateLimits__PerCaller__TokensPerMinute: ''
+      RateLimits__Anonymous__RequestsPerMinute: ''
+      RateLimits__Anonymous__TokensPerMinute: ''
+      RateLimits__Table: 'ratelimits'
+      RateLimits__Pacing: 'true'
+      RateLimits__PacingLease: '00:00:01'
+
       // ChatCompletionsOptions (the code's defaults): how long the interactive door waits before its first byte.
       ChatCompletions__MaxUpstreamWait: '00:00:02'
       ChatCompletions__KeepAliveInterval: '00:00:15'
