@@ -8,6 +8,7 @@ using Functions.Core.ChatCompletions;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
 using Functions.Core.Secrets;
@@ -56,6 +57,7 @@ public static class ServiceCollectionExtensions
         AddStorage(services);
         AddModel(services);
         services.AddResponseCache();
+        services.AddJobStreams();
         services.AddSpend();
         services.AddAlerts();
 
@@ -69,6 +71,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PaidCallRecorder>();
         services.AddSingleton<ProcessChatHandler>();
         services.AddSingleton<PoisonChatHandler>();
+        services.AddSingleton<SweepHandler>();
         services.AddChatCompletions();
         return services;
     }

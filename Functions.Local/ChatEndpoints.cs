@@ -1,5 +1,6 @@
 using Functions.Core.ChatCompletions;
 using Functions.Core.Jobs;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Requests;
 
 namespace Functions.Local;
@@ -15,6 +16,9 @@ public static class ChatEndpoints
                 handler.HandleAsync(request, cancellationToken));
         api.MapGet("/" + JobRoutes.Status,
             (HttpRequest request, string id, GetChatHandler handler, CancellationToken cancellationToken) =>
+                handler.HandleAsync(request, id, cancellationToken));
+        api.MapGet("/" + JobRoutes.Stream,
+            (HttpRequest request, string id, JobStreamHandler handler, CancellationToken cancellationToken) =>
                 handler.HandleAsync(request, id, cancellationToken));
         api.MapPost("/" + ChatCompletionRoutes.Completions,
             (HttpRequest request, ChatCompletionsHandler handler, CancellationToken cancellationToken) =>

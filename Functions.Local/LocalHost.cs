@@ -44,9 +44,10 @@ public static class LocalHost
         app.MapSpendApi();
         dependencies.Announce(app.Logger);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
-            "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}}, POST {Url}/api/v1/chat/completions and GET {Url}/api/spend; " +
+            "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}}, GET {Url}/api/chat/{{id}}/stream, " +
+            "POST {Url}/api/v1/chat/completions and GET {Url}/api/spend; " +
             "queue triggers ProcessChat and ProcessChatPoison and timers SpendRollup and SweepCache are running",
-            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app)));
+            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app)));
         return app;
     }
 

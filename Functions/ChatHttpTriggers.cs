@@ -1,4 +1,5 @@
 using Functions.Core.Jobs;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Requests;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -6,8 +7,11 @@ using Microsoft.Azure.Functions.Worker;
 
 namespace Functions;
 
-/// <summary>POST /api/chat and GET /api/chat/{id}. Authentication is App Service's (see Callers in the README).</summary>
-public sealed class ChatHttpTriggers(SubmitChatHandler submit, GetChatHandler status)
+/// <summary>
+/// POST /api/chat, GET /api/chat/{id} and its stream, GET /api/chat/{id}/stream (Server-Sent Events, written while the
+/// worker writes them). Authentication is App Service's (see Callers in the README), or a stream URL's token.
+/// </summary>
+public sealed class ChatHttpTriggers(SubmitChatHandler submit, GetChatHandler status, JobStreamHandler stream)
 {
     [Function("SubmitChat")]
     public async Task<IActionResult> Submit(
@@ -21,6 +25,13 @@ public sealed class ChatHttpTriggers(SubmitChatHandler submit, GetChatHandler st
         string id,
         CancellationToken cancellationToken) =>
         new ResultActionResult(await status.HandleAsync(request, id, cancellationToken));
+
+    [Function("StreamChat")]
+    public async Task<IActionResult> Stream(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = JobRoutes.Stream)] HttpRequest request,
+        string id,
+        CancellationToken cancellationToken) =>
+        new ResultActionResult(await stream.HandleAsync(request, id, cancellationToken));
 }
 
 /// <summary>The worker's ASP.NET Core integration executes IActionResult; Core's handlers return minimal-API IResult.</summary>

@@ -1,6 +1,7 @@
 using Azure;
 using Functions.Core.Cache;
 using Functions.Core.Jobs;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Resilience;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,9 +11,10 @@ namespace Functions.Core.Completions;
 /// <summary>
 /// The queue trigger's work: run one job through the model and record the outcome once. The steps: load the job;
 /// leave it to another delivery that holds it; join its single flight (a stored or collapsed answer ends here); then
-/// call the model through the shared <see cref="ModelCaller"/> under a <see cref="JobLeases">lease</see>, waiting or
-/// requeueing between calls (<see cref="JobWaits"/>) within the job's call budget and deadline; record a paid call
-/// (<see cref="PaidCallRecorder"/>) before the result; end Succeeded or Failed. Exceptions that escape (storage
+/// stream the model's answer through the shared <see cref="ModelCaller"/> under a <see cref="JobLeases">lease</see>, its
+/// deltas appended to the job's stream (<see cref="JobStreamWriter"/>) as they come, waiting or requeueing between calls
+/// (<see cref="JobWaits"/>) within the job's call budget and deadline; record every paid call, a broken-off one too
+/// (<see cref="PaidCallRecorder"/>), before the result; end Succeeded or Failed. Exceptions that escape (storage
 /// faults, bugs) are for the host's redelivery and poison queue, whose handler then closes the job.
 /// </summary>
 public sealed class ProcessChatHandler(
@@ -22,6 +24,7 @@ public sealed class ProcessChatHandler(
     JobWaits waits,
     SingleFlight cache,
     ModelCaller model,
+    JobStreamWriter streams,
     PaidCallRecorder recorder,
     Spend.BudgetReservations budgets,
     IOptions<ResilienceOptions> options,
@@ -115,12 +118,19 @@ public sealed class ProcessChatHandler(
                 }
                 job = held = taken;
 
-                var outcome = await model.CallAsync(job.Request, job.ModelCalls, cancellationToken);
+                var outcome = await StreamAsync(job, cancellationToken);
                 if (outcome.Result is { } result)
                 {
                     await SucceedAsync(job, flight, result, started);
                     return;
                 }
+                if (outcome.Paid is { } paid)
+                {
+                    // The call broke off after the model had begun: what it generated is paid for, whatever comes next.
+                    await recorder.RecordAsync(job, paid);
+                }
+                // The host is stopping mid-call: the delivery's lease is given back below and the message comes back.
+                cancellationToken.ThrowIfCancellationRequested();
 
                 var error = outcome.Error!;
                 job = held = job with { LastError = error.ToJobError() };
@@ -148,6 +158,15 @@ public sealed class ProcessChatHandler(
             await leases.ReleaseAsync(held);
             throw;
         }
+    }
+
+    /// <summary>One model call, its deltas written to the job's stream as they arrive and all of them before it returns.</summary>
+    private async Task<ModelCallOutcome> StreamAsync(Job job, CancellationToken cancellationToken)
+    {
+        await using var stream = await streams.BeginAsync(job, cancellationToken);
+        var outcome = await model.StreamAsync(job.Request, job.ModelCalls, stream.AppendAsync, cancellationToken);
+        await stream.CompleteAsync();
+        return outcome;
     }
 
     /// <returns>True once a short wait has been slept; false when the job was requeued for later or failed its deadline.</returns>

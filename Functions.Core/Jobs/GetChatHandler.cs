@@ -1,14 +1,18 @@
 using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
 namespace Functions.Core.Jobs;
 
-/// <summary><c>GET /api/chat/{id}</c>: a job's status and result, for the caller that created it and nobody else.</summary>
-public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, TimeProvider time)
+/// <summary>
+/// <c>GET /api/chat/{id}</c>: a job's status and result, for the caller that created it and nobody else. An unfinished
+/// job's view also names a fresh <c>streamUrl</c>, for a client whose earlier one has expired.
+/// </summary>
+public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, StreamTokens streams, TimeProvider time)
 {
     /// <summary>How long a client should wait before polling an unfinished job again.</summary>
     public const string PollAfterSeconds = "1";
@@ -36,15 +40,17 @@ public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, TimePr
         }
 
         var headers = new Dictionary<string, string>();
+        var view = JobView.From(job);
         if (!job.IsTerminal)
         {
             headers[HeaderNames.RetryAfter] = PollAfter(job);
+            view = view with { StreamUrl = await streams.StreamUrlAsync(job, cancellationToken) };
         }
         if (job.Cache is { } ticket)
         {
             headers[CacheStatus.HeaderName] = CacheStatus.Of(ticket);
         }
-        return new WithHeadersResult(TypedResults.Ok(JobView.From(job)), headers);
+        return new WithHeadersResult(TypedResults.Ok(view), headers);
     }
 
     /// <summary>A job the model asked to wait is not worth polling before it runs again.</summary>

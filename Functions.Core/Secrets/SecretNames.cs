@@ -7,6 +7,9 @@ public static class SecretNames
     public const string AlertsWebhookUrl = "AlertsWebhookUrl";
     public const string AlertsSlackWebhookUrl = "AlertsSlackWebhookUrl";
     public const string AlertsTeamsWebhookUrl = "AlertsTeamsWebhookUrl";
+
+    /// <summary>The HMAC key that signs job-stream URLs (<c>streamUrl</c>); every instance must share it.</summary>
+    public const string JobStreamSigningKey = "JobStreamSigningKey";
 }
 
 /// <summary>A secret the app reads, and the configuration setting that holds it when no vault maps it.</summary>
