@@ -2,7 +2,6 @@ using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
 using Functions.Core.Jobs.Streams;
-using Functions.Core.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
@@ -24,19 +23,10 @@ public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, Stream
             return ApiProblems.Unauthorized();
         }
 
-        // Another caller's job answers exactly like a missing one, so ids cannot be probed.
-        Job? job;
-        try
+        var (job, problem) = await OwnedJob.ReadAsync(jobs, id, caller, cancellationToken);
+        if (job is null)
         {
-            job = JobIds.IsWellFormed(id) ? await jobs.GetAsync(id, cancellationToken) : null;
-        }
-        catch (Exception ex) when (StorageFailure.Is(ex))
-        {
-            return ApiProblems.StorageUnavailable();
-        }
-        if (job is null || job.Caller != caller)
-        {
-            return ApiProblems.JobNotFound(id);
+            return problem!;
         }
 
         var headers = new Dictionary<string, string>();

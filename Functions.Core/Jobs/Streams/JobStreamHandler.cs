@@ -1,6 +1,5 @@
 using Functions.Core.Callers;
 using Functions.Core.Http;
-using Functions.Core.Storage;
 using Microsoft.AspNetCore.Http;
 
 namespace Functions.Core.Jobs.Streams;
@@ -34,19 +33,10 @@ public sealed class JobStreamHandler(CallerResolver callers, JobTable jobs, Stre
             return ApiProblems.Unauthorized();
         }
 
-        Job? job;
-        try
+        var (job, problem) = await OwnedJob.ReadAsync(jobs, id, caller, cancellationToken);
+        if (job is null)
         {
-            job = JobIds.IsWellFormed(id) ? await jobs.GetAsync(id, cancellationToken) : null;
-        }
-        catch (Exception ex) when (StorageFailure.Is(ex))
-        {
-            return ApiProblems.StorageUnavailable();
-        }
-        // Another caller's job answers exactly like a missing one, so ids cannot be probed.
-        if (job is null || (caller is not null && job.Caller != caller))
-        {
-            return ApiProblems.JobNotFound(id);
+            return problem!;
         }
         if (token is not null && !await tokens.IsValidAsync(token, job.Id, job.Caller, cancellationToken))
         {
