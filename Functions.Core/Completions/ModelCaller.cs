@@ -71,6 +71,11 @@ public sealed class ModelCaller(
         {
             return ModelCallOutcome.Cancelled(answer.Paid(tokens));
         }
+        if (!answer.IsComplete)
+        {
+            return await FailedAsync(new ModelCallException("upstream_malformed_response",
+                "The model's stream ended before its answer was complete.", isTransient: true), call, answer.Paid(tokens), cancellationToken);
+        }
         circuit.RecordSuccess();
         return ModelCallOutcome.Answered(answer.ToResult(tokens));
     }

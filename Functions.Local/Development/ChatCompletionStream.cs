@@ -19,7 +19,7 @@ public static partial class ChatCompletionStream
         request.TryGetProperty("stream_options", out var options) && options.ValueKind == JsonValueKind.Object
         && options.TryGetProperty("include_usage", out var include) && include.ValueKind == JsonValueKind.True;
 
-    /// <summary>The answer cut into the pieces it streams as: each word with the space before it.</summary>
+    /// <summary>The answer cut into the pieces it streams as: each word with the space before it (the last with what follows it too).</summary>
     public static IReadOnlyList<string> Pieces(string content) =>
         Words().Matches(content).Select(match => match.Value).ToList() is { Count: > 0 } pieces ? pieces : [content];
 
@@ -79,6 +79,6 @@ public static partial class ChatCompletionStream
         choices = new[] { new { index = 0, delta, finish_reason = finishReason } },
     };
 
-    [GeneratedRegex(@"\s*\S+")]
+    [GeneratedRegex(@"\s*\S+(\s+$)?")]
     private static partial Regex Words();
 }
