@@ -1,3 +1,4 @@
+using Functions.Core;
 using Functions.Core.Storage;
 using Microsoft.Azure.Functions.Worker;
 
@@ -9,7 +10,7 @@ namespace Functions;
 /// </summary>
 public sealed class CacheTimerTriggers(SweepHandler sweep)
 {
-    [Function("SweepCache")]
-    public Task Sweep([TimerTrigger("%Cache:SweepSchedule%")] TimerInfo timer, CancellationToken cancellationToken) =>
+    [Function(FunctionNames.SweepCache)]
+    public Task Sweep([TimerTrigger(FunctionNames.SweepCacheSchedule)] TimerInfo timer, CancellationToken cancellationToken) =>
         sweep.HandleAsync(cancellationToken);
 }

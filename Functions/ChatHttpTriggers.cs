@@ -1,8 +1,8 @@
+using Functions.Core;
 using Functions.Core.Jobs;
 using Functions.Core.Jobs.Streams;
 using Functions.Core.Requests;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Functions;
@@ -13,29 +13,23 @@ namespace Functions;
 /// </summary>
 public sealed class ChatHttpTriggers(SubmitChatHandler submit, GetChatHandler status, JobStreamHandler stream)
 {
-    [Function("SubmitChat")]
-    public async Task<IActionResult> Submit(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = JobRoutes.Submit)] HttpRequest request,
+    [Function(FunctionNames.SubmitChat)]
+    public async Task<IResult> Submit(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = FunctionNames.SubmitChatRoute)] HttpRequest request,
         CancellationToken cancellationToken) =>
-        new ResultActionResult(await submit.HandleAsync(request, cancellationToken));
+        await submit.HandleAsync(request, cancellationToken);
 
-    [Function("GetChat")]
-    public async Task<IActionResult> Get(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = JobRoutes.Status)] HttpRequest request,
+    [Function(FunctionNames.GetChat)]
+    public async Task<IResult> Get(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionNames.GetChatRoute)] HttpRequest request,
         string id,
         CancellationToken cancellationToken) =>
-        new ResultActionResult(await status.HandleAsync(request, id, cancellationToken));
+        await status.HandleAsync(request, id, cancellationToken);
 
-    [Function("StreamChat")]
-    public async Task<IActionResult> Stream(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = JobRoutes.Stream)] HttpRequest request,
+    [Function(FunctionNames.StreamChat)]
+    public async Task<IResult> Stream(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionNames.StreamChatRoute)] HttpRequest request,
         string id,
         CancellationToken cancellationToken) =>
-        new ResultActionResult(await stream.HandleAsync(request, id, cancellationToken));
-}
-
-/// <summary>The worker's ASP.NET Core integration executes IActionResult; Core's handlers return minimal-API IResult.</summary>
-internal sealed class ResultActionResult(IResult result) : IActionResult
-{
-    public Task ExecuteResultAsync(ActionContext context) => result.ExecuteAsync(context.HttpContext);
+        await stream.HandleAsync(request, id, cancellationToken);
 }

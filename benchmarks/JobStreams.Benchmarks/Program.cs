@@ -169,12 +169,12 @@ async Task<StreamRun> RunAsync(HttpClient http, string prompt, string caller)
 
 static async Task<WebApplication> StartHostAsync(Dictionary<string, string?> settings)
 {
-    var app = await LocalHost.BuildAsync([], builder =>
-    {
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-    }, loadLocalSettings: false);
+    // Built as Functions.Local's Program builds it (BenchmarkHost does the same, but with an Azurite and model of its own).
+    var builder = LocalHost.CreateBuilder([]);
+    builder.WebHost.UseUrls("http://127.0.0.1:0");
+    builder.Configuration.AddInMemoryCollection(settings);
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    var app = await LocalHost.BuildAsync(builder);
     await app.StartAsync();
     return app;
 }
