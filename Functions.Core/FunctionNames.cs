@@ -22,6 +22,9 @@ public static class FunctionNames
     public const string GetChat = nameof(GetChat);
     public const string GetChatRoute = JobRoutes.Status;
 
+    public const string StreamChat = nameof(StreamChat);
+    public const string StreamChatRoute = JobRoutes.Stream;
+
     public const string ChatCompletions = nameof(ChatCompletions);
     public const string ChatCompletionsRoute = global::Functions.Core.ChatCompletions.ChatCompletionRoutes.Completions;
 

@@ -10,6 +10,7 @@ using Functions.Core.Completions;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.RateLimits;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
 using Functions.Core.Secrets;
@@ -60,6 +61,7 @@ public static class ServiceCollectionExtensions
         AddStorage(services);
         AddModel(services);
         services.AddResponseCache();
+        services.AddJobStreams();
         services.AddSpend();
         services.AddAlerts();
         services.AddRateLimits();
@@ -75,6 +77,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PaidCallRecorder>();
         services.AddSingleton<ProcessChatHandler>();
         services.AddSingleton<PoisonChatHandler>();
+        services.AddSingleton<SweepHandler>();
         services.AddChatCompletions();
         return services;
     }

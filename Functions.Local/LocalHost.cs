@@ -93,10 +93,11 @@ public static class LocalHost
             throw;
         }
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
-            "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}}, POST {Url}/api/v1/chat/completions and GET {Url}/api/spend; " +
+            "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}}, GET {Url}/api/chat/{{id}}/stream, " +
+            "POST {Url}/api/v1/chat/completions and GET {Url}/api/spend; " +
             "queue triggers {ProcessChat} and {ProcessChatPoison} (WebJobs SDK) and timers {SpendRollup}, {SweepCache} and {SweepJobs} are running. " +
             "Environment: {Environment}. {TrustRule}",
-            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app),
+            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app),
             FunctionNames.ProcessChat, FunctionNames.ProcessChatPoison, FunctionNames.SpendRollup, FunctionNames.SweepCache,
             FunctionNames.SweepJobs, app.Environment.EnvironmentName, TrustRule(app)));
         return app;

@@ -1,5 +1,7 @@
 using Functions.Core.Cache;
+using System.Text.Json;
 using Functions.Core.Completions;
+using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.RateLimits;
 using Functions.Core.Resilience;
@@ -38,11 +40,11 @@ public sealed class ChatCompletionRunner(
     private static readonly TimeSpan GateStaleness = TimeSpan.FromSeconds(1);
 
     /// <summary>The answer to <paramref name="call"/>, once the host executes the result.</summary>
-    public IResult Run(ChatCompletionCall call, Job job) => new Execution(context => RunAsync(context, call, job));
+    public IResult Run(ChatCompletionCall call, Job job) => new DeferredResult(context => RunAsync(context, call, job));
 
     /// <summary>A stored answer, as JSON or replayed as a stream; no model call.</summary>
     public IResult Answer(ChatCompletionCall call, string id, JobResult answer, IReadOnlyDictionary<string, string> headers) =>
-        new Execution(context => WriteAnswerAsync(context, call, id, answer, headers, context.RequestAborted));
+        new DeferredResult(context => WriteAnswerAsync(context, call, id, answer, headers, context.RequestAborted));
 
     private async Task RunAsync(HttpContext context, ChatCompletionCall call, Job job)
     {
@@ -82,10 +84,10 @@ public sealed class ChatCompletionRunner(
                 {
                     if (call.IncludeUsage)
                     {
-                        await stream.WriteDataAsync(ChatCompletionJson.UsageChunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(),
+                        await WriteDataAsync(stream, ChatCompletionJson.UsageChunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(),
                             answered.Model, answered.Usage), cancellationToken);
                     }
-                    await stream.WriteDoneAsync(cancellationToken);
+                    await stream.WriteAsync(Done, cancellationToken);
                 }
             }
         }
@@ -145,7 +147,7 @@ public sealed class ChatCompletionRunner(
                     {
                         return; // a role-only or usage-only update: the usage chunk is ours to write, when asked for
                     }
-                    await stream.WriteDataAsync(ChatCompletionJson.Chunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(),
+                    await WriteDataAsync(stream, ChatCompletionJson.Chunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(),
                         job.Request.Model, delta, first), token);
                     first = false;
                     sentContent = true;
@@ -186,7 +188,7 @@ public sealed class ChatCompletionRunner(
         if (stream is { Started: true })
         {
             // After the first byte the status is spent: the SDKs raise an "error" event as an APIError.
-            await stream.WriteDataAsync(new { error = OpenAIErrors.Of(error) }, CancellationToken.None);
+            await WriteDataAsync(stream, new { error = OpenAIErrors.Of(error) }, CancellationToken.None);
             return;
         }
         context.Response.Headers[RequestIdHeader] = job.Id;
@@ -209,31 +211,22 @@ public sealed class ChatCompletionRunner(
         var first = true;
         foreach (var piece in Pieces(answer))
         {
-            await stream.WriteDataAsync(ChatCompletionJson.Chunk(responseId, created, answer.Model, piece, first), cancellationToken);
+            await WriteDataAsync(stream, ChatCompletionJson.Chunk(responseId, created, answer.Model, piece, first), cancellationToken);
             first = false;
         }
         if (call.IncludeUsage)
         {
-            await stream.WriteDataAsync(ChatCompletionJson.UsageChunk(responseId, created, answer.Model, answer.Usage), cancellationToken);
+            await WriteDataAsync(stream, ChatCompletionJson.UsageChunk(responseId, created, answer.Model, answer.Usage), cancellationToken);
         }
-        await stream.WriteDoneAsync(cancellationToken);
+        await stream.WriteAsync(Done, cancellationToken);
     }
 
     /// <summary>A stored answer as the deltas a stream of it would have had: its text in pieces, tool calls, the finish.</summary>
     private static IEnumerable<ChatDelta> Pieces(JobResult answer)
     {
-        const int PieceChars = 64;
-        var offset = 0;
-        while (offset < answer.Content.Length)
+        foreach (var piece in AnswerPieces.Of(answer.Content))
         {
-            var length = Math.Min(PieceChars, answer.Content.Length - offset);
-            // Never split a surrogate pair across two chunks.
-            if (offset + length < answer.Content.Length && char.IsHighSurrogate(answer.Content[offset + length - 1]))
-            {
-                length++;
-            }
-            yield return new ChatDelta(answer.Content.Substring(offset, length));
-            offset += length;
+            yield return new ChatDelta(piece);
         }
         if (answer.ToolCalls is { } calls)
         {
@@ -261,9 +254,9 @@ public sealed class ChatCompletionRunner(
 
     private static string ResponseId(string id) => "chatcmpl-" + id;
 
-    /// <summary>The call runs when the host executes the result, so a stream is written as the model answers.</summary>
-    private sealed class Execution(Func<HttpContext, Task> execute) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext) => execute(httpContext);
-    }
+    private static readonly ServerSentEvent Done = new("[DONE]");
+
+    /// <summary>One OpenAI chunk (or error) as a <c>data:</c> event.</summary>
+    private static Task WriteDataAsync(ServerSentEvents stream, object payload, CancellationToken cancellationToken) =>
+        stream.WriteAsync(new ServerSentEvent(JsonSerializer.Serialize(payload, ChatCompletionJson.Options)), cancellationToken);
 }

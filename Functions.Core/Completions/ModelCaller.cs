@@ -104,6 +104,13 @@ public sealed class ModelCaller(
             Settle(request, paid);
             return ModelCallOutcome.Cancelled(paid);
         }
+        if (!answer.IsComplete)
+        {
+            var partial = answer.Paid(tokens);
+            Settle(request, partial);
+            return await FailedAsync(new ModelCallException("upstream_malformed_response",
+                "The model's stream ended before its answer was complete.", isTransient: true), call, partial, cancellationToken);
+        }
         var result = answer.ToResult(tokens);
         Settle(request, result);
         circuit.RecordSuccess();

@@ -1,6 +1,7 @@
 using Azure;
 using Functions.Core.Cache;
 using Functions.Core.Jobs;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Resilience;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,9 +11,10 @@ namespace Functions.Core.Completions;
 /// <summary>
 /// The queue trigger's work: run one job through the model and record the outcome once. The steps: load the job;
 /// leave it to another delivery that holds it; join its single flight (a stored or collapsed answer ends here); then
-/// call the model through the shared <see cref="ModelCaller"/> under a <see cref="JobLeases">lease</see>, waiting or
-/// requeueing between calls (<see cref="JobWaits"/>) within the job's call budget and deadline; record a paid call
-/// (<see cref="PaidCallRecorder"/>) before the result; end Succeeded or Failed. Exceptions that escape (storage
+/// stream the model's answer through the shared <see cref="ModelCaller"/> under a <see cref="JobLeases">lease</see>, its
+/// deltas appended to the job's stream (<see cref="JobStreamWriter"/>) as they come, waiting or requeueing between calls
+/// (<see cref="JobWaits"/>) within the job's call budget and deadline; record every paid call, a broken-off one too
+/// (<see cref="PaidCallRecorder"/>), before the result; end Succeeded or Failed. Exceptions that escape (storage
 /// faults, bugs) are for the host's redelivery and poison queue, whose handler then closes the job.
 /// </summary>
 public sealed class ProcessChatHandler(
@@ -22,6 +24,7 @@ public sealed class ProcessChatHandler(
     JobWaits waits,
     SingleFlight cache,
     ModelCaller model,
+    JobStreamWriter streams,
     PaidCallRecorder recorder,
     Spend.BudgetReservations budgets,
     RateLimits.CallerRateLimiter rateLimits,
@@ -120,7 +123,12 @@ public sealed class ProcessChatHandler(
                 var (outcome, stillHeld) = await CallUnderLeaseAsync(job, cancellationToken);
                 if (outcome is null || stillHeld is null)
                 {
-                    // The lease lapsed and another worker took the job over: it makes the call and records it, not us.
+                    // The lease lapsed and another worker took the job over: it answers the job, not us. What our call
+                    // had generated was still spent, and is recorded (under this call's number) all the same.
+                    if (outcome?.Paid is { } spent)
+                    {
+                        await recorder.RecordAsync(job, spent);
+                    }
                     held = null;
                     return;
                 }
@@ -130,6 +138,13 @@ public sealed class ProcessChatHandler(
                     await SucceedAsync(job, flight, result, started);
                     return;
                 }
+                if (outcome.Paid is { } paid)
+                {
+                    // The call broke off after the model had begun: what it generated is paid for, whatever comes next.
+                    await recorder.RecordAsync(job, paid);
+                }
+                // The host is stopping mid-call: the delivery's lease is given back below and the message comes back.
+                cancellationToken.ThrowIfCancellationRequested();
 
                 var error = outcome.Error!;
                 job = held = job with { LastError = error.ToJobError() };
@@ -160,10 +175,11 @@ public sealed class ProcessChatHandler(
     }
 
     /// <summary>
-    /// The model call, with the job's lease renewed while it runs (<see cref="LeaseHeartbeat"/>) and confirmed after it.
-    /// A lost lease cancels the call; either way the outcome is then another worker's to record.
+    /// The model call, its deltas written to the job's stream as they arrive and all of them before it returns, with
+    /// the job's lease renewed while it runs (<see cref="LeaseHeartbeat"/>) and confirmed after it. A lost lease
+    /// cancels the call: the job is then another worker's to answer.
     /// </summary>
-    /// <returns>The outcome, and the job as still held (null when the lease was lost).</returns>
+    /// <returns>The outcome (null when nothing is known of it), and the job as still held (null when the lease was lost).</returns>
     private async Task<(ModelCallOutcome? Outcome, Job? StillHeld)> CallUnderLeaseAsync(Job job, CancellationToken cancellationToken)
     {
         await using var heartbeat = leases.Hold(job);
@@ -171,13 +187,15 @@ public sealed class ProcessChatHandler(
         ModelCallOutcome outcome;
         try
         {
-            outcome = await model.CallAsync(job.Request, job.ModelCalls, call.Token);
+            await using var stream = await streams.BeginAsync(job, call.Token);
+            outcome = await model.StreamAsync(job.Request, job.ModelCalls, stream.AppendAsync, call.Token);
+            await stream.CompleteAsync();
         }
         catch (OperationCanceledException) when (heartbeat.IsLost && !cancellationToken.IsCancellationRequested)
         {
             return (null, null);
         }
-        return await heartbeat.StopAsync() is { } stillHeld ? (outcome, stillHeld) : (null, null);
+        return (outcome, await heartbeat.StopAsync());
     }
 
     /// <returns>True once a short wait has been slept; false when the job was requeued for later or failed its deadline.</returns>

@@ -22,6 +22,7 @@ public static class ApiRoutes
     [
         new(HttpMethods.Post, JobRoutes.Submit),
         new(HttpMethods.Get, JobRoutes.Status),
+        new(HttpMethods.Get, JobRoutes.Stream),
         new(HttpMethods.Post, ChatCompletionRoutes.Completions),
         new(HttpMethods.Get, SpendReportHandler.Route),
     ];

@@ -3,6 +3,7 @@ using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.RateLimits;
 using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
@@ -27,6 +28,7 @@ public sealed class SubmitChatHandler(
     BudgetReservations budgets,
     JobTable jobs,
     JobQueue queue,
+    StreamTokens streams,
     TimeProvider time,
     ILogger<SubmitChatHandler> logger)
 {
@@ -135,7 +137,7 @@ public sealed class SubmitChatHandler(
         }
 
         RequestsLog.Accepted(logger, job.Id, caller, request.Model, request.Messages.Count);
-        return (Accepted(job), admission);
+        return (await AcceptedAsync(job), admission);
     }
 
     /// <summary>The caller's limits for an answer that admitted nothing; none when storage does not answer (the answer stands).</summary>
@@ -187,14 +189,15 @@ public sealed class SubmitChatHandler(
             await queue.EnqueueAsync(existing.Id, CancellationToken.None);
         }
         RequestsLog.Replayed(logger, existing.Id, existing.Caller, existing.Status);
-        return Accepted(existing);
+        return await AcceptedAsync(existing);
     }
 
-    private static WithHeadersResult Accepted(Job job)
+    private async Task<WithHeadersResult> AcceptedAsync(Job job)
     {
         var statusUrl = JobRoutes.StatusUrl(job.Id);
+        var streamUrl = await streams.StreamUrlAsync(job, CancellationToken.None);
         return new WithHeadersResult(
-            TypedResults.Accepted(statusUrl, new AcceptedJobView(job.Id, job.Status.ToString(), statusUrl)),
+            TypedResults.Accepted(statusUrl, new AcceptedJobView(job.Id, job.Status.ToString(), statusUrl, streamUrl)),
             new Dictionary<string, string>
             {
                 [HeaderNames.RetryAfter] = GetChatHandler.PollAfterSeconds,

@@ -20,7 +20,7 @@ public sealed class BothHostsTests(AzuriteFixture azurite, ITestOutputHelper out
 {
     /// <summary>Set by the transport or per request (the clock, a job id), not by the app.</summary>
     private static readonly string[] TransportHeaders = ["Date", "Server", "Transfer-Encoding", "Content-Length"];
-    private static readonly string[] PerRequestValues = ["traceId", "id", "statusUrl", "createdAt", "completedAt", "detail"];
+    private static readonly string[] PerRequestValues = ["traceId", "id", "statusUrl", "streamUrl", "createdAt", "completedAt", "detail"];
 
     /// <summary>The table: each request is sent to both hosts (one pair of hosts for them all, to keep the suite fast).</summary>
     private static readonly string[] Requests =

@@ -116,6 +116,25 @@ public sealed class AppSettingsTests(BicepTemplateFixture bicep)
     }
 
     [Fact]
+    public void JobStreamSigningKey_ComesFromAVaultSecret_SoEveryInstanceSignsAlike()
+    {
+        Assert.Equal("job-stream-signing-key", Setting("KeyVault__Secrets__JobStreamSigningKey"));
+        Assert.Null(Settings["JobStreams__SigningKey"]);
+    }
+
+    [Fact]
+    public void Authentication_LetsRequestsWithoutATokenReachTheApp_WhichAnswersThemItself()
+    {
+        // An EventSource cannot send a bearer token: a platform 401 would stop a job stream before its URL token is checked.
+        var authentication = Assert.Single(bicep.Template.OfType("Microsoft.Web/sites/config"),
+            config => config.Name.Contains("'authsettingsV2'", StringComparison.Ordinal));
+
+        Assert.Equal("AllowAnonymous", authentication.Text("properties.globalValidation.unauthenticatedClientAction"));
+        Assert.Equal("false", authentication.Text("properties.globalValidation.requireAuthentication"));
+        Assert.Contains("allowAnonymous", Setting("Callers__AllowAnonymous"));
+    }
+
+    [Fact]
     public void TrustPrincipalHeader_IsTrueOnlyWhenAppServiceAuthenticationIsOn()
     {
         var settings = AppSettingsResource;

@@ -19,7 +19,8 @@ public sealed class GetChatHandlerTests
         var table = new Mock<TableClient>();
         table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>(It.IsAny<string>(), It.IsAny<string>(), null, It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(storageStatus, "storage down"));
-        var handler = new GetChatHandler(new CallerResolver(Options.Create(new CallerOptions())), new JobTable(table.Object), TimeProvider.System);
+        var handler = new GetChatHandler(new CallerResolver(Options.Create(new CallerOptions())), new JobTable(table.Object),
+            Streams.TestStreamTokens.Create(), TimeProvider.System);
 
         var result = await handler.HandleAsync(new DefaultHttpContext().Request, Guid.CreateVersion7().ToString("N"), CancellationToken.None);
 

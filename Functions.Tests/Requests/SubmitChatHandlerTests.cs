@@ -44,6 +44,7 @@ public sealed class SubmitChatHandlerTests
             Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
         new JobTable(table.Object),
         new JobQueue(queue.Object),
+        Jobs.Streams.TestStreamTokens.Create(),
         TimeProvider.System,
         NullLogger<SubmitChatHandler>.Instance);
 

@@ -197,6 +197,8 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       KeyVault__ManagedIdentityClientId: identity.properties.clientId
       KeyVault__RefreshInterval: '00:05:00'
       KeyVault__Secrets__OpenAIApiKey: 'openai-api-key'
+      // The HMAC key of job-stream URLs (streamUrl), shared by every instance; the deployer sets it (README.md, "Deploy to Azure").
+      KeyVault__Secrets__JobStreamSigningKey: 'job-stream-signing-key'
 
       // OpenAIOptions
       OpenAI__Endpoint: openAIEndpoint
@@ -269,6 +271,16 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       RateLimits__Pacing: 'true'
       RateLimits__PacingLease: '00:00:01'
 
+      // JobStreamOptions (the code's defaults): GET /api/chat/{id}/stream, its batching, polling, limits and retention.
+      JobStreams__FlushInterval: '00:00:00.100'
+      JobStreams__FlushTokens: '64'
+      JobStreams__PollInterval: '00:00:00.100'
+      JobStreams__KeepAliveInterval: '00:00:15'
+      JobStreams__MaxOpenPerCaller: '10'
+      JobStreams__TokenLifetime: '00:30:00'
+      JobStreams__Retention: '1.00:00:00'
+      JobStreams__Table: 'jobstreams'
+
       // ChatCompletionsOptions (the code's defaults): how long the interactive door waits before its first byte.
       ChatCompletions__MaxUpstreamWait: '00:00:02'
       ChatCompletions__KeepAliveInterval: '00:00:15'
@@ -304,7 +316,6 @@ module authentication '../core/host/app-service-auth.bicep' = if (enableAuthenti
     siteName: functionApp.name
     clientId: authClientId
     tenantId: authTenantId
-    allowAnonymous: allowAnonymous
   }
 }
 
