@@ -139,4 +139,29 @@ public sealed class RateLimitHttpTests(AzuriteFixture azurite)
         Assert.Equal("3", invalid.Headers.GetValues("x-ratelimit-remaining-requests").Single());
         Assert.Equal("2", valid.Headers.GetValues("x-ratelimit-remaining-requests").Single());
     }
+
+    [Fact]
+    public async Task OpeningAJobStream_CountsAsARequestOfTheJobsOwner_EvenByToken_AndCarriesTheHeaders()
+    {
+        await using var model = await FakeOpenAIServer.StartAsync();
+        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl,
+            new Dictionary<string, string?> { ["RateLimits:PerCaller:RequestsPerMinute"] = "3" });
+
+        using var submitted = await host.Client.SendAsync(Submit(TestHost.UserMessage("stream me"), "erin"));
+        var streamUrl = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("streamUrl").GetString()!;
+        // An EventSource sends no credentials: the token alone says whose limit the opening counts against.
+        var openings = new List<HttpResponseMessage>();
+        for (var i = 0; i < 3; i++)
+        {
+            openings.Add(await host.Client.GetAsync(streamUrl, HttpCompletionOption.ResponseHeadersRead));
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], openings.Select(r => r.StatusCode));
+        Assert.Equal(["1", "0", "0"], openings.Select(r => r.Headers.GetValues("x-ratelimit-remaining-requests").Single()));
+        Assert.Equal("text/event-stream", openings[0].Content.Headers.ContentType?.MediaType);
+        var problem = await openings[2].Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("rate_limited", problem.GetProperty("code").GetString());
+        Assert.True(openings[2].Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        openings.ForEach(response => response.Dispose());
+    }
 }

@@ -1,5 +1,7 @@
 using Functions.Core.Callers;
 using Functions.Core.Http;
+using Functions.Core.RateLimits;
+using Functions.Core.Storage;
 using Microsoft.AspNetCore.Http;
 
 namespace Functions.Core.Jobs.Streams;
@@ -8,9 +10,12 @@ namespace Functions.Core.Jobs.Streams;
 /// <c>GET /api/chat/{id}/stream</c>: a job's answer as Server-Sent Events while it is written, for the job's owner. The
 /// owner is the request's caller, as for GET, or whoever presents the <c>token</c> of the job's <c>streamUrl</c> (an
 /// <c>EventSource</c> cannot send credentials). A reconnect's <c>Last-Event-ID</c> header (or a new EventSource's
-/// <c>lastEventId</c> query parameter) resumes after that delta. The stream itself is <see cref="JobStreamReader"/>'s.
+/// <c>lastEventId</c> query parameter) resumes after that delta. Each opening counts as one request against the job
+/// owner's rate limit (no tokens: the job's were reserved when it was submitted), so a reconnect loop cannot hammer the
+/// tables. The stream itself is <see cref="JobStreamReader"/>'s.
 /// </summary>
-public sealed class JobStreamHandler(CallerResolver callers, JobTable jobs, StreamTokens tokens, JobStreamReader reader)
+public sealed class JobStreamHandler(CallerResolver callers, JobTable jobs, StreamTokens tokens, JobStreamReader reader,
+    CallerRateLimiter rateLimits, TimeProvider time)
 {
     public const string TokenParameter = "token";
     public const string LastEventIdParameter = "lastEventId";
@@ -43,8 +48,23 @@ public sealed class JobStreamHandler(CallerResolver callers, JobTable jobs, Stre
             return JobStreamProblems.InvalidToken();
         }
 
+        RateLimitDecision admission;
+        try
+        {
+            admission = await rateLimits.AdmitAsync(job.Caller, callers.Roles(request), estimatedTokens: 0, CancellationToken.None);
+        }
+        catch (Exception ex) when (StorageFailure.Is(ex))
+        {
+            return ApiProblems.StorageUnavailable();
+        }
+        if (!admission.Admitted)
+        {
+            return admission.Apply(admission.Problem(time.GetUtcNow()));
+        }
+
         var lastEventId = StreamReplay.ParseLastEventId(request.Headers[LastEventIdHeader].FirstOrDefault())
                           ?? StreamReplay.ParseLastEventId(request.Query[LastEventIdParameter].FirstOrDefault());
-        return new DeferredResult(context => reader.StreamAsync(context, job, lastEventId));
+        // The limits' headers go out with the stream's own, before its first byte.
+        return admission.Apply(new DeferredResult(context => reader.StreamAsync(context, job, lastEventId)));
     }
 }
