@@ -7,6 +7,7 @@ using Functions.Core.Cache;
 using Functions.Core.ChatCompletions;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
+using Functions.Core.Conversations;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
@@ -70,6 +71,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ProcessChatHandler>();
         services.AddSingleton<PoisonChatHandler>();
         services.AddChatCompletions();
+        services.AddConversations();
         return services;
     }
 

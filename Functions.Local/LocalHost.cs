@@ -29,6 +29,7 @@ public static class LocalHost
         builder.Services.AddHostedService(_ => dependencies);
         builder.Services.AddServerlessCore(builder.Configuration);
         builder.Services.AddChatQueueTriggers();
+        builder.Services.AddConversationQueueTriggers();
         builder.Services.AddCacheTimerTriggers();
         builder.Services.AddSpendTimerTriggers();
 
@@ -41,12 +42,14 @@ public static class LocalHost
         app.UseExceptionHandler();
         app.UseCors();
         app.MapChatApi();
+        app.MapConversationsApi();
         app.MapSpendApi();
         dependencies.Announce(app.Logger);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
-            "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}}, POST {Url}/api/v1/chat/completions and GET {Url}/api/spend; " +
-            "queue triggers ProcessChat and ProcessChatPoison and timers SpendRollup and SweepCache are running",
-            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app)));
+            "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}}, POST {Url}/api/v1/chat/completions, " +
+            "{Url}/api/conversations and GET {Url}/api/spend; " +
+            "queue triggers ProcessChat, ProcessChatPoison and SummarizeConversation and timers SpendRollup and SweepCache are running",
+            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app)));
         return app;
     }
 

@@ -24,6 +24,7 @@ public sealed class ProcessChatHandler(
     ModelCaller model,
     PaidCallRecorder recorder,
     Spend.BudgetReservations budgets,
+    Conversations.ConversationTurns conversations,
     IOptions<ResilienceOptions> options,
     TimeProvider time,
     ILogger<ProcessChatHandler> logger)
@@ -174,9 +175,16 @@ public sealed class ProcessChatHandler(
             job.ModelCalls, (long)time.GetElapsedTime(started).TotalMilliseconds);
     }
 
-    /// <summary>Writes the outcome once: the ETag proves no other worker recorded anything since we took the job.</summary>
+    /// <summary>
+    /// Writes the outcome once: the ETag proves no other worker recorded anything since we took the job. A conversation
+    /// turn is appended first (once, keyed by the job), so a caller that sees the job Succeeded finds it in the history.
+    /// </summary>
     private async Task WriteOutcomeAsync(Job finished, CancellationToken cancellationToken)
     {
+        if (finished is { Status: JobStatus.Succeeded, Conversation: not null })
+        {
+            finished = await conversations.AppendAsync(finished);
+        }
         try
         {
             await jobs.UpdateAsync(finished, cancellationToken);
@@ -190,6 +198,7 @@ public sealed class ProcessChatHandler(
     private async Task FailAsync(Job job, JobError error, CancellationToken cancellationToken)
     {
         await budgets.ReleaseAsync(job, cancellationToken);
+        await conversations.ReleaseAsync(job); // a failed turn appends nothing
         try
         {
             await jobs.UpdateAsync(job.Fail(error, time.GetUtcNow()), cancellationToken);

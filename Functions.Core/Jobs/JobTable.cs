@@ -2,6 +2,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using Functions.Core.Cache;
+using Functions.Core.Conversations;
 using Functions.Core.Requests;
 using Functions.Core.Storage;
 
@@ -68,6 +69,7 @@ public sealed class JobTable(TableClient table)
         WriteError(entity, "Error", job.Error);
         WriteError(entity, "LastError", job.LastError);
         CacheTicket.Write(entity, job.Cache);
+        WriteConversation(entity, job.Conversation);
         return entity;
     }
 
@@ -98,11 +100,33 @@ public sealed class JobTable(TableClient table)
             entity.GetDateTimeOffset("RetryAt"),
             entity.GetDateTimeOffset("LeaseUntil"),
             entity.ETag,
-            CacheTicket.Read(entity));
+            CacheTicket.Read(entity),
+            ReadConversation(entity));
     }
 
     /// <summary>The stored form of a request; two requests are the same when these are equal.</summary>
     public static string SerializeRequest(ChatRequest request) => JsonSerializer.Serialize(request, Json);
+
+    private static void WriteConversation(TableEntity entity, ConversationTurn? turn)
+    {
+        if (turn is not null)
+        {
+            entity["ConversationId"] = turn.ConversationId;
+            entity["ConversationBase"] = turn.BaseCount;
+            entity["HistoryTokens"] = turn.HistoryTokens;
+            entity["HistoryMessages"] = turn.HistoryMessages;
+            entity["SummaryUsed"] = turn.SummaryUsed;
+            entity["TrimmedMessages"] = turn.TrimmedMessages;
+            entity["SubmittedFingerprint"] = turn.Fingerprint;
+        }
+    }
+
+    private static ConversationTurn? ReadConversation(TableEntity entity) =>
+        entity.GetString("ConversationId") is { } id
+            ? new ConversationTurn(id, entity.GetInt32("ConversationBase") ?? 0, entity.GetInt32("HistoryTokens") ?? 0,
+                entity.GetInt32("HistoryMessages") ?? 0, entity.GetBoolean("SummaryUsed") ?? false, entity.GetInt32("TrimmedMessages") ?? 0,
+                entity.GetString("SubmittedFingerprint") ?? "")
+            : null;
 
     private static void WriteError(TableEntity entity, string prefix, JobError? error)
     {

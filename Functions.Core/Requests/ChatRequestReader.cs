@@ -175,10 +175,11 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
         var tools = ReadTools(root, errors);
         var toolChoice = ReadToolChoice(root, tools, errors);
         var user = ReadUser(root, errors);
+        var conversation = ReadConversation(root, errors);
 
         return errors.Count > 0
             ? null
-            : new ChatRequest(messages, model, temperature, maxTokens, topP, seed, stop, responseFormat, tools, toolChoice, user);
+            : new ChatRequest(messages, model, temperature, maxTokens, topP, seed, stop, responseFormat, tools, toolChoice, user, conversation);
     }
 
     private static ChatMessage? ValidateMessage(JsonElement element, string path, RequestLimitsOptions settings,
