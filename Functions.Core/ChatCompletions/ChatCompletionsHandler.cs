@@ -84,5 +84,4 @@ public sealed class ChatCompletionsHandler(
 
     private Task ReleaseTurnAsync(string caller, string id, BegunTurn? turn) =>
         turn is null ? Task.CompletedTask : conversations.ReleaseAsync(caller, id, turn);
-    }
 }

@@ -44,6 +44,8 @@ public sealed class TestHost : IAsyncDisposable
             ["Storage:JobsTable"] = jobsTable,
             ["Cache:Table"] = AzuriteFixture.UniqueName("cache"),
             ["Spend:Table"] = AzuriteFixture.UniqueName("spend"),
+            ["Conversations:Table"] = AzuriteFixture.UniqueName("conv"),
+            ["Conversations:SummaryQueue"] = AzuriteFixture.UniqueName("summaries"),
             ["Callers:TrustPrincipalHeader"] = "true",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
             ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
