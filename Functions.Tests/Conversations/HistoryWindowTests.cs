@@ -23,9 +23,9 @@ public sealed class HistoryWindowTests
     {
         var plan = HistoryWindow.Plan(budget: 250, systemTokens: 20, summaryTokens: null, summaryCovers: 0, Turns(3));
 
-        Assert.Equal(4, plan.FirstSent); // 2 turns of 100 fit in 230; a third does not, and half a turn is never sent
+        Assert.Equal(2, plan.FirstSent); // 2 turns of 100 fit in 230; a third does not, and half a turn is never sent
         Assert.Equal(220, plan.HistoryTokens);
-        Assert.Equal(4, plan.TrimmedMessages);
+        Assert.Equal(2, plan.TrimmedMessages);
     }
 
     [Fact]
@@ -76,8 +76,8 @@ public sealed class HistoryWindowTests
     public void PlanFold_StartsWhereTheSummaryEnds()
     {
         var fold = HistoryWindow.PlanFold(budget: 1000, summaryAllowance: 100, systemTokens: 20, summaryTokens: 80, summaryCovers: 12,
-            Turns(9, first: 12));
+            Turns(10, first: 12));
 
-        Assert.Equal(new FoldPlan(12, 22), fold);
+        Assert.Equal(new FoldPlan(12, 24), fold);
     }
 }
