@@ -117,12 +117,15 @@ public sealed class ConversationTurns(
                 ConversationsLog.NotAppended(logger, turn.ConversationId, succeeded.Id, "the conversation was deleted");
                 return succeeded;
             }
-            if (conversation.MessageCount != turn.BaseCount || conversation.PendingTurn != succeeded.Id)
+            var now = time.GetUtcNow();
+            // Onto exactly the history the turn was sent with, and only while no other turn holds the conversation (its
+            // own hold may have lapsed; nothing moved meanwhile, so nothing can interleave).
+            if (conversation.MessageCount != turn.BaseCount
+                || (conversation.PendingTurn != succeeded.Id && conversation.HeldBy(now) is not null))
             {
                 return await AppendedAlreadyAsync(conversation, succeeded) ?? NotAppended(succeeded, "another turn holds the conversation");
             }
 
-            var now = time.GetUtcNow();
             var model = succeeded.Request.Model;
             var question = succeeded.Request.Messages[^1];
             StoredMessage[] messages =
