@@ -106,6 +106,7 @@ public sealed class ConversationTable(TableClient table)
         actions.Add(new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(Partition(current.Caller), TurnKey(current.Id, turnId))
         {
             ["FirstIndex"] = messages.Count > 0 ? messages[0].Index : current.MessageCount,
+            ["TurnId"] = turnId,
         }));
         return table.SubmitTransactionAsync(actions, cancellationToken);
     }
@@ -118,32 +119,41 @@ public sealed class ConversationTable(TableClient table)
     }
 
     /// <summary>
-    /// Removes every row of the conversation, a transaction of at most 100 rows at a time, the head last: a delete that
-    /// stops half way leaves the head (marked <see cref="Conversation.Deleting"/>) for a retry to finish from.
+    /// Removes every row of the conversation but its head, a transaction of at most 100 rows at a time; the head goes last
+    /// (<see cref="DeleteHeadAsync"/>), so a delete that stops half way leaves it, marked <see cref="Conversation.Deleting"/>,
+    /// for a retry to finish from.
     /// </summary>
-    /// <returns>How many rows were removed.</returns>
-    public async Task<int> DeleteAsync(Conversation conversation, CancellationToken cancellationToken)
+    /// <returns>How many rows were removed, and the turns (job or call ids) the conversation had, whose own rows go too.</returns>
+    public async Task<(int Rows, IReadOnlyList<string> TurnIds)> DeleteContentsAsync(Conversation conversation, CancellationToken cancellationToken)
     {
         var partition = Partition(conversation.Caller);
         var head = HeadKey(conversation.Id);
         var prefix = conversation.Id + "|";
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {prefix} and RowKey lt {End(prefix)}");
         var keys = new List<string> { IndexKey(conversation) };
-        await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey"], cancellationToken: cancellationToken))
+        var turns = new List<string>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey", "TurnId"],
+                           cancellationToken: cancellationToken))
         {
             if (entity.RowKey != head)
             {
                 keys.Add(entity.RowKey);
+            }
+            if (entity.RowKey.StartsWith(conversation.Id + "|t|", StringComparison.Ordinal) && entity.GetString("TurnId") is { } turn)
+            {
+                turns.Add(turn);
             }
         }
         foreach (var chunk in keys.Chunk(MaxBatch))
         {
             await DeleteRowsAsync(partition, chunk, cancellationToken);
         }
-        // Unconditional: once marked, nothing else writes the head (turns and releases leave a deleting conversation alone).
-        await DeleteRowAsync(partition, head, ETag.All, cancellationToken);
-        return keys.Count + 1;
+        return (keys.Count, turns);
     }
+
+    /// <summary>Unconditional: once marked, nothing else writes the head (turns and releases leave a deleting conversation alone).</summary>
+    public Task DeleteHeadAsync(Conversation conversation, CancellationToken cancellationToken) =>
+        DeleteRowAsync(Partition(conversation.Caller), HeadKey(conversation.Id), ETag.All, cancellationToken);
 
     private async Task DeleteRowsAsync(string partition, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
@@ -202,18 +212,10 @@ public sealed class ConversationTable(TableClient table)
 
     private static TableEntity ToEntity(Conversation conversation)
     {
-        var entity = new TableEntity(Partition(conversation.Caller), HeadKey(conversation.Id))
-        {
-            ["Caller"] = conversation.Caller,
-            ["Title"] = conversation.Title,
-            ["Model"] = conversation.Model,
-            ["CreatedAt"] = conversation.CreatedAt,
-            ["LastActivityAt"] = conversation.LastActivityAt,
-            ["MessageCount"] = conversation.MessageCount,
-            ["PendingTurn"] = conversation.PendingTurn,
-            ["PendingUntil"] = conversation.PendingUntil,
-            ["Deleting"] = conversation.Deleting,
-        };
+        var entity = Listed(HeadKey(conversation.Id), conversation);
+        entity["PendingTurn"] = conversation.PendingTurn;
+        entity["PendingUntil"] = conversation.PendingUntil;
+        entity["Deleting"] = conversation.Deleting;
         TextChunks.Write(entity, "SystemPrompt", conversation.SystemPrompt);
         if (conversation.Summary is { } summary)
         {
@@ -225,25 +227,26 @@ public sealed class ConversationTable(TableClient table)
         return entity;
     }
 
-    private static Conversation FromEntity(TableEntity entity) => new(
-        entity.RowKey[..entity.RowKey.IndexOf('|', StringComparison.Ordinal)],
-        entity.GetString("Caller"),
-        entity.GetString("Title"),
-        TextChunks.Read(entity, "SystemPrompt"),
-        entity.GetString("Model"),
-        entity.GetDateTimeOffset("CreatedAt") ?? default,
-        entity.GetDateTimeOffset("LastActivityAt") ?? default,
-        entity.GetInt32("MessageCount") ?? 0,
-        TextChunks.Read(entity, "Summary") is { } text
-            ? new ConversationSummary(text, entity.GetInt32("SummaryCovers") ?? 0, entity.GetInt32("SummaryCalls") ?? 0,
-                entity.GetDateTimeOffset("SummaryUpdatedAt") ?? default)
-            : null,
-        entity.GetString("PendingTurn"),
-        entity.GetDateTimeOffset("PendingUntil"),
-        entity.GetBoolean("Deleting") ?? false,
-        entity.ETag);
+    private static Conversation FromEntity(TableEntity entity) =>
+        FromListed(entity.RowKey[..entity.RowKey.IndexOf('|', StringComparison.Ordinal)], entity) with
+        {
+            SystemPrompt = TextChunks.Read(entity, "SystemPrompt"),
+            Summary = TextChunks.Read(entity, "Summary") is { } text
+                ? new ConversationSummary(text, entity.GetInt32("SummaryCovers") ?? 0, entity.GetInt32("SummaryCalls") ?? 0,
+                    entity.GetDateTimeOffset("SummaryUpdatedAt") ?? default)
+                : null,
+            PendingTurn = entity.GetString("PendingTurn"),
+            PendingUntil = entity.GetDateTimeOffset("PendingUntil"),
+            Deleting = entity.GetBoolean("Deleting") ?? false,
+            ETag = entity.ETag,
+        };
 
-    private static TableEntity ToIndexEntity(Conversation conversation) => new(Partition(conversation.Caller), IndexKey(conversation))
+    private static TableEntity ToIndexEntity(Conversation conversation) => Listed(IndexKey(conversation), conversation);
+
+    private static Conversation FromIndexEntity(TableEntity entity) => FromListed(entity.RowKey[(entity.RowKey.LastIndexOf('|') + 1)..], entity);
+
+    /// <summary>What the list shows of a conversation: the head holds it, and so does its index row.</summary>
+    private static TableEntity Listed(string rowKey, Conversation conversation) => new(Partition(conversation.Caller), rowKey)
     {
         ["Caller"] = conversation.Caller,
         ["Title"] = conversation.Title,
@@ -253,8 +256,8 @@ public sealed class ConversationTable(TableClient table)
         ["MessageCount"] = conversation.MessageCount,
     };
 
-    private static Conversation FromIndexEntity(TableEntity entity) => new(
-        entity.RowKey[(entity.RowKey.LastIndexOf('|') + 1)..],
+    private static Conversation FromListed(string id, TableEntity entity) => new(
+        id,
         entity.GetString("Caller"),
         entity.GetString("Title"),
         null,

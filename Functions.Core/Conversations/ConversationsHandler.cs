@@ -38,13 +38,14 @@ public sealed record ConversationListView(IReadOnlyList<ConversationView> Conver
 
 /// <summary>
 /// <c>/api/conversations</c>: create one (201), list the caller's (newest activity first, paged), read one with its
-/// messages (paged, oldest first), delete one with everything stored for it. Another caller's conversation is 404 on
-/// every route, exactly like a missing one.
+/// messages (paged, oldest first), delete one with everything stored for it (messages, summary, the turns' jobs).
+/// Another caller's conversation is 404 on every route, exactly like a missing one.
 /// </summary>
 public sealed class ConversationsHandler(
     CallerResolver callers,
     ChatRequestReader reader,
     ConversationTable table,
+    JobTable jobs,
     IOptions<RequestLimitsOptions> limits,
     IOptions<OpenAIOptions> openAI,
     TimeProvider time,
@@ -159,8 +160,14 @@ public sealed class ConversationsHandler(
                 try
                 {
                     var marked = conversation.Deleting ? conversation : await table.UpdateAsync(conversation with { Deleting = true }, CancellationToken.None);
-                    var rows = await table.DeleteAsync(marked, CancellationToken.None);
-                    ConversationsLog.Deleted(logger, id, caller, rows);
+                    var (rows, turns) = await table.DeleteContentsAsync(marked, CancellationToken.None);
+                    // The turns' jobs hold the history they were sent with: they go too (an interactive turn has none).
+                    foreach (var turn in turns.Where(JobIds.IsWellFormed))
+                    {
+                        await jobs.RemoveAsync(turn, CancellationToken.None);
+                    }
+                    await table.DeleteHeadAsync(marked, CancellationToken.None);
+                    ConversationsLog.Deleted(logger, id, caller, rows + 1, turns.Count);
                     return TypedResults.NoContent();
                 }
                 catch (Azure.RequestFailedException ex) when (ex.Status == 412 && round < 5)

@@ -36,8 +36,9 @@ internal static partial class ConversationsLog
     [LoggerMessage(EventId = 1508, Level = LogLevel.Error, Message = "Storage failed in the conversations API")]
     public static partial void StorageFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 1509, Level = LogLevel.Information, Message = "Conversation {ConversationId} deleted for caller {Caller}: {Rows} rows")]
-    public static partial void Deleted(ILogger logger, string conversationId, string caller, int rows);
+    [LoggerMessage(EventId = 1509, Level = LogLevel.Information,
+        Message = "Conversation {ConversationId} deleted for caller {Caller}: {Rows} rows and the jobs of {Turns} turns")]
+    public static partial void Deleted(ILogger logger, string conversationId, string caller, int rows, int turns);
 
     [LoggerMessage(EventId = 1510, Level = LogLevel.Warning, Message = "Unreadable summary request ({Length} characters) dropped")]
     public static partial void UnreadableMessage(ILogger logger, int length);

@@ -33,6 +33,23 @@ public sealed class JobTable(TableClient table)
     public Task DeleteAsync(Job job, CancellationToken cancellationToken) =>
         table.DeleteEntityAsync(job.Id, RowKey, job.ETag, cancellationToken);
 
+    /// <summary>Removes a job and its overflow rows, whatever its state (its conversation was deleted); a missing job is no error.</summary>
+    public async Task RemoveAsync(string id, CancellationToken cancellationToken)
+    {
+        await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {id}"), select: ["RowKey"],
+                           cancellationToken: cancellationToken))
+        {
+            try
+            {
+                await table.DeleteEntityAsync(id, entity.RowKey, ETag.All, cancellationToken);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                // Gone already.
+            }
+        }
+    }
+
     /// <summary>Replaces the job if nobody changed it since it was read; otherwise throws 412 <see cref="RequestFailedException"/>.</summary>
     public async Task<Job> UpdateAsync(Job job, CancellationToken cancellationToken) =>
         job with { ETag = await RowOverflow.ReplaceAsync(table, ToEntity(job), job.ETag, cancellationToken) };

@@ -107,7 +107,7 @@ public sealed class ConversationsApiTests(AzuriteFixture azurite) : IAsyncLifeti
     {
         var keep = await host.CreateConversationAsync("erin");
         var id = await host.CreateConversationAsync("erin", systemPrompt: "Be brief.");
-        await host.TurnAsync(id, "remember this", "erin");
+        var job = (await host.TurnAsync(id, "remember this", "erin")).GetProperty("id").GetString()!;
         await host.TurnAsync(id, "and this", "erin");
 
         using var deleted = await host.SendAsync(HttpMethod.Delete, $"/api/conversations/{id}", "erin");
@@ -123,6 +123,8 @@ public sealed class ConversationsApiTests(AzuriteFixture azurite) : IAsyncLifeti
             .QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {ConversationTable.Partition("erin")}")).ToListAsync();
         Assert.DoesNotContain(rows, row => row.RowKey.Contains(id, StringComparison.Ordinal));
         Assert.Contains(rows, row => row.RowKey == keep + "|head");
+        Assert.Null(await host.Service<Functions.Core.Jobs.JobTable>().GetAsync(job, CancellationToken.None)); // it held the history it was sent
+        Assert.Equal(HttpStatusCode.NotFound, (await host.GetAsync(job, "erin")).StatusCode);
         using var list = await host.SendAsync(HttpMethod.Get, "/api/conversations", "erin");
         Assert.Equal([keep], Ids(await list.Content.ReadFromJsonAsync<JsonElement>()));
     }
