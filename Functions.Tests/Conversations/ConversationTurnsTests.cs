@@ -226,6 +226,27 @@ public sealed class ConversationTurnsTests(AzuriteFixture azurite) : IAsyncLifet
         Assert.Equal(4, (await host.GetConversationAsync(id, "ivy")).GetProperty("messageCount").GetInt32());
     }
 
+    [Fact]
+    public async Task AHoldWhoseJobHasFinished_IsTakenOver_AndAHeaderThatDisagreesWithTheBodyIs400()
+    {
+        var id = await host.CreateConversationAsync("jack");
+        var done = (await host.TurnAsync(id, "first", "jack")).GetProperty("id").GetString()!;
+        var table = host.Service<ConversationTable>();
+        // As if the finished job's release had failed: the hold would otherwise last until it lapses.
+        var head = (await table.GetAsync("jack", id, CancellationToken.None))!;
+        await table.UpdateAsync(head with { PendingTurn = done, PendingUntil = DateTimeOffset.UtcNow.AddHours(1) }, CancellationToken.None);
+
+        var next = await host.TurnAsync(id, "second", "jack");
+        var request = OpenAITurn(id, "third", "jack");
+        request.Headers.Add("X-Conversation-Id", Guid.NewGuid().ToString("N"));
+        using var disagreeing = await host.Client.SendAsync(request);
+
+        Assert.Equal("Succeeded", next.GetProperty("status").GetString());
+        Assert.Equal(4, (await host.GetConversationAsync(id, "jack")).GetProperty("messageCount").GetInt32());
+        Assert.Equal(HttpStatusCode.BadRequest, disagreeing.StatusCode);
+        Assert.Equal("conversation_id", (await disagreeing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("param").GetString());
+    }
+
     private static HttpRequestMessage OpenAITurn(string id, string content, string caller, bool viaHeader = false, bool stream = false)
     {
         object body = viaHeader
