@@ -42,7 +42,7 @@ public sealed class ChatCompletionRunner(
     /// <summary>A stored answer, as JSON or replayed as a stream; no model call. A conversation turn is appended first.</summary>
     public IResult Answer(ChatCompletionCall call, Job job, JobResult answer, IReadOnlyDictionary<string, string> headers) =>
         new Execution(async context => await WriteAnswerAsync(context, call, job, await AppendTurnAsync(job, answer),
-            new Dictionary<string, string>(headers).Concat(ConversationHeaders(job.Conversation)).ToDictionary(), context.RequestAborted));
+            new Dictionary<string, string>(headers).Concat(ConversationHeaders.Of(job.Conversation)).ToDictionary(), context.RequestAborted));
 
     private async Task RunAsync(HttpContext context, ChatCompletionCall call, Job job)
     {
@@ -279,16 +279,7 @@ public sealed class ChatCompletionRunner(
     {
         [RequestIdHeader] = job.Id,
         [CacheStatus.HeaderName] = ticket is null ? CacheStatus.Bypass : CacheStatus.Of(ticket),
-    }.Concat(ConversationHeaders(job.Conversation)).ToDictionary();
-
-    /// <summary>What a conversation turn sent besides its message, also on a stream (whose body has no room for it).</summary>
-    private static IEnumerable<KeyValuePair<string, string>> ConversationHeaders(ConversationTurn? turn) => turn is null
-        ? []
-        : [
-            new("x-conversation-id", turn.ConversationId),
-            new("x-conversation-history-tokens", turn.HistoryTokens.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            new("x-conversation-summary-used", turn.SummaryUsed ? "true" : "false"),
-        ];
+    }.Concat(ConversationHeaders.Of(job.Conversation)).ToDictionary();
 
     private static string ResponseId(string id) => "chatcmpl-" + id;
 

@@ -55,6 +55,22 @@ public sealed record ConversationTurn(
     int TrimmedMessages,
     string Fingerprint);
 
+/// <summary>The response headers that say what a turn's history cost (the interactive door's streams have no body for it).</summary>
+public static class ConversationHeaders
+{
+    public const string Id = "x-conversation-id";
+    public const string HistoryTokens = "x-conversation-history-tokens";
+    public const string SummaryUsed = "x-conversation-summary-used";
+
+    public static IEnumerable<KeyValuePair<string, string>> Of(ConversationTurn? turn) => turn is null
+        ? []
+        : [
+            new(Id, turn.ConversationId),
+            new(HistoryTokens, turn.HistoryTokens.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new(SummaryUsed, turn.SummaryUsed ? "true" : "false"),
+        ];
+}
+
 public static class ConversationRoutes
 {
     public const string Collection = "conversations";
