@@ -1,18 +1,13 @@
+using Functions.Core;
 using Functions.Core.Conversations;
-using Functions.Local.Queues;
-using Microsoft.Extensions.Options;
+using Microsoft.Azure.WebJobs;
 
 namespace Functions.Local;
 
-/// <summary>The summary queue's trigger, bound to the same queue as the Functions app's <c>SummarizeConversation</c>.</summary>
-public static class ConversationQueueTriggers
+/// <summary>The Functions app's <c>SummarizeConversation</c>, on the WebJobs SDK's queue trigger with the same name and binding.</summary>
+public sealed class ConversationQueueTriggers(ConversationSummarizer summarizer)
 {
-    public static IServiceCollection AddConversationQueueTriggers(this IServiceCollection services)
-    {
-        services.AddQueueTrigger("SummarizeConversation",
-            provider => provider.GetRequiredService<IOptions<ConversationsOptions>>().Value.SummaryQueue,
-            (provider, message, cancellationToken) =>
-                provider.GetRequiredService<ConversationSummarizer>().HandleAsync(message.Body.ToString(), cancellationToken));
-        return services;
-    }
+    [FunctionName(FunctionNames.SummarizeConversation)]
+    public Task Summarize([QueueTrigger(FunctionNames.SummaryQueue)] string message, CancellationToken cancellationToken) =>
+        summarizer.HandleAsync(message, cancellationToken);
 }

@@ -5,7 +5,6 @@ using System.Text.Json;
 using Functions.Core.Callers;
 using Functions.Core.Conversations;
 using Functions.Core.Spend;
-using Functions.Local;
 using Functions.Local.Development;
 
 // Everything runs here: Azurite on free ports, the offline model (answers at once and reports the prompt tokens it was
@@ -13,23 +12,13 @@ using Functions.Local.Development;
 const int Turns = 200, ReportEvery = 20, Seed = 7;
 const string Caller = "benchmark-user", SystemPrompt = "You are a helpful travel assistant. Answer briefly and remember what the user told you.";
 
-await using var azurite = await AzuriteProcess.StartAsync(0, 0, 0, dataFolder: null);
-await using var model = await OfflineModelServer.StartAsync(chunkDelay: TimeSpan.Zero);
-await using var app = await LocalHost.BuildAsync([], builder =>
+await using var host = await BenchmarkHost.StartAsync(new Dictionary<string, string?>
 {
-    builder.WebHost.UseUrls("http://127.0.0.1:0");
-    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-    {
-        ["AzureWebJobsStorage"] = azurite.ConnectionString,
-        ["OpenAI:Endpoint"] = model.BaseUrl.ToString(),
-        ["OpenAI:ApiKey"] = "benchmark",
-        ["Callers:TrustPrincipalHeader"] = "true",
-        ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.100",
-    });
-    builder.Logging.SetMinimumLevel(LogLevel.Warning);
-}, loadLocalSettings: false);
-await app.StartAsync();
-using var http = new HttpClient { BaseAddress = new Uri(LocalHost.ListeningUrl(app)) };
+    ["Callers:TrustPrincipalHeader"] = "true",
+    ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.100",
+});
+var app = host.App;
+var http = host.Http;
 var settings = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ConversationsOptions>>().Value;
 
 async Task<(HttpStatusCode Status, JsonElement Body, double Ms)> SendAsync(HttpMethod method, string path, object? body = null)
