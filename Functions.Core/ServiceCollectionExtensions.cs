@@ -7,6 +7,7 @@ using Functions.Core.Cache;
 using Functions.Core.ChatCompletions;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
+using Functions.Core.Conversations;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.RateLimits;
@@ -79,6 +80,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PoisonChatHandler>();
         services.AddSingleton<SweepHandler>();
         services.AddChatCompletions();
+        services.AddConversations();
         return services;
     }
 

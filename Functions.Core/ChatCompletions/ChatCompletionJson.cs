@@ -15,7 +15,27 @@ public static class ChatCompletionJson
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
-    public static object Completion(string id, long created, JobResult result) => new
+    /// <param name="conversation">A conversation turn's history, added as the extra field <c>conversation</c> (SDKs keep unknown fields).</param>
+    public static object Completion(string id, long created, JobResult result, Conversations.ConversationTurn? conversation = null)
+    {
+        var completion = Body(id, created, result);
+        if (conversation is null)
+        {
+            return completion;
+        }
+        var node = JsonSerializer.SerializeToNode(completion, Options)!.AsObject();
+        node["conversation"] = JsonSerializer.SerializeToNode(new
+        {
+            id = conversation.ConversationId,
+            history_tokens = conversation.HistoryTokens,
+            history_messages = conversation.HistoryMessages,
+            summary_used = conversation.SummaryUsed,
+            trimmed_messages = conversation.TrimmedMessages,
+        }, Options);
+        return node;
+    }
+
+    private static object Body(string id, long created, JobResult result) => new
     {
         id,
         @object = "chat.completion",

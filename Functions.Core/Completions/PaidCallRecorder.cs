@@ -19,9 +19,10 @@ public sealed class PaidCallRecorder(SpendLedger ledger, BudgetReservations budg
     private const int Attempts = 4;
 
     /// <summary>Records call <see cref="Job.ModelCalls"/> of <paramref name="job"/>; returns its cost in micro-dollars.</summary>
-    public async Task<long> RecordAsync(Job job, JobResult paid)
+    /// <param name="kind">What the call was for, as the ledger and the spend report tell calls apart (a turn's answer, or a summary).</param>
+    public async Task<long> RecordAsync(Job job, JobResult paid, string kind = LedgerEntry.Call)
     {
-        var cost = await RetryingAsync(job, () => ledger.RecordCallAsync(job, paid, CancellationToken.None));
+        var cost = await RetryingAsync(job, () => ledger.RecordCallAsync(job, paid, CancellationToken.None, kind));
         await RetryingAsync(job, async () =>
         {
             await budgets.SettleAsync(job, cost, CancellationToken.None);

@@ -28,6 +28,7 @@ public sealed class ProcessChatHandler(
     PaidCallRecorder recorder,
     Spend.BudgetReservations budgets,
     RateLimits.CallerRateLimiter rateLimits,
+    Conversations.ConversationTurns conversations,
     IOptions<ResilienceOptions> options,
     TimeProvider time,
     ILogger<ProcessChatHandler> logger)
@@ -222,9 +223,16 @@ public sealed class ProcessChatHandler(
             job.ModelCalls, (long)time.GetElapsedTime(started).TotalMilliseconds);
     }
 
-    /// <summary>Writes the outcome once: the ETag proves no other worker recorded anything since we took the job.</summary>
+    /// <summary>
+    /// Writes the outcome once: the ETag proves no other worker recorded anything since we took the job. A conversation
+    /// turn is appended first (once, keyed by the job), so a caller that sees the job Succeeded finds it in the history.
+    /// </summary>
     private async Task WriteOutcomeAsync(Job finished, CancellationToken cancellationToken)
     {
+        if (finished is { Status: JobStatus.Succeeded, Conversation: not null })
+        {
+            finished = await conversations.AppendAsync(finished);
+        }
         try
         {
             await jobs.UpdateAsync(finished, cancellationToken);
@@ -239,6 +247,7 @@ public sealed class ProcessChatHandler(
     {
         await budgets.ReleaseAsync(job, cancellationToken);
         await rateLimits.ReleaseAsync(job, cancellationToken);
+        await conversations.ReleaseAsync(job); // a failed turn appends nothing
         try
         {
             await jobs.UpdateAsync(job.Fail(error, time.GetUtcNow()), cancellationToken);

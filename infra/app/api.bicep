@@ -285,6 +285,15 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       ChatCompletions__MaxUpstreamWait: '00:00:02'
       ChatCompletions__KeepAliveInterval: '00:00:15'
 
+      // ConversationsOptions (the code's defaults): the history budget, the summary model, the table and summary queue
+      // (both created by the app at start-up; the SummarizeConversation trigger binds to Conversations__SummaryQueue).
+      Conversations__MaxHistoryTokens: '3000'
+      Conversations__SummaryModel: 'gpt-4.1-nano'
+      Conversations__SummaryMaxTokens: '400'
+      Conversations__MaxMessages: '1000'
+      Conversations__Table: 'conversations'
+      Conversations__SummaryQueue: 'conversation-summaries'
+
       // CorsOptions: the same origins as siteConfig.cors above, which answers preflights in Azure.
       Cors__AllowedOrigins: join(corsAllowedOrigins, ',')
 
