@@ -10,7 +10,8 @@ namespace Functions.Core.Completions;
 /// <see cref="JobStatus.Failed"/> with the last error seen, so no accepted job stays unfinished. It must not fail
 /// itself (its own poison queue has no reader), so a concurrent change to the job is read again, not thrown.
 /// </summary>
-public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets, TimeProvider time, ILogger<PoisonChatHandler> logger)
+public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets, TimeProvider time,
+    Telemetry.ServerlessTelemetry telemetry, ILogger<PoisonChatHandler> logger)
 {
     private const int MaxRounds = 5;
 
@@ -21,6 +22,7 @@ public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets,
             CompletionsLog.UnreadableMessage(logger, messageText.Length);
             return;
         }
+        using var span = telemetry.StartPoison(message);
 
         for (var round = 1; round <= MaxRounds; round++)
         {

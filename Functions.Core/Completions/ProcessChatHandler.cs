@@ -4,6 +4,7 @@ using Functions.Core.Jobs;
 using Functions.Core.Resilience;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
+using Functions.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -29,6 +30,7 @@ public sealed class ProcessChatHandler(
     SpendLedger ledger,
     BudgetReservations budgets,
     TimeProvider time,
+    ServerlessTelemetry telemetry,
     ILogger<ProcessChatHandler> logger)
 {
     /// <summary>Past a lease's end before a held job is looked at again, so clocks a little apart still see it ended.</summary>
@@ -42,6 +44,7 @@ public sealed class ProcessChatHandler(
             CompletionsLog.UnreadableMessage(logger, messageText.Length);
             return;
         }
+        using var span = telemetry.StartProcess(message);
 
         var job = await jobs.GetAsync(message.JobId, cancellationToken);
         if (job is null)
@@ -49,6 +52,7 @@ public sealed class ProcessChatHandler(
             CompletionsLog.JobMissing(logger, message.JobId);
             return;
         }
+        ServerlessTelemetry.TagJob(job);
         if (job.IsTerminal)
         {
             // A redelivery after the outcome was recorded: no second model call, no second usage record.
@@ -206,7 +210,9 @@ public sealed class ProcessChatHandler(
             circuit.RecordSuccess();
             // The answer is paid for: record it even if the host is shutting down, and ride out a storage blip here,
             // or the redelivery would pay for a second call. Spend before the result; both writes are idempotent per call.
+            using var recording = telemetry.StartRecording(job);
             var cost = await RecordingAsync(job, () => ledger.RecordCallAsync(job, result, CancellationToken.None));
+            telemetry.Recorded(job, result.Model, cost);
             await RecordingAsync(job, async () => { await budgets.SettleAsync(job, cost, CancellationToken.None); return cost; });
             await RecordAsync(await flight.StoreAsync(job.Succeed(result, time.GetUtcNow()), CancellationToken.None), CancellationToken.None);
             CompletionsLog.Succeeded(logger, job.Id, result.Model, result.Usage.InputTokens, result.Usage.OutputTokens,

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using Functions.Core.Storage;
+using Functions.Core.Telemetry;
 
 namespace Functions.Core.Requests;
 
@@ -24,7 +25,8 @@ public sealed class SubmitChatHandler(
     JobTable jobs,
     JobQueue queue,
     TimeProvider time,
-    ILogger<SubmitChatHandler> logger)
+    ILogger<SubmitChatHandler> logger,
+    ServerlessTelemetry? telemetry = null)
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
@@ -33,10 +35,12 @@ public sealed class SubmitChatHandler(
 
     public async Task<IResult> HandleAsync(HttpRequest http, CancellationToken cancellationToken)
     {
+        using var span = telemetry?.StartSubmit(TelemetryNames.Routes.Chat);
         if (callers.Resolve(http) is not { } caller)
         {
             return ApiProblems.Unauthorized();
         }
+        ServerlessTelemetry.TagCaller(caller);
 
         var idempotencyKey = http.Headers[IdempotencyKeyHeader].ToString();
         if (idempotencyKey.Length > 0 && !JobIds.IsValidIdempotencyKey(idempotencyKey))
@@ -56,6 +60,7 @@ public sealed class SubmitChatHandler(
         var cached = idempotencyKey.Length > 0
             ? cache.TicketOnly(caller, request, http)
             : await cache.LookupAsync(caller, request, http, cancellationToken);
+        telemetry?.CacheLookedUp(cached.Hit is not null, cached.Ticket is not null);
         if (cached.Hit is { } hit)
         {
             return hit;
@@ -106,7 +111,8 @@ public sealed class SubmitChatHandler(
             return ApiProblems.StorageUnavailable();
         }
 
-        RequestsLog.Accepted(logger, job.Id, caller, request.Model, request.Messages.Count);
+        span?.SetTag(TelemetryNames.Ours.JobId, job.Id);
+        RequestsLog.Accepted(logger, job.Id, CallerHash.Of(caller), request.Model, request.Messages.Count);
         return Accepted(job);
     }
 
@@ -144,7 +150,7 @@ public sealed class SubmitChatHandler(
         {
             await queue.EnqueueAsync(existing.Id, CancellationToken.None);
         }
-        RequestsLog.Replayed(logger, existing.Id, existing.Caller, existing.Status);
+        RequestsLog.Replayed(logger, existing.Id, CallerHash.Of(existing.Caller), existing.Status);
         return Accepted(existing);
     }
 

@@ -12,8 +12,8 @@ internal static partial class SpendLog
     public static partial void CallAlreadyRecorded(ILogger logger, string jobId, int attempt);
 
     [LoggerMessage(EventId = 602, Level = LogLevel.Information,
-        Message = "Caller {Caller} refused: a worst case of {RequestMicros} micro-USD would exceed budget {Budget}")]
-    public static partial void BudgetExceeded(ILogger logger, string caller, string budget, long requestMicros);
+        Message = "Caller {CallerHash} refused: a worst case of {RequestMicros} micro-USD would exceed budget {Budget}")]
+    public static partial void BudgetExceeded(ILogger logger, string callerHash, string budget, long requestMicros);
 
     [LoggerMessage(EventId = 603, Level = LogLevel.Debug, Message = "Budget window {Window} changed under us (round {Round}); retrying")]
     public static partial void CounterContention(ILogger logger, string window, int round);
