@@ -31,6 +31,7 @@ public static class LocalHost
         builder.Services.AddChatQueueTriggers();
         builder.Services.AddCacheTimerTriggers();
         builder.Services.AddSpendTimerTriggers();
+        builder.Services.AddAlertTimerTriggers();
 
         // A bug answers 500 problem+json with no stack trace; client mistakes never get this far (they are 4xx).
         builder.Services.AddProblemDetails();
@@ -42,7 +43,7 @@ public static class LocalHost
         dependencies.Announce(app.Logger);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
             "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}} and GET {Url}/api/spend; " +
-            "queue triggers ProcessChat and ProcessChatPoison and timers SpendRollup and SweepCache are running",
+            "queue triggers ProcessChat and ProcessChatPoison and timers SpendRollup, SweepCache and OperationalAlerts are running",
             ListeningUrl(app), ListeningUrl(app), ListeningUrl(app)));
         return app;
     }

@@ -1,0 +1,15 @@
+using Functions.Core.Alerts;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Functions;
+
+/// <summary>
+/// Operational alerts (upstream 429/5xx rates, circuit open, poison messages, unusual spend) on the app setting
+/// OPS_ALERTS_SCHEDULE, six-field NCRONTAB in UTC (<c>0 * * * * *</c>, every minute, in the sample settings and infra).
+/// </summary>
+public sealed class AlertTriggers(OperationalAlerts alerts)
+{
+    [Function("OperationalAlerts")]
+    public Task Run([TimerTrigger("%" + OperationalAlertOptions.ScheduleSetting + "%")] TimerInfo timer, CancellationToken cancellationToken) =>
+        alerts.RunAsync(cancellationToken);
+}
