@@ -10,6 +10,7 @@ using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 using Functions.Core.Spend;
+using Functions.Core.Tokens;
 using Functions.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -34,7 +35,7 @@ public sealed class SubmitChatHandlerTests
             NullLogger<CacheLookup>.Instance),
         // No budget is configured, so the reservation writes nothing.
         new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))),
-            new PriceTable(Options.Create(new PricingOptions()), NullLogger<PriceTable>.Instance), Options.Create(new BudgetOptions()),
+            new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance), Options.Create(new BudgetOptions()),
             Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
         new JobTable(table.Object),
         new JobQueue(queue.Object),
