@@ -10,6 +10,7 @@ using Microsoft.Extensions.Configuration;
 var builder = FunctionsApplication.CreateBuilder(args);
 
 builder.ConfigureFunctionsWebApplication();
+builder.UseMiddleware<Functions.CorsExposedHeaders>();
 
 builder.Services.AddServerlessCore(builder.Configuration);
 

@@ -15,14 +15,15 @@ public sealed record JobView(
     public static JobView From(Job job) => new(
         job.Id,
         job.Status.ToString(),
-        job.Result is { } r ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage) : null,
+        job.Result is { } r ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage, r.ToolCalls) : null,
         job.Status == JobStatus.Failed ? job.Error : null,
         job.CreatedAt,
         job.CompletedAt,
         job.Status == JobStatus.Queued ? job.RetryAt : null);
 }
 
-public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage);
+public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<Requests.ToolCall>? ToolCalls = null);
 
 public sealed record AcceptedJobView(string Id, string Status, string StatusUrl);
 

@@ -98,8 +98,12 @@ public sealed class ModelCallTelemetry : IDisposable
         tags.Add(GenAi.ResponseModel, result.Model);
         var elapsed = telemetry.Time.GetElapsedTime(started);
         telemetry.RecordDuration(elapsed, tags);
-        telemetry.RecordTokens(result.Usage.InputTokens, "input", tags);
-        telemetry.RecordTokens(result.Usage.OutputTokens, "output", tags);
+        var counted = !result.Usage.Estimated; // a stream that sent no usage chunk has none to report
+        if (counted)
+        {
+            telemetry.RecordTokens(result.Usage.InputTokens, "input", tags);
+            telemetry.RecordTokens(result.Usage.OutputTokens, "output", tags);
+        }
         telemetry.UpstreamStatus(200, null, tags);
         if (span is null)
         {
@@ -107,9 +111,12 @@ public sealed class ModelCallTelemetry : IDisposable
         }
         span.SetTag(GenAi.ResponseModel, result.Model);
         span.SetTag(GenAi.ResponseFinishReasons, new[] { result.FinishReason });
-        span.SetTag(GenAi.UsageInputTokens, result.Usage.InputTokens);
-        span.SetTag(GenAi.UsageOutputTokens, result.Usage.OutputTokens);
-        span.SetTag(GenAi.UsageCachedInputTokens, result.Usage.CachedInputTokens);
+        if (counted)
+        {
+            span.SetTag(GenAi.UsageInputTokens, result.Usage.InputTokens);
+            span.SetTag(GenAi.UsageOutputTokens, result.Usage.OutputTokens);
+            span.SetTag(GenAi.UsageCachedInputTokens, result.Usage.CachedInputTokens);
+        }
         span.SetTag(HttpStatusCode, 200);
         if (telemetry.Options.RecordMessageContent)
         {

@@ -147,6 +147,20 @@ public sealed class ServerlessTelemetry : IDisposable
         span.SetTag(Ours.RetryCount, Math.Max(0, job.ModelCalls - 1));
     }
 
+    /// <summary>The interactive door's span for one admitted call, while the client waits for its answer.</summary>
+    public Activity? StartInteractive(Job job)
+    {
+        var span = ActivitySource.StartActivity(Spans.Complete, ActivityKind.Internal);
+        if (span is not null)
+        {
+            span.SetTag(Ours.JobId, job.Id);
+            span.SetTag(Ours.CallerHash, CallerHash.Of(job.Caller));
+            span.SetTag(Ours.Route, Routes.ChatCompletions);
+            span.SetTag(GenAi.RequestModel, job.Request.Model);
+        }
+        return span;
+    }
+
     /// <summary>The span around writing a paid answer: ledger, budget settlement, cache, job row.</summary>
     public Activity? StartRecording(Job job)
     {
@@ -180,14 +194,14 @@ public sealed class ServerlessTelemetry : IDisposable
     }
 
     /// <summary>The submit door's cache lookup: a hit, a miss (cacheable, not stored), or a bypass (not cacheable).</summary>
-    public void CacheLookedUp(bool hit, bool cacheable) =>
-        CacheOutcome(hit ? CacheOutcomes.Hit : cacheable ? CacheOutcomes.Miss : CacheOutcomes.Bypass);
+    public void CacheLookedUp(bool hit, bool cacheable, string route = Routes.Chat) =>
+        CacheOutcome(hit ? CacheOutcomes.Hit : cacheable ? CacheOutcomes.Miss : CacheOutcomes.Bypass, route);
 
     /// <summary>A paid call is recorded: its ledger cost on the counter and the job's span, with the retries it took.</summary>
     public void Recorded(Job job, string model, long costMicros)
     {
-        Cost(costMicros, model);
         var span = Activity.Current?.Parent ?? Activity.Current; // the job's span, around the recording span
+        Cost(costMicros, model, span?.GetTagItem(Ours.Route) as string ?? Routes.Chat);
         span?.SetTag(Ours.CostMicros, costMicros);
         span?.SetTag(Ours.RetryCount, Math.Max(0, job.ModelCalls - 1));
     }

@@ -11,7 +11,11 @@ public static class TelemetryNames
 
     public static class Spans
     {
+        /// <summary>Either door's admission: caller, validation, cache, budget (tagged with the door's route).</summary>
         public const string Submit = "submit chat";
+
+        /// <summary>The interactive door's run: the model calls and the recording, while the client waits.</summary>
+        public const string Complete = "complete chat";
         public const string QueueWait = "queue wait";
         public const string Process = "process chat";
         public const string Record = "record chat";
@@ -84,6 +88,7 @@ public static class TelemetryNames
     public static class Routes
     {
         public const string Chat = "api/chat";
+        public const string ChatCompletions = "api/v1/chat/completions";
     }
 
     /// <summary><see cref="Ours.CacheOutcome"/> values of the cache-requests counter.</summary>

@@ -178,6 +178,56 @@ public sealed class ServerlessTelemetryTests : IDisposable
     }
 
     [Fact]
+    public async Task AStreamedCallThroughTheDecorator_IsOneSpan_WithTimeToFirstTokenAndTheFinalChunksUsage()
+    {
+        var model = new InstrumentedChatModel(new ScriptedModel(time, TimeSpan.FromMilliseconds(100), deltas:
+            [
+                new ChatDelta(Model: "gpt-4.1-mini-2025-04-14"), // role only: not a token yet
+                new ChatDelta("Hel"),
+                new ChatDelta("lo"),
+                new ChatDelta(FinishReason: "stop"),
+                new ChatDelta(Usage: new TokenUsage(9, 0, 2)),
+            ]), telemetry, Options.Create(new OpenAIOptions()));
+
+        var text = "";
+        await foreach (var delta in model.StreamAsync(Request, CancellationToken.None))
+        {
+            text += delta.Content;
+        }
+
+        Assert.Equal("Hello", text);
+        var span = Assert.Single(spans);
+        Assert.Equal("chat gpt-4.1-mini", span.DisplayName);
+        Assert.Equal(true, span.GetTagItem(Ours.Streamed));
+        Assert.Equal("gpt-4.1-mini-2025-04-14", span.GetTagItem(GenAi.ResponseModel));
+        Assert.Equal((9, 2), (span.GetTagItem(GenAi.UsageInputTokens), span.GetTagItem(GenAi.UsageOutputTokens)));
+        Assert.Equal(["stop"], (string[])span.GetTagItem(GenAi.ResponseFinishReasons)!);
+        Assert.Equal(0.2, Assert.Single(measurements, m => m.Instrument == Metrics.TimeToFirstChunk).Value, 6);
+        Assert.Equal(0.5, Assert.Single(measurements, m => m.Instrument == Metrics.OperationDuration).Value, 6);
+        Assert.Equal([9d, 2d], measurements.Where(m => m.Instrument == Metrics.TokenUsage).Select(m => m.Value));
+    }
+
+    [Fact]
+    public async Task AStreamThatBreaksOff_EndsItsSpanWithTheErrorType_AndReportsNoTokens()
+    {
+        var model = new InstrumentedChatModel(new ScriptedModel(time, TimeSpan.FromMilliseconds(100),
+            failure: new ModelCallException("upstream_unreachable", "The connection to the model failed or broke off.", true),
+            deltas: [new ChatDelta("partial")]), telemetry, Options.Create(new OpenAIOptions()));
+
+        await Assert.ThrowsAsync<ModelCallException>(async () =>
+        {
+            await foreach (var _ in model.StreamAsync(Request, CancellationToken.None))
+            {
+            }
+        });
+
+        var span = Assert.Single(spans);
+        Assert.Equal("upstream_unreachable", span.GetTagItem(ErrorType));
+        Assert.DoesNotContain(measurements, m => m.Instrument == Metrics.TokenUsage);
+        Assert.Single(measurements, m => m.Instrument == Metrics.TimeToFirstChunk);
+    }
+
+    [Fact]
     public void AStreamAbandonedMidway_EndsItsSpanAsCancelled_AndIsNotAnUpstreamError()
     {
         using (var call = telemetry.StartModelCall(Request, Endpoint, streamed: true))
@@ -288,13 +338,29 @@ public sealed class ServerlessTelemetryTests : IDisposable
         }
     }
 
-    /// <summary>A model that takes <paramref name="takes"/> on the test's clock, then answers or fails.</summary>
-    private sealed class ScriptedModel(FakeTimeProvider time, TimeSpan takes, JobResult? result = null, Exception? failure = null) : IChatModel
+    /// <summary>A model that takes <paramref name="takes"/> on the test's clock, then answers or fails; streams its deltas a step apart.</summary>
+    private sealed class ScriptedModel(FakeTimeProvider time, TimeSpan takes, JobResult? result = null, Exception? failure = null,
+        IReadOnlyList<ChatDelta>? deltas = null) : IChatModel
     {
         public Task<JobResult> CompleteAsync(ChatRequest request, CancellationToken cancellationToken)
         {
             time.Advance(takes);
             return failure is null ? Task.FromResult(result!) : Task.FromException<JobResult>(failure);
+        }
+
+        public async IAsyncEnumerable<ChatDelta> StreamAsync(ChatRequest request,
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            foreach (var delta in deltas ?? [])
+            {
+                await Task.Yield();
+                time.Advance(takes);
+                yield return delta;
+            }
+            if (failure is not null)
+            {
+                throw failure;
+            }
         }
     }
 }

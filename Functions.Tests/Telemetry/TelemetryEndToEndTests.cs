@@ -86,6 +86,36 @@ public sealed class TelemetryEndToEndTests(AzuriteFixture azurite) : IAsyncLifet
     }
 
     [Fact]
+    public async Task AStreamedInteractiveCall_IsOneTrace_WithAStreamedGenAiSpan_AndItsCostOnTheDoorsSpan()
+    {
+        await using var host = await StartAsync();
+        model.Enqueue(FakeReply.Completion("streamed words for you", promptTokens: 14, completionTokens: 4, model: "gpt-4.1-mini-2025-04-14"));
+
+        using var response = await host.Client.SendAsync(ChatCompletions.ChatCompletionsClient.Request(
+            ChatCompletions.ChatCompletionsClient.User("stream it", stream: true), caller: "dora"));
+        await response.Content.ReadAsStringAsync();
+        var run = await capture.WaitForSpanAsync(span => span.OperationName == Spans.Complete
+            && (string?)span.GetTagItem(Ours.CallerHash) == CallerHash.Of("dora"));
+
+        var trace = capture.Spans.Where(span => span.TraceId == run.TraceId).ToList();
+        var submit = Assert.Single(trace, span => span.OperationName == Spans.Submit);
+        var call = Assert.Single(trace, span => span.Kind == ActivityKind.Client);
+        var record = Assert.Single(trace, span => span.OperationName == Spans.Record);
+        Assert.Equal(Routes.ChatCompletions, submit.GetTagItem(Ours.Route));
+        Assert.Equal(run.SpanId, call.ParentSpanId);
+        Assert.Equal(run.SpanId, record.ParentSpanId);
+        Assert.Equal(true, call.GetTagItem(Ours.Streamed));
+        Assert.Equal("gpt-4.1-mini-2025-04-14", call.GetTagItem(GenAi.ResponseModel));
+        Assert.Equal((14, 4), (call.GetTagItem(GenAi.UsageInputTokens), call.GetTagItem(GenAi.UsageOutputTokens)));
+        Assert.Equal(["stop"], (string[])call.GetTagItem(GenAi.ResponseFinishReasons)!);
+        Assert.True((double)call.GetTagItem(GenAi.ResponseTimeToFirstChunk)! > 0);
+        Assert.Equal(CallerHash.Of("dora"), call.GetTagItem(Ours.CallerHash));
+        Assert.True((long)run.GetTagItem(Ours.CostMicros)! > 0);
+        capture.Flush(host.App.Services);
+        Assert.Contains(capture.Points(Metrics.TimeToFirstChunk), point => point.GetHistogramCount() > 0);
+    }
+
+    [Fact]
     public async Task ARetriedJob_StaysInOneTrace_WithAnErrorTypedSpanPerUpstreamCall()
     {
         await using var host = await StartAsync();
