@@ -1,4 +1,3 @@
-using Functions.Core.Alerts;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -67,7 +66,8 @@ public static class TelemetryServiceCollectionExtensions
     /// <summary>
     /// The standard OTLP settings, read through configuration (environment variables among its sources):
     /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, <c>OTEL_EXPORTER_OTLP_PROTOCOL</c> (<c>grpc</c>, the .NET default, or
-    /// <c>http/protobuf</c>, which appends <c>/v1/{signal}</c> to the endpoint) and <c>OTEL_EXPORTER_OTLP_HEADERS</c>.
+    /// <c>http/protobuf</c>, which appends <c>/v1/{signal}</c> to the endpoint), <c>OTEL_EXPORTER_OTLP_HEADERS</c> and
+    /// <c>OTEL_EXPORTER_OTLP_TIMEOUT</c> (milliseconds per export, 10 s by default).
     /// </summary>
     private sealed class OtlpSettings(Uri endpoint, IConfiguration configuration)
     {
@@ -90,6 +90,10 @@ public static class TelemetryServiceCollectionExtensions
             if (configuration["OTEL_EXPORTER_OTLP_HEADERS"] is { Length: > 0 } headers)
             {
                 options.Headers = headers;
+            }
+            if (int.TryParse(configuration["OTEL_EXPORTER_OTLP_TIMEOUT"], out var timeoutMilliseconds) && timeoutMilliseconds > 0)
+            {
+                options.TimeoutMilliseconds = timeoutMilliseconds;
             }
         }
     }

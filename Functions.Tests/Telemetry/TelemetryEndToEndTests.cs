@@ -264,6 +264,7 @@ public sealed class TelemetryEndToEndTests(AzuriteFixture azurite) : IAsyncLifet
             [TelemetryOptions.OtlpEndpointSetting] = address.ToString(),
             ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
             ["Telemetry:ExportQueueSize"] = "16",
+            ["OTEL_EXPORTER_OTLP_TIMEOUT"] = "500", // so the host's shutdown gives up on the collector quickly
         });
 
         var ids = new List<string>();
