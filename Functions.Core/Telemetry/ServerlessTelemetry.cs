@@ -107,15 +107,13 @@ public sealed class ServerlessTelemetry : IDisposable
         }
 
         var host = Activity.Current;
-        ActivityContext parent = default;
-        if (message.TraceParent is { } traceParent
-            && ActivityContext.TryParse(traceParent, message.TraceState, isRemote: true, out var sent))
+        var parent = Sender(message);
+        if (parent != default)
         {
-            parent = sent;
-            if (wait is { } waited2 && ActivitySource.HasListeners())
+            if (wait is { } waitedVisible && ActivitySource.HasListeners())
             {
-                using var waitSpan = ActivitySource.StartActivity(Spans.QueueWait, ActivityKind.Internal, sent,
-                    startTime: DateTimeOffset.UtcNow - waited2);
+                using var waitSpan = ActivitySource.StartActivity(Spans.QueueWait, ActivityKind.Internal, parent,
+                    startTime: DateTimeOffset.UtcNow - waitedVisible);
                 if (waitSpan is not null)
                 {
                     waitSpan.SetTag(Ours.JobId, message.JobId);
@@ -173,9 +171,7 @@ public sealed class ServerlessTelemetry : IDisposable
     public Activity? StartPoison(JobMessage message)
     {
         PoisonMessage();
-        var parent = message.TraceParent is { } traceParent
-            && ActivityContext.TryParse(traceParent, message.TraceState, isRemote: true, out var sent) ? sent : default;
-        var span = ActivitySource.StartActivity(Spans.Poison, ActivityKind.Consumer, parent);
+        var span = ActivitySource.StartActivity(Spans.Poison, ActivityKind.Consumer, Sender(message));
         span?.SetTag(Ours.JobId, message.JobId);
         return span;
     }
@@ -266,6 +262,12 @@ public sealed class ServerlessTelemetry : IDisposable
         typed.Add(GenAi.TokenType, type);
         tokenUsage.Record(tokens, typed);
     }
+
+    /// <summary>The context of the span that sent <paramref name="message"/>, or default when it carries none (or a bad one).</summary>
+    private static ActivityContext Sender(JobMessage message) =>
+        message.TraceParent is { } traceParent && ActivityContext.TryParse(traceParent, message.TraceState, isRemote: true, out var sent)
+            ? sent
+            : default;
 
     private static TimeSpan Positive(TimeSpan value) => value < TimeSpan.Zero ? TimeSpan.Zero : value;
 
