@@ -196,7 +196,8 @@ public sealed class ServerlessTelemetry : IDisposable
     /// <summary>A paid call is recorded: its ledger cost on the counter and the job's span, with the retries it took.</summary>
     public void Recorded(Job job, string model, long costMicros)
     {
-        var span = Activity.Current?.Parent ?? Activity.Current; // the job's span, around the recording span
+        // The job's span (the worker's or the interactive door's), around the recording span.
+        var span = Activity.Current is { OperationName: Spans.Record } recording ? recording.Parent : Activity.Current;
         Cost(costMicros, model, span?.GetTagItem(Ours.Route) as string ?? Routes.Chat);
         span?.SetTag(Ours.CostMicros, costMicros);
         span?.SetTag(Ours.RetryCount, Math.Max(0, job.ModelCalls - 1));
