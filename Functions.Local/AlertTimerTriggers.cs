@@ -1,3 +1,4 @@
+using Functions.Core;
 using Functions.Core.Alerts;
 using Functions.Local.Timers;
 
@@ -7,6 +8,7 @@ namespace Functions.Local;
 public static class AlertTimerTriggers
 {
     public static IServiceCollection AddAlertTimerTriggers(this IServiceCollection services) =>
-        services.AddTimerTrigger("OperationalAlerts", OperationalAlertOptions.ScheduleSetting, OperationalAlertOptions.DefaultSchedule,
+        services.AddTimerTrigger(FunctionNames.OperationalAlerts, FunctionNames.OperationalAlertsScheduleSetting,
+            OperationalAlertOptions.DefaultSchedule,
             (provider, cancellationToken) => provider.GetRequiredService<OperationalAlerts>().RunAsync(cancellationToken));
 }

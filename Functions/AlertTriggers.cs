@@ -1,3 +1,4 @@
+using Functions.Core;
 using Functions.Core.Alerts;
 using Microsoft.Azure.Functions.Worker;
 
@@ -9,7 +10,7 @@ namespace Functions;
 /// </summary>
 public sealed class AlertTriggers(OperationalAlerts alerts)
 {
-    [Function("OperationalAlerts")]
-    public Task Run([TimerTrigger("%" + OperationalAlertOptions.ScheduleSetting + "%")] TimerInfo timer, CancellationToken cancellationToken) =>
+    [Function(FunctionNames.OperationalAlerts)]
+    public Task Run([TimerTrigger(FunctionNames.OperationalAlertsSchedule)] TimerInfo timer, CancellationToken cancellationToken) =>
         alerts.RunAsync(cancellationToken);
 }

@@ -1,4 +1,5 @@
 using Azure.Monitor.OpenTelemetry.Exporter;
+using Functions;
 using Functions.Core;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
@@ -10,8 +11,10 @@ using Microsoft.Extensions.Hosting;
 var builder = FunctionsApplication.CreateBuilder(args);
 
 builder.ConfigureFunctionsWebApplication();
+builder.UseMiddleware<HttpProblemMiddleware>();
 builder.UseMiddleware<Functions.CorsExposedHeaders>();
 
+builder.Services.AddProblemDetails();
 builder.Services.AddServerlessCore(builder.Configuration);
 
 // Telemetry is OpenTelemetry end to end (host.json "telemetryMode": "OpenTelemetry"), as the Functions worker guide

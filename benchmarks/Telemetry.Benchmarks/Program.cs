@@ -40,24 +40,23 @@ for (var round = 1; round <= rounds; round++)
     {
         received.Clear();
         var spans = new SpanCounter();
-        await using var app = await LocalHost.BuildAsync([], builder =>
+        var builder = LocalHost.CreateBuilder([]);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["AzureWebJobsStorage"] = azurite.ConnectionString,
-                ["OpenAI:Endpoint"] = model.BaseUrl.ToString(),
-                ["OpenAI:ApiKey"] = "benchmark",
-                ["Storage:ChatQueue"] = $"bench{round}{(on ? "on" : "off")}",
-                ["OTEL_SDK_DISABLED"] = on ? "false" : "true",
-                [TelemetryOptions.OtlpEndpointSetting] = on ? collector.ToString() : "",
-                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-            });
-            builder.Logging.SetMinimumLevel(LogLevel.Information);
-            builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System", LogLevel.Warning);
-            builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(_ => false);
-            builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(spans));
-        }, loadLocalSettings: false);
+            ["AzureWebJobsStorage"] = azurite.ConnectionString,
+            ["OpenAI:Endpoint"] = model.BaseUrl.ToString(),
+            ["OpenAI:ApiKey"] = "benchmark",
+            ["Storage:ChatQueue"] = $"bench{round}{(on ? "on" : "off")}",
+            ["OTEL_SDK_DISABLED"] = on ? "false" : "true",
+            [TelemetryOptions.OtlpEndpointSetting] = on ? collector.ToString() : "",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System", LogLevel.Warning);
+        builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>(_ => false);
+        builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(spans));
+        await using var app = await LocalHost.BuildAsync(builder);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(LocalHost.ListeningUrl(app)) };
 
