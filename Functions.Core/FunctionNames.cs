@@ -68,4 +68,8 @@ public static class FunctionNames
     /// <summary>The catch-all for /api requests no other route and method take (404, or 405 with Allow).</summary>
     public const string UnmatchedRoute = nameof(UnmatchedRoute);
     public const string UnmatchedRouteTemplate = "{*path}";
+
+    public const string OperationalAlerts = nameof(OperationalAlerts);
+    public const string OperationalAlertsScheduleSetting = global::Functions.Core.Alerts.OperationalAlertOptions.ScheduleSetting;
+    public const string OperationalAlertsSchedule = "%" + OperationalAlertsScheduleSetting + "%";
 }

@@ -67,6 +67,7 @@ public static class LocalHost
         builder.Services.AddCacheTimerTriggers();
         builder.Services.AddJobTimerTriggers();
         builder.Services.AddSpendTimerTriggers();
+        builder.Services.AddAlertTimerTriggers();
 
         builder.Services.AddLocalCors(builder.Environment.IsDevelopment());
 
@@ -97,10 +98,11 @@ public static class LocalHost
             "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}}, GET {Url}/api/chat/{{id}}/stream, " +
             "POST {Url}/api/v1/chat/completions, {Url}/api/conversations and GET {Url}/api/spend; " +
             "queue triggers {ProcessChat}, {ProcessChatPoison} and {SummarizeConversation} (WebJobs SDK) " +
-            "and timers {SpendRollup}, {SweepCache} and {SweepJobs} are running. Environment: {Environment}. {TrustRule}",
+            "and timers {SpendRollup}, {SweepCache}, {SweepJobs} and {OperationalAlerts} are running. Environment: {Environment}. {TrustRule}",
             ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app),
             FunctionNames.ProcessChat, FunctionNames.ProcessChatPoison, FunctionNames.SummarizeConversation,
-            FunctionNames.SpendRollup, FunctionNames.SweepCache, FunctionNames.SweepJobs, app.Environment.EnvironmentName, TrustRule(app)));
+            FunctionNames.SpendRollup, FunctionNames.SweepCache, FunctionNames.SweepJobs, FunctionNames.OperationalAlerts,
+            app.Environment.EnvironmentName, TrustRule(app)));
         return app;
     }
 

@@ -7,6 +7,7 @@ using Functions.Core.Jobs;
 using Functions.Core.RateLimits;
 using Functions.Core.Resilience;
 using Functions.Core.Spend;
+using Functions.Core.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -34,7 +35,8 @@ public sealed class ChatCompletionRunner(
     IOptions<ChatCompletionsOptions> options,
     IOptions<ResilienceOptions> resilience,
     TimeProvider time,
-    ILogger<ChatCompletionRunner> logger)
+    ILogger<ChatCompletionRunner> logger,
+    ServerlessTelemetry? telemetry = null)
 {
     public const string RequestIdHeader = "x-request-id";
 
@@ -52,6 +54,7 @@ public sealed class ChatCompletionRunner(
     private async Task RunAsync(HttpContext context, ChatCompletionCall call, Job job)
     {
         var cancellationToken = context.RequestAborted;
+        using var span = telemetry?.StartInteractive(job);
         var charged = false;
         var appended = false;
         try
@@ -60,6 +63,7 @@ public sealed class ChatCompletionRunner(
             if (flight?.Answered is { } collapsed)
             {
                 ChatCompletionsLog.Collapsed(logger, job.Id);
+                telemetry?.CacheOutcome(TelemetryNames.CacheOutcomes.Collapsed, TelemetryNames.Routes.ChatCompletions);
                 await savings.TryRecordHitAsync(job.Caller, collapsed, logger);
                 (collapsed, appended) = (await AppendTurnAsync(job, collapsed), true);
                 await WriteAnswerAsync(context, call, job, collapsed,

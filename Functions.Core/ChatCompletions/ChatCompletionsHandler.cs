@@ -6,6 +6,7 @@ using Functions.Core.Jobs;
 using Functions.Core.RateLimits;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
+using Functions.Core.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -29,14 +30,17 @@ public sealed class ChatCompletionsHandler(
     BudgetReservations budgets,
     ChatCompletionRunner runner,
     TimeProvider time,
-    ILogger<ChatCompletionsHandler> logger)
+    ILogger<ChatCompletionsHandler> logger,
+    ServerlessTelemetry? telemetry = null)
 {
     public async Task<IResult> HandleAsync(HttpRequest http, CancellationToken cancellationToken)
     {
+        using var span = telemetry?.StartSubmit(TelemetryNames.Routes.ChatCompletions);
         if (callers.Resolve(http) is not { } caller)
         {
             return OpenAIErrors.FromProblem(ApiProblems.Unauthorized());
         }
+        ServerlessTelemetry.TagCaller(caller);
         var roles = callers.Roles(http);
         var (result, admission) = await AnswerAsync(http, caller, roles, cancellationToken);
         return (admission ?? await PeekAsync(caller, roles)).Apply(result);
@@ -69,9 +73,10 @@ public sealed class ChatCompletionsHandler(
         // An interactive call is a job that lives only as long as its request: the same limits, reservation, ledger rows
         // and settlement as a queued one, without a row in the jobs table.
         var job = new Job(id, caller, JobStatus.Running, call.Request, time.GetUtcNow(), Cache: ticket, Conversation: turn?.Turn);
+        telemetry?.CacheLookedUp(hit is not null, ticket is not null, TelemetryNames.Routes.ChatCompletions);
         if (hit is not null)
         {
-            ChatCompletionsLog.CacheHit(logger, id, caller);
+            ChatCompletionsLog.CacheHit(logger, id, CallerHash.Of(caller));
             return (runner.Answer(call, job, hit.Entry.Result, new Dictionary<string, string>
             {
                 [CacheStatus.HeaderName] = CacheStatus.Hit(hit.FreshFor),

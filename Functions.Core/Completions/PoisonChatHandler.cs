@@ -11,7 +11,7 @@ namespace Functions.Core.Completions;
 /// itself (its own poison queue has no reader), so a concurrent change to the job is read again, not thrown.
 /// </summary>
 public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets, RateLimits.CallerRateLimiter rateLimits,
-    Conversations.ConversationTurns conversations, TimeProvider time, ILogger<PoisonChatHandler> logger)
+    Conversations.ConversationTurns conversations, TimeProvider time, Telemetry.ServerlessTelemetry telemetry, ILogger<PoisonChatHandler> logger)
 {
     private const int MaxRounds = 5;
 
@@ -22,6 +22,7 @@ public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets,
             CompletionsLog.UnreadableMessage(logger, messageText.Length);
             return;
         }
+        using var span = telemetry.StartPoison(message);
 
         for (var round = 1; round <= MaxRounds; round++)
         {

@@ -3,6 +3,7 @@ using Functions.Core.Cache;
 using Functions.Core.Jobs;
 using Functions.Core.Jobs.Streams;
 using Functions.Core.Resilience;
+using Functions.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -31,6 +32,7 @@ public sealed class ProcessChatHandler(
     Conversations.ConversationTurns conversations,
     IOptions<ResilienceOptions> options,
     TimeProvider time,
+    ServerlessTelemetry telemetry,
     ILogger<ProcessChatHandler> logger)
 {
     public async Task HandleAsync(string messageText, CancellationToken cancellationToken)
@@ -41,6 +43,7 @@ public sealed class ProcessChatHandler(
             CompletionsLog.UnreadableMessage(logger, messageText.Length);
             return;
         }
+        using var span = telemetry.StartProcess(message); // continues the submit's trace, carried in the message
 
         var job = await jobs.GetAsync(message.JobId, cancellationToken);
         if (job is null)
@@ -48,6 +51,7 @@ public sealed class ProcessChatHandler(
             CompletionsLog.JobMissing(logger, message.JobId);
             return;
         }
+        ServerlessTelemetry.TagJob(job);
         if (job.IsTerminal)
         {
             // A redelivery after the outcome was recorded: no second model call, no second usage record.

@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using Functions.Core.Storage;
+using Functions.Core.Telemetry;
 
 namespace Functions.Core.Requests;
 
@@ -32,7 +33,8 @@ public sealed class SubmitChatHandler(
     StreamTokens streams,
     ConversationTurns conversations,
     TimeProvider time,
-    ILogger<SubmitChatHandler> logger)
+    ILogger<SubmitChatHandler> logger,
+    ServerlessTelemetry? telemetry = null)
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
@@ -41,10 +43,12 @@ public sealed class SubmitChatHandler(
 
     public async Task<IResult> HandleAsync(HttpRequest http, CancellationToken cancellationToken)
     {
+        using var span = telemetry?.StartSubmit(TelemetryNames.Routes.Chat);
         if (callers.Resolve(http) is not { } caller)
         {
             return ApiProblems.Unauthorized();
         }
+        ServerlessTelemetry.TagCaller(caller);
         var roles = callers.Roles(http);
         var (result, admission) = await SubmitAsync(http, caller, roles, cancellationToken);
         return (admission ?? await PeekAsync(caller, roles)).Apply(result);
@@ -93,6 +97,7 @@ public sealed class SubmitChatHandler(
         var cached = idempotent || turn is not null
             ? cache.TicketOnly(caller, request, http)
             : await cache.LookupAsync(caller, request, http, cancellationToken);
+        telemetry?.CacheLookedUp(cached.Hit is not null, cached.Ticket is not null);
         if (cached.Hit is { } hit)
         {
             return (hit, null); // answered before the limits: a hit admits no work
@@ -163,7 +168,8 @@ public sealed class SubmitChatHandler(
             return (ApiProblems.StorageUnavailable(), admission);
         }
 
-        RequestsLog.Accepted(logger, job.Id, caller, request.Model, request.Messages.Count);
+        System.Diagnostics.Activity.Current?.SetTag(TelemetryNames.Ours.JobId, job.Id); // the submit span
+        RequestsLog.Accepted(logger, job.Id, CallerHash.Of(caller), request.Model, request.Messages.Count);
         return (await AcceptedAsync(job), admission);
     }
 
@@ -214,7 +220,7 @@ public sealed class SubmitChatHandler(
         {
             await queue.EnqueueAsync(existing.Id, CancellationToken.None);
         }
-        RequestsLog.Replayed(logger, existing.Id, existing.Caller, existing.Status);
+        RequestsLog.Replayed(logger, existing.Id, CallerHash.Of(existing.Caller), existing.Status);
         return await AcceptedAsync(existing);
     }
 

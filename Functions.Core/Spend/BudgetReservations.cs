@@ -28,7 +28,8 @@ public sealed class BudgetReservations(
     PriceTable prices,
     IOptions<BudgetOptions> budgets,
     IOptions<RequestLimitsOptions> limits,
-    ILogger<BudgetReservations> logger)
+    ILogger<BudgetReservations> logger,
+    Telemetry.ServerlessTelemetry? telemetry = null)
 {
     /// <summary>Rounds of read-check-write before giving up under contention (the caller then answers 503).</summary>
     private const int MaxRounds = 100;
@@ -52,7 +53,8 @@ public sealed class BudgetReservations(
             {
                 // Give back what earlier windows took for this job.
                 await ReleaseAsync(job, cancellationToken);
-                SpendLog.BudgetExceeded(logger, job.Caller, exceeded.Budget.Name, amount);
+                SpendLog.BudgetExceeded(logger, Telemetry.CallerHash.Of(job.Caller), exceeded.Budget.Name, amount);
+                telemetry?.BudgetRefused(exceeded.Budget.Name);
                 return exceeded;
             }
         }

@@ -123,14 +123,16 @@ public sealed class FunctionsAppTests(AzuriteFixture azurite) : HostedTest(azuri
     }
 
     [Fact]
-    public async Task ApplicationInsights_GetsTheAppsInformationLogs_NotOnlyWarnings()
+    public async Task Telemetry_IsOpenTelemetry_WithNoClassicApplicationInsightsFilter()
     {
         var app = await StartFunctionsAppAsync();
 
+        // Core's wiring: spans, metrics and logs through the OpenTelemetry SDK (Azure Monitor is added in Azure, where
+        // APPLICATIONINSIGHTS_CONNECTION_STRING is set); the classic SDK and its Warning-only log rule are gone.
+        Assert.NotNull(app.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
+        Assert.NotNull(app.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
         var rules = app.Services.GetRequiredService<IOptions<LoggerFilterOptions>>().Value.Rules;
-
-        Assert.DoesNotContain(rules, rule => rule.ProviderName == global::Functions.ApplicationInsightsLogging.ProviderName
-            && rule.LogLevel >= LogLevel.Warning);
+        Assert.DoesNotContain(rules, rule => rule.ProviderName?.Contains("ApplicationInsights", StringComparison.Ordinal) == true);
     }
 
     private static HttpRequestMessage Post(string path, object body, string? caller = null)
