@@ -6,6 +6,7 @@ using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.RateLimits;
 using Functions.Core.Resilience;
+using Functions.Core.Routing;
 using Functions.Core.Spend;
 using Functions.Core.Telemetry;
 using Microsoft.AspNetCore.Http;
@@ -33,7 +34,6 @@ public sealed class ChatCompletionRunner(
     ICacheSavingsRecorder savings,
     ConversationTurns conversations,
     IOptions<ChatCompletionsOptions> options,
-    IOptions<ResilienceOptions> resilience,
     TimeProvider time,
     ILogger<ChatCompletionRunner> logger,
     ServerlessTelemetry? telemetry = null)
@@ -71,12 +71,14 @@ public sealed class ChatCompletionRunner(
                 return;
             }
 
+            // The stream's headers go out with its first event: a fallback before then still shows in x-model.
+            var streamHeaders = Headers(job, job.Cache);
             var stream = call.Stream
-                ? new ServerSentEvents(context.Response, Headers(job, job.Cache), options.Value.KeepAliveInterval, time)
+                ? new ServerSentEvents(context.Response, streamHeaders, options.Value.KeepAliveInterval, time)
                 : null;
             await using (stream)
             {
-                var (answered, attempt) = await CallAsync(context, call, job, stream, cancellationToken);
+                var (answered, attempt) = await CallAsync(context, call, job, stream, streamHeaders, cancellationToken);
                 charged = attempt.Charged;
                 if (answered is null)
                 {
@@ -145,7 +147,7 @@ public sealed class ChatCompletionRunner(
 
     /// <returns>The answer, or null once the failure has been written to the client.</returns>
     private async Task<(JobResult? Answer, Attempt Attempt)> CallAsync(HttpContext context, ChatCompletionCall call, Job job,
-        ServerSentEvents? stream, CancellationToken cancellationToken)
+        ServerSentEvents? stream, Dictionary<string, string> streamHeaders, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var charged = false;
@@ -156,9 +158,14 @@ public sealed class ChatCompletionRunner(
             // The gate, then an upstream slot: a wait within the bound is sat out (a slot found is held for this request, and
             // asking again takes it); past the bound, a closed gate is 503 and a fully booked model 429, both with Retry-After.
             var waited = TimeSpan.Zero;
-            while (await model.WaitBeforeCallAsync(job.Request, maxWait - waited, cancellationToken, GateStaleness) is { } gate)
+            while (await model.WaitBeforeCallAsync(job, maxWait - waited, cancellationToken, GateStaleness) is { } gate)
             {
-                if (gate.Delay > maxWait - waited || number > 1 + resilience.Value.MaxRetries)
+                if (gate.FallBack is { } fallback)
+                {
+                    job = FallBack(job, fallback, streamHeaders);
+                    continue;
+                }
+                if (gate.Delay > maxWait - waited || model.IsExhausted(job))
                 {
                     await WriteFailureAsync(context, stream, job, gate.Reason == ModelCaller.Paced
                         ? new ModelCallException(OpenAIErrors.UpstreamRateLimited,
@@ -175,8 +182,8 @@ public sealed class ChatCompletionRunner(
             job = job with { ModelCalls = number, StartedAt = job.StartedAt ?? time.GetUtcNow() };
             var first = !sentContent;
             var outcome = stream is null
-                ? await model.CallAsync(job.Request, number, cancellationToken)
-                : await model.StreamAsync(job.Request, number, async (delta, token) =>
+                ? await model.CallAsync(job, cancellationToken)
+                : await model.StreamAsync(job, async (delta, token) =>
                 {
                     if (delta.Content is null && delta.ToolCalls is null && delta.FinishReason is null)
                     {
@@ -206,7 +213,12 @@ public sealed class ChatCompletionRunner(
                 ChatCompletionsLog.Cancelled(logger, job.Id, number);
                 return (null, new Attempt(job, charged));
             }
-            if (outcome.RetryIn is { } wait && !sentContent && number <= resilience.Value.MaxRetries && wait <= maxWait)
+            if (outcome.FallBack is { } next && !sentContent)
+            {
+                job = FallBack(job, next, streamHeaders);
+                continue;
+            }
+            if (outcome.RetryIn is { } wait && !sentContent && !model.IsExhausted(job) && wait <= maxWait)
             {
                 await Task.Delay(wait, time, cancellationToken);
                 continue;
@@ -215,6 +227,17 @@ public sealed class ChatCompletionRunner(
             await WriteFailureAsync(context, stream, job, error, outcome.RetryIn);
             return (null, new Attempt(job, charged));
         }
+    }
+
+    /// <summary>On to the route's next candidate; a stream not yet started will say so in its headers.</summary>
+    private static Job FallBack(Job job, Requests.ChatRequest next, Dictionary<string, string> streamHeaders)
+    {
+        job = job with { Request = next };
+        foreach (var (name, value) in RouteHeaders.Of(job.Request))
+        {
+            streamHeaders[name] = value;
+        }
+        return job;
     }
 
     private static async Task WriteFailureAsync(HttpContext context, ServerSentEvents? stream, Job job, ModelCallException error,
@@ -287,7 +310,7 @@ public sealed class ChatCompletionRunner(
     {
         [RequestIdHeader] = job.Id,
         [CacheStatus.HeaderName] = ticket is null ? CacheStatus.Bypass : CacheStatus.Of(ticket),
-    }.Concat(ConversationHeaders.Of(job.Conversation)).ToDictionary();
+    }.Concat(ConversationHeaders.Of(job.Conversation)).Concat(RouteHeaders.Of(job.Request)).ToDictionary();
 
     private static string ResponseId(string id) => "chatcmpl-" + id;
 

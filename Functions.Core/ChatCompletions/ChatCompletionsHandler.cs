@@ -24,6 +24,7 @@ public sealed class ChatCompletionsHandler(
     CallerResolver callers,
     ChatCompletionRequestReader reader,
     ConversationTurns conversations,
+    Routing.ModelRouter router,
     CacheLookup cache,
     CallerRateLimiter rateLimits,
     WorstCaseTokens worstCase,
@@ -68,6 +69,7 @@ public sealed class ChatCompletionsHandler(
             }
             (turn, call) = (begun, call with { Request = begun.Request });
         }
+        call = call with { Request = router.Route(call.Request, roles) }; // before the cache, limits and budget, as on /api/chat
 
         var (ticket, hit) = await cache.FindAsync(caller, call.Request, http, cancellationToken);
         // An interactive call is a job that lives only as long as its request: the same limits, reservation, ledger rows

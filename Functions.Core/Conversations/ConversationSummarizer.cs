@@ -70,14 +70,14 @@ public sealed class ConversationSummarizer(
             return;
         }
         // The summary is never worth a wait (the next turn trims instead and asks again), so a pacing wait holds no slot.
-        if (await model.WaitBeforeCallAsync(request, holdWithin: TimeSpan.Zero, cancellationToken) is { } gate)
+        if (await model.WaitBeforeCallAsync(call, holdWithin: TimeSpan.Zero, cancellationToken) is { } gate)
         {
             await budgets.ReleaseAsync(call, CancellationToken.None);
             ConversationsLog.SummaryFailed(logger, conversation.Id, $"the model is held back ({gate.Reason})");
             return;
         }
 
-        var outcome = await model.CallAsync(request, call.ModelCalls, CancellationToken.None);
+        var outcome = await model.CallAsync(call, CancellationToken.None);
         try
         {
             if (outcome.Paid is { } paid)

@@ -12,7 +12,8 @@ public sealed record JobView(
     DateTimeOffset? CompletedAt,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? RetryAt = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StreamUrl = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ConversationTurnView? Conversation = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ConversationTurnView? Conversation = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RouteView? Route = null)
 {
     public static JobView From(Job job) => new(
         job.Id,
@@ -23,7 +24,22 @@ public sealed record JobView(
         job.CompletedAt,
         job.Status == JobStatus.Queued ? job.RetryAt : null,
         StreamUrl: null,
-        Conversation: job.Conversation is { } turn ? ConversationTurnView.From(turn) : null);
+        Conversation: job.Conversation is { } turn ? ConversationTurnView.From(turn) : null,
+        Route: job.Request.Route is { } plan ? RouteView.From(job.Request.Model, plan) : null);
+}
+
+/// <summary>
+/// How the job's model was chosen: the route (absent when the request named its model), the model called last, why,
+/// the candidates in order, and each one left behind with the failure that made the job leave it.
+/// </summary>
+public sealed record RouteView(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Name,
+    string Model,
+    string Reason,
+    IReadOnlyList<string> Candidates,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<Routing.RouteFallback>? Fallbacks)
+{
+    public static RouteView From(string model, Routing.RoutePlan plan) => new(plan.Route, model, plan.Reason, plan.Candidates, plan.Fallbacks);
 }
 
 /// <summary>What a conversation turn sent besides its new message, so a developer can see what it cost and why.</summary>

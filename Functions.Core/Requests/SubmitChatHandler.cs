@@ -32,6 +32,7 @@ public sealed class SubmitChatHandler(
     JobQueue queue,
     StreamTokens streams,
     ConversationTurns conversations,
+    Routing.ModelRouter router,
     TimeProvider time,
     ILogger<SubmitChatHandler> logger,
     ServerlessTelemetry? telemetry = null)
@@ -92,6 +93,7 @@ public sealed class SubmitChatHandler(
             }
             (turn, request) = (begun, begun.Request);
         }
+        request = router.Route(request, roles); // before the cache, limits and budget: they see the model called first
 
         // A turn's answer is appended by the worker, so it never takes a hit here: the worker's single flight serves it.
         var cached = idempotent || turn is not null
@@ -234,11 +236,16 @@ public sealed class SubmitChatHandler(
             {
                 [HeaderNames.RetryAfter] = GetChatHandler.PollAfterSeconds,
                 [CacheStatus.HeaderName] = job.Cache is { } ticket ? CacheStatus.Of(ticket) : CacheStatus.Bypass,
-            });
+            }.Concat(Routing.RouteHeaders.Of(job.Request)).ToDictionary());
     }
 
     /// <summary>What a replay is compared by: the request as submitted (a conversation turn's history changes).</summary>
-    private static string Fingerprint(Job job) => job.Conversation?.Fingerprint ?? JobTable.SerializeRequest(job.Request);
+    /// A fallback since then changed the stored request's model and route state, not what was submitted.
+    private static string Fingerprint(Job job) => job.Conversation?.Fingerprint ?? JobTable.SerializeRequest(job.Request with
+    {
+        Model = job.Request.Route?.Candidates[0] ?? job.Request.Model,
+        Route = null,
+    });
 
     private Task TryReleaseTurnAsync(Job job, BegunTurn? turn) =>
         turn is null ? Task.CompletedTask : conversations.ReleaseAsync(job.Caller, job.Id, turn);
