@@ -289,7 +289,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : HostedTest
         var crashes = new CrashOnceAfterCall();
         var host = await StartHostAsync(services: services => services.AddSingleton<IChatModel>(provider =>
         {
-            crashes.Inner = ActivatorUtilities.CreateInstance<OpenAIChatModel>(provider);
+            crashes.Inner = ActivatorUtilities.CreateInstance<Core.Routing.RoutedChatModel>(provider);
             return crashes;
         }));
 
