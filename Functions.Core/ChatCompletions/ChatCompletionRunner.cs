@@ -29,6 +29,7 @@ public sealed class ChatCompletionRunner(
     SingleFlight cacheStore,
     ModelCaller model,
     PaidCallRecorder recorder,
+    StaleAnswers stale,
     BudgetReservations budgets,
     CallerRateLimiter rateLimits,
     ICacheSavingsRecorder savings,
@@ -85,7 +86,8 @@ public sealed class ChatCompletionRunner(
                     return;
                 }
                 job = attempt.Job;
-                var stored = await cacheStore.StoreAsync(job.Succeed(answered, time.GetUtcNow()), CancellationToken.None);
+                // A stale answer is served as it is, never stored again as fresh.
+                var stored = answered.Stale ? job : await cacheStore.StoreAsync(job.Succeed(answered, time.GetUtcNow()), CancellationToken.None);
                 flight?.Complete(answered);
                 // Before the answer ends: a client that has it whole finds the turn in the history.
                 (answered, appended) = (await AppendTurnAsync(job, answered), true);
@@ -223,9 +225,32 @@ public sealed class ChatCompletionRunner(
                 await Task.Delay(wait, time, cancellationToken);
                 continue;
             }
+            if (!sentContent && await stale.FindAsync(job, CancellationToken.None) is { } served)
+            {
+                // Every candidate failed; the route takes an expired answer over none (stale-if-error).
+                streamHeaders[CacheStatus.HeaderName] = CacheStatus.Of(served.Job.Cache!);
+                await StreamStaleAsync(stream, served.Job, served.Answer, cancellationToken);
+                return (served.Answer, new Attempt(served.Job, charged));
+            }
             ChatCompletionsLog.Failed(logger, job.Id, error.Code, number);
             await WriteFailureAsync(context, stream, job, error, outcome.RetryIn);
             return (null, new Attempt(job, charged));
+        }
+    }
+
+    /// <summary>A stale answer on a stream the model never began: its pieces, as a stored answer is replayed.</summary>
+    private static async Task StreamStaleAsync(ServerSentEvents? stream, Job job, JobResult answer, CancellationToken cancellationToken)
+    {
+        if (stream is null)
+        {
+            return;
+        }
+        var first = true;
+        foreach (var piece in Pieces(answer))
+        {
+            await WriteDataAsync(stream, ChatCompletionJson.Chunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(), answer.Model, piece, first),
+                cancellationToken);
+            first = false;
         }
     }
 

@@ -44,4 +44,7 @@ internal static partial class CompletionsLog
 
     [LoggerMessage(EventId = 315, Level = LogLevel.Warning, Message = "Job {JobId} falls back from {From} to {To} ({Reason})")]
     public static partial void FellBack(ILogger logger, string jobId, string from, string to, string reason);
+
+    [LoggerMessage(EventId = 316, Level = LogLevel.Warning, Message = "Job {JobId} answered stale: every candidate failed ({Code})")]
+    public static partial void ServedStale(ILogger logger, string jobId, string code);
 }

@@ -27,6 +27,7 @@ public sealed class ProcessChatHandler(
     ModelCaller model,
     JobStreamWriter streams,
     PaidCallRecorder recorder,
+    StaleAnswers stale,
     Spend.BudgetReservations budgets,
     RateLimits.CallerRateLimiter rateLimits,
     Conversations.ConversationTurns conversations,
@@ -255,6 +256,13 @@ public sealed class ProcessChatHandler(
     {
         await budgets.ReleaseAsync(job, cancellationToken);
         await rateLimits.ReleaseAsync(job, cancellationToken);
+        if (await stale.FindAsync(job, cancellationToken) is { } answered)
+        {
+            // Every candidate failed, and the route takes an expired answer over none: served marked stale, not stored again.
+            CompletionsLog.ServedStale(logger, job.Id, error.Code);
+            await WriteOutcomeAsync(answered.Job.Succeed(answered.Answer, time.GetUtcNow()), cancellationToken);
+            return;
+        }
         await conversations.ReleaseAsync(job); // a failed turn appends nothing
         try
         {

@@ -18,7 +18,7 @@ public sealed record JobView(
     public static JobView From(Job job) => new(
         job.Id,
         job.Status.ToString(),
-        job.Result is { } r ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage, r.ToolCalls) : null,
+        job.Result is { } r ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage, r.ToolCalls, r.Stale ? true : null) : null,
         job.Status == JobStatus.Failed ? job.Error : null,
         job.CreatedAt,
         job.CompletedAt,
@@ -50,7 +50,8 @@ public sealed record ConversationTurnView(string Id, int HistoryTokens, int Hist
 }
 
 public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<Requests.ToolCall>? ToolCalls = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<Requests.ToolCall>? ToolCalls = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Stale = null);
 
 /// <summary>The body of a 202: the job, where to poll it, and where to stream it (a URL that carries its own short-lived token).</summary>
 public sealed record AcceptedJobView(string Id, string Status, string StatusUrl, string StreamUrl);

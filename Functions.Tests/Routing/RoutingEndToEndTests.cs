@@ -247,4 +247,29 @@ public sealed class RoutingEndToEndTests(AzuriteFixture azurite) : HostedTest(az
         Assert.Equal("support", response.Headers.GetValues("x-route").Single());
         Assert.Single(Backup.Calls);
     }
+
+    [Fact]
+    public async Task EveryCandidateDown_ServesTheExpiredCachedAnswer_MarkedStale_WhenTheRouteOptsIn()
+    {
+        var host = await StartRoutedHostAsync(new()
+        {
+            ["Routing:Routes:0:StaleIfError"] = "true", ["Cache:DefaultTtl"] = "00:00:01", ["Cache:LocalTtl"] = "00:00:00",
+            ["Resilience:MaxRetries"] = "1",
+        });
+        var body = new { messages = new[] { new { role = "user", content = "capital of France?" } }, temperature = 0 };
+        var (fresh, _) = await RunAsync(host, body);
+        await Task.Delay(TimeSpan.FromSeconds(1.2)); // past the answer's one-second TTL: it may no longer be served fresh
+        Model.Responder = _ => FakeReply.Error(503, "server_error", "server_error");
+        Backup.Responder = _ => FakeReply.Error(503, "server_error", "server_error");
+
+        var (stale, _) = await RunAsync(host, body);
+
+        Assert.Equal("Succeeded", stale.GetProperty("status").GetString());
+        Assert.True(stale.GetProperty("result").GetProperty("stale").GetBoolean());
+        Assert.Equal(fresh.GetProperty("result").GetProperty("content").GetString(), stale.GetProperty("result").GetProperty("content").GetString());
+        Assert.False(fresh.GetProperty("result").TryGetProperty("stale", out _));
+        Assert.Equal(2, Backup.Calls.Count); // the fallback was tried (1 + MaxRetries) before the stale answer
+        using var status = await host.GetAsync(stale.GetProperty("id").GetString()!, "router-test");
+        Assert.Contains("fwd=stale", status.Headers.GetValues("Cache-Status").Single());
+    }
 }
