@@ -272,4 +272,33 @@ public sealed class RoutingEndToEndTests(AzuriteFixture azurite) : HostedTest(az
         using var status = await host.GetAsync(stale.GetProperty("id").GetString()!, "router-test");
         Assert.Contains("fwd=stale", status.Headers.GetValues("Cache-Status").Single());
     }
+
+    [Fact]
+    public async Task OfflineModel_PlaysBothEndpoints_AndAScriptedOutageFallsBack()
+    {
+        var host = await StartHostAsync(new Dictionary<string, string?>
+        {
+            ["OpenAI:Endpoints:0:Name"] = "azure",
+            ["OpenAI:Endpoints:1:Name"] = "openai",
+            ["OfflineModel:Down"] = "azure",
+            ["OfflineModel:ChunkDelay"] = "00:00:00",
+            ["OpenAI:AllowedModels"] = "gpt-4o-mini",
+            ["OpenAI:Models:0:Name"] = "gpt-4.1-mini",
+            ["OpenAI:Models:0:Endpoint"] = "azure",
+            ["OpenAI:Models:1:Name"] = "gpt-4o-mini",
+            ["OpenAI:Models:1:Endpoint"] = "openai",
+            ["Routing:DefaultRoute"] = "chat",
+            ["Routing:Routes:0:Name"] = "chat",
+            ["Routing:Routes:0:Models:0"] = "gpt-4.1-mini",
+            ["Routing:Routes:0:Models:1"] = "gpt-4o-mini",
+            ["Resilience:MaxRetries"] = "1",
+        });
+
+        var (job, _) = await RunAsync(host, Body("hello offline"));
+
+        Assert.Equal("Succeeded", job.GetProperty("status").GetString());
+        Assert.StartsWith("[offline model as openai, gpt-4o-mini]", job.GetProperty("result").GetProperty("content").GetString());
+        Assert.Equal("gpt-4.1-mini", job.GetProperty("route").GetProperty("fallbacks")[0].GetProperty("model").GetString());
+        Assert.Empty(Model.Calls); // the test's own fake was never the model
+    }
 }
