@@ -154,6 +154,8 @@ public sealed class RoutingEndToEndTests(AzuriteFixture azurite) : HostedTest(az
         var ledger = await host.Service<SpendLedger>().ReadDayAsync(DateOnly.FromDateTime(DateTime.UtcNow), CancellationToken.None).ToListAsync();
         var paid = Assert.Single(ledger, entry => entry.Kind == LedgerEntry.Call);
         Assert.Equal("gpt-4o-mini", paid.Model);
+        Assert.Equal("support", paid.Route);
+        Assert.Equal("support default order; fell back from gpt-4.1-mini (upstream_error)", paid.RouteReason);
     }
 
     [Fact]
