@@ -46,6 +46,11 @@ public static class ServiceCollectionExtensions
         services.AddOptions<OpenAIOptions>().BindConfiguration(OpenAIOptions.SectionName)
             .PostConfigure<IOptions<KeyVaultOptions>>((options, vault) =>
             {
+                // An entry whose every setting is empty is not there (a template's unused fallback slot).
+                options.Endpoints.RemoveAll(e => string.IsNullOrWhiteSpace(e.Name) && e.Url is null && string.IsNullOrWhiteSpace(e.ApiKey)
+                                                 && string.IsNullOrWhiteSpace(e.KeyVaultSecret));
+                options.Models.RemoveAll(m => string.IsNullOrWhiteSpace(m.Name) && string.IsNullOrWhiteSpace(m.Endpoint)
+                                              && string.IsNullOrWhiteSpace(m.Deployment) && m.RequestsPerMinute is null && m.TokensPerMinute is null);
                 options.ApiKeyInKeyVault = vault.Value.VaultSecretName(SecretNames.OpenAIApiKey) is not null;
                 options.EndpointKeysInKeyVault = options.Endpoints.Where(endpoint => vault.Value.VaultSecretName(endpoint.SecretName) is not null)
                     .Select(endpoint => endpoint.Name).ToHashSet(StringComparer.Ordinal);

@@ -11,7 +11,17 @@ public static class RoutingServiceCollectionExtensions
     /// <summary>Routes (validated against the models at start-up), the router and the model catalog.</summary>
     public static IServiceCollection AddModelRouting(this IServiceCollection services)
     {
-        services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.SectionName).ValidateOnStart();
+        services.AddOptions<RoutingOptions>().BindConfiguration(RoutingOptions.SectionName)
+            .PostConfigure(routing =>
+            {
+                // Empty entries are not there (a template's unused slots).
+                foreach (var route in routing.Routes)
+                {
+                    route.Models.RemoveAll(string.IsNullOrWhiteSpace);
+                }
+                routing.Routes.RemoveAll(route => string.IsNullOrWhiteSpace(route.Name) && route.Models.Count == 0 && route.Rules.Count == 0);
+            })
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<RoutingOptions>, RoutingValidation>();
         services.AddSingleton<ModelRouter>();
         services.AddSingleton<ModelCatalog>();

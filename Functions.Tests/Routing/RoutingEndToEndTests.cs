@@ -303,4 +303,34 @@ public sealed class RoutingEndToEndTests(AzuriteFixture azurite) : HostedTest(az
         Assert.Equal("gpt-4.1-mini", job.GetProperty("route").GetProperty("fallbacks")[0].GetProperty("model").GetString());
         Assert.Empty(Model.Calls); // the test's own fake was never the model
     }
+
+    [Fact]
+    public async Task InfraShapedSettings_WithTheFallbackSlotLeftEmpty_RunAsOneEndpoint()
+    {
+        var host = await StartHostAsync(new Dictionary<string, string?>
+        {
+            ["OpenAI:Endpoints:0:Name"] = "primary",
+            ["OpenAI:Endpoints:0:Url"] = Model.BaseUrl.ToString(),
+            ["OpenAI:Endpoints:0:ApiKey"] = "primary-key",
+            ["OpenAI:Endpoints:1:Name"] = "",
+            ["OpenAI:Endpoints:1:Url"] = "",
+            ["OpenAI:Endpoints:1:KeyVaultSecret"] = "",
+            ["OpenAI:Models:0:Name"] = "gpt-4.1-mini",
+            ["OpenAI:Models:0:Endpoint"] = "primary",
+            ["OpenAI:Models:0:Deployment"] = "",
+            ["OpenAI:Models:1:Name"] = "",
+            ["OpenAI:Models:1:Endpoint"] = "",
+            ["Routing:DefaultRoute"] = "",
+            ["Routing:Routes:0:Name"] = "",
+            ["Routing:Routes:0:Models:0"] = "",
+            ["Routing:Routes:0:Models:1"] = "",
+        });
+
+        var (job, accepted) = await RunAsync(host, Body("one endpoint"));
+
+        Assert.Equal("Succeeded", job.GetProperty("status").GetString());
+        Assert.Equal("gpt-4.1-mini", accepted.Headers.GetValues("x-model").Single());
+        Assert.False(accepted.Headers.Contains("x-route"));
+        Assert.Equal("Bearer primary-key", Assert.Single(Model.Calls).Authorization);
+    }
 }
