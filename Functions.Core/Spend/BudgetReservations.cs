@@ -101,20 +101,12 @@ public sealed class BudgetReservations(
                 {
                     break;
                 }
-                var extra = amount - held;
-                var counters = new List<BudgetCounter>();
-                foreach (var budget in windowBudgets)
+                var (counters, exceeded) = await AddedToCountersAsync(window, windowBudgets, job, amount - held, cancellationToken);
+                if (exceeded is not null)
                 {
-                    var key = budget.CounterKey(job.Caller);
-                    var counter = await store.GetCounterAsync(window, key, cancellationToken)
-                                  ?? new BudgetCounter(key, budget.Scope == BudgetScope.Global ? null : job.Caller, 0, 0);
-                    if (counter.SpentMicros + counter.ReservedMicros + extra > budget.LimitMicros)
-                    {
-                        SpendLog.BudgetExceeded(logger, Telemetry.CallerHash.Of(job.Caller), budget.Name, amount);
-                        telemetry?.BudgetRefused(budget.Name);
-                        return new BudgetExceeded(budget, window, amount);
-                    }
-                    counters.Add(counter with { ReservedMicros = counter.ReservedMicros + extra });
+                    SpendLog.BudgetExceeded(logger, Telemetry.CallerHash.Of(job.Caller), exceeded.Name, amount);
+                    telemetry?.BudgetRefused(exceeded.Name);
+                    return new BudgetExceeded(exceeded, window, amount);
                 }
                 var raised = reservation is null
                     ? new BudgetReservation(ReservationId(job), job.Caller, [.. counters.Select(c => c.RowKey)], amount, BudgetReservation.Reserved, ",", 0)
@@ -138,17 +130,10 @@ public sealed class BudgetReservations(
     {
         for (var round = 1; ; round++)
         {
-            var counters = new List<BudgetCounter>();
-            foreach (var budget in windowBudgets)
+            var (counters, exceeded) = await AddedToCountersAsync(window, windowBudgets, job, amount, cancellationToken);
+            if (exceeded is not null)
             {
-                var key = budget.CounterKey(job.Caller);
-                var counter = await store.GetCounterAsync(window, key, cancellationToken)
-                              ?? new BudgetCounter(key, budget.Scope == BudgetScope.Global ? null : job.Caller, 0, 0);
-                if (counter.SpentMicros + counter.ReservedMicros + amount > budget.LimitMicros)
-                {
-                    return new BudgetExceeded(budget, window, amount);
-                }
-                counters.Add(counter with { ReservedMicros = counter.ReservedMicros + amount });
+                return new BudgetExceeded(exceeded, window, amount);
             }
 
             var reservation = new BudgetReservation(ReservationId(job), job.Caller, [.. counters.Select(counter => counter.RowKey)], amount,
@@ -167,6 +152,25 @@ public sealed class BudgetReservations(
                 SpendLog.CounterContention(logger, window.Key, round);
             }
         }
+    }
+
+    /// <summary>The window's counters with <paramref name="extra"/> more reserved, or the first budget it would exceed.</summary>
+    private async Task<(List<BudgetCounter> Counters, Budget? Exceeded)> AddedToCountersAsync(BudgetWindow window,
+        IReadOnlyList<Budget> windowBudgets, Job job, long extra, CancellationToken cancellationToken)
+    {
+        var counters = new List<BudgetCounter>();
+        foreach (var budget in windowBudgets)
+        {
+            var key = budget.CounterKey(job.Caller);
+            var counter = await store.GetCounterAsync(window, key, cancellationToken)
+                          ?? new BudgetCounter(key, budget.Scope == BudgetScope.Global ? null : job.Caller, 0, 0);
+            if (counter.SpentMicros + counter.ReservedMicros + extra > budget.LimitMicros)
+            {
+                return (counters, budget);
+            }
+            counters.Add(counter with { ReservedMicros = counter.ReservedMicros + extra });
+        }
+        return (counters, null);
     }
 
     private async Task FinishAsync(Job job, int? attempt, long actualMicros, CancellationToken cancellationToken)
