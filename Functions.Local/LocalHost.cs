@@ -37,6 +37,7 @@ public static class LocalHost
 
         var app = builder.Build();
         app.UseExceptionHandler();
+        app.MapDemoSpa();
         app.MapChatApi();
         app.MapSpendApi();
         dependencies.Announce(app.Logger);

@@ -1,6 +1,7 @@
 using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
+using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,7 @@ public sealed class CacheLookup(
     CacheTable cache,
     JobTable jobs,
     ICacheSavingsRecorder savings,
+    PriceTable prices,
     IOptions<CacheOptions> options,
     TimeProvider time,
     ILogger<CacheLookup> logger)
@@ -65,7 +67,7 @@ public sealed class CacheLookup(
                     Cache: ticket with { Outcome = CacheOutcome.Hit }).Succeed(entry.Result, now), cancellationToken);
             await savings.TryRecordHitAsync(caller, entry.Result, logger);
             CacheLog.Hit(logger, caller, job.Id);
-            return new CacheLookupResult(ticket, new WithHeadersResult(TypedResults.Ok(JobView.From(job)), new Dictionary<string, string>
+            return new CacheLookupResult(ticket, new WithHeadersResult(TypedResults.Ok(JobView.From(job, prices)), new Dictionary<string, string>
             {
                 [CacheStatus.HeaderName] = CacheStatus.Hit(ttl),
                 [HeaderNames.Age] = $"{(long)Math.Max(0, (now - entry.StoredAt).TotalSeconds)}",

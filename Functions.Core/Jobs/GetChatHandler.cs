@@ -1,6 +1,7 @@
 using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
+using Functions.Core.Spend;
 using Functions.Core.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
@@ -8,7 +9,7 @@ using Microsoft.Net.Http.Headers;
 namespace Functions.Core.Jobs;
 
 /// <summary><c>GET /api/chat/{id}</c>: a job's status and result, for the caller that created it and nobody else.</summary>
-public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, TimeProvider time)
+public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, PriceTable prices, TimeProvider time)
 {
     /// <summary>How long a client should wait before polling an unfinished job again.</summary>
     public const string PollAfterSeconds = "1";
@@ -44,7 +45,7 @@ public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, TimePr
         {
             headers[CacheStatus.HeaderName] = CacheStatus.Of(ticket);
         }
-        return new WithHeadersResult(TypedResults.Ok(JobView.From(job)), headers);
+        return new WithHeadersResult(TypedResults.Ok(JobView.From(job, prices)), headers);
     }
 
     /// <summary>A job the model asked to wait is not worth polling before it runs again.</summary>

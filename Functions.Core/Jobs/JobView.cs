@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Functions.Core.Spend;
 
 namespace Functions.Core.Jobs;
 
@@ -12,17 +13,23 @@ public sealed record JobView(
     DateTimeOffset? CompletedAt,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? RetryAt = null)
 {
-    public static JobView From(Job job) => new(
+    /// <param name="prices">Prices the answer's usage, so a client can show what it cost without a price list of its own.</param>
+    public static JobView From(Job job, PriceTable prices) => new(
         job.Id,
         job.Status.ToString(),
-        job.Result is { } r ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage) : null,
+        job.Result is { } r
+            ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage,
+                Money.Usd(prices.Cost(r.Model, r.Usage, job.CompletedAt ?? job.CreatedAt).Micros))
+            : null,
         job.Status == JobStatus.Failed ? job.Error : null,
         job.CreatedAt,
         job.CompletedAt,
         job.Status == JobStatus.Queued ? job.RetryAt : null);
 }
 
-public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage);
+/// <param name="CostUsd">What the model call that produced this answer cost, priced like its ledger entry; a cache hit
+/// that returns it costs nothing again (the spend ledger records it as a saving).</param>
+public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage, decimal CostUsd);
 
 public sealed record AcceptedJobView(string Id, string Status, string StatusUrl);
 

@@ -24,17 +24,18 @@ public sealed class SubmitChatHandlerTests
 {
     private readonly Mock<TableClient> table = new();
     private readonly Mock<QueueClient> queue = new();
+    private static readonly PriceTable Prices = new(Options.Create(new PricingOptions()), NullLogger<PriceTable>.Instance);
 
     // The request below is not cacheable (no temperature 0, no max-age), so the cache table is never touched.
     private SubmitChatHandler Handler() => new(
         new CallerResolver(Options.Create(new CallerOptions())),
         new ChatRequestReader(Options.Create(new RequestLimitsOptions()), Options.Create(new OpenAIOptions { ApiKey = "k" })),
         new CacheLookup(new CacheTable(Mock.Of<TableClient>(MockBehavior.Strict), TimeProvider.System), new JobTable(table.Object),
-            Mock.Of<ICacheSavingsRecorder>(MockBehavior.Strict), Options.Create(new CacheOptions()), TimeProvider.System,
+            Mock.Of<ICacheSavingsRecorder>(MockBehavior.Strict), Prices, Options.Create(new CacheOptions()), TimeProvider.System,
             NullLogger<CacheLookup>.Instance),
         // No budget is configured, so the reservation writes nothing.
         new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))),
-            new PriceTable(Options.Create(new PricingOptions()), NullLogger<PriceTable>.Instance), Options.Create(new BudgetOptions()),
+            Prices, Options.Create(new BudgetOptions()),
             Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
         new JobTable(table.Object),
         new JobQueue(queue.Object),

@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.Extensions.FileProviders;
+
+namespace Functions.Local.Development;
+
+/// <summary>Where the demo single-page app is served from, and whether it is (<c>DemoSpa</c> section).</summary>
+public sealed class DemoSpaOptions
+{
+    public const string SectionName = "DemoSpa";
+
+    /// <summary>Serve the demo at <c>/</c>; unset means in the Development environment only.</summary>
+    public bool? Enabled { get; set; }
+
+    /// <summary>The folder to serve; unset means <c>spa/</c> at the repository root.</summary>
+    public string? Root { get; set; }
+}
+
+/// <summary>
+/// Serves <c>spa/</c> (static files, no build step) at <c>/</c>, beside the API on the same origin, so that
+/// <c>dotnet run --project Functions.Local</c> and then http://localhost:7071/ shows every capability at work.
+/// </summary>
+public static class DemoSpa
+{
+    public static WebApplication MapDemoSpa(this WebApplication app)
+    {
+        var options = app.Configuration.GetSection(DemoSpaOptions.SectionName).Get<DemoSpaOptions>() ?? new DemoSpaOptions();
+        if (!(options.Enabled ?? app.Environment.IsDevelopment()))
+        {
+            return app;
+        }
+        var root = options.Root ?? (RepositoryFiles.FindRoot() is { } repository ? Path.Combine(repository, "spa") : null);
+        if (root is null || !File.Exists(Path.Combine(root, "index.html")))
+        {
+            app.Logger.LogWarning("Demo SPA: not served, no index.html in {Folder}", root ?? "spa/ (repository not found)");
+            return app;
+        }
+
+        var files = new PhysicalFileProvider(Path.GetFullPath(root));
+        var types = new FileExtensionContentTypeProvider();
+        types.Mappings[".mjs"] = "text/javascript";
+        app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            FileProvider = files,
+            ContentTypeProvider = types,
+            OnPrepareResponse = context =>
+            {
+                // A demo is edited while it runs: always revalidate, never serve yesterday's script.
+                context.Context.Response.Headers.CacheControl = "no-cache";
+                context.Context.Response.Headers.XContentTypeOptions = "nosniff";
+            },
+        });
+        return app;
+    }
+}

@@ -1,0 +1,71 @@
+using Functions.Local.Development;
+using Functions.Tests.Infrastructure;
+using Microsoft.Playwright;
+
+namespace Functions.Tests.Spa;
+
+/// <summary>
+/// The demo SPA as a person meets it: the real local host (Kestrel, queue listener, Core) serving spa/ at <c>/</c>,
+/// on its own Azurite, answered by the offline model, and one headless Chromium for every test in the collection.
+/// Each test signs in as its own caller, so the per-caller cache and budget never cross between tests.
+/// </summary>
+public sealed class SpaFixture : IAsyncLifetime
+{
+    /// <summary>Fits a few hundred tokens of gpt-4.1-mini output, and not the 4,096 a request may ask for.</summary>
+    public const string PerCallerDailyBudgetUsd = "0.005";
+
+    public const string AdminCaller = "spa-admin";
+
+    private readonly AzuriteFixture azurite = new();
+    private readonly BrowserFixture browser = new();
+    private OfflineModelServer? model;
+
+    public TestHost Host { get; private set; } = null!;
+
+    public IBrowser Browser => browser.Browser;
+
+    public async Task InitializeAsync()
+    {
+        await Task.WhenAll(azurite.InitializeAsync(), browser.InitializeAsync());
+        model = await OfflineModelServer.StartAsync();
+        Host = await TestHost.StartAsync(azurite, model.BaseUrl, new Dictionary<string, string?>
+        {
+            ["DemoSpa:Enabled"] = "true",
+            ["Budgets:PerCallerDailyUsd"] = PerCallerDailyBudgetUsd,
+            // A page with no caller is a signed-out user: the session-expired path.
+            ["Callers:AllowAnonymous"] = "false",
+            ["Spend:AdminCallers"] = AdminCaller,
+        });
+    }
+
+    /// <summary>Opens the demo in a fresh browser context (no shared storage), signed in as <paramref name="caller"/>.</summary>
+    public async Task<SpaPage> OpenAsync(string? caller, int width = 1280, int height = 900)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            BaseURL = Host.Client.BaseAddress!.ToString(),
+            ViewportSize = new ViewportSize { Width = width, Height = height },
+        });
+        return await SpaPage.OpenAsync(context, caller);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Host is not null)
+        {
+            await Host.DisposeAsync();
+        }
+        if (model is not null)
+        {
+            await model.DisposeAsync();
+        }
+        await browser.DisposeAsync();
+        await azurite.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class SpaCollection : ICollectionFixture<SpaFixture>
+{
+    public const string Name = "Demo SPA in Chromium";
+}

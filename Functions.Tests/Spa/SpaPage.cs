@@ -1,0 +1,87 @@
+using System.Text.RegularExpressions;
+using Functions.Tests.Infrastructure;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Functions.Tests.Spa;
+
+/// <summary>The demo page in one browser context, with what its console said, and the steps a person takes.</summary>
+public sealed partial class SpaPage : IAsyncDisposable
+{
+    private readonly IBrowserContext context;
+    private readonly List<string> consoleErrors = [];
+
+    static SpaPage() => SetDefaultExpectTimeout(15_000);
+
+    private SpaPage(IBrowserContext context, IPage page)
+    {
+        this.context = context;
+        Page = page;
+        page.Console += (_, message) =>
+        {
+            if (message.Type is "error" or "warning")
+            {
+                lock (consoleErrors) { consoleErrors.Add(message.Text); }
+            }
+        };
+        page.PageError += (_, error) =>
+        {
+            lock (consoleErrors) { consoleErrors.Add("page error: " + error); }
+        };
+    }
+
+    public IPage Page { get; }
+
+    public ILocator Message => Page.GetByLabel("Message", new() { Exact = true });
+    public ILocator Send => Page.GetByRole(AriaRole.Button, new() { Name = "Send" });
+    public ILocator Notice => Page.GetByRole(AriaRole.Alert);
+    public ILocator Answers => Page.Locator("#transcript .message.assistant");
+    public ILocator LastAnswer => Answers.Last;
+
+    public static async Task<SpaPage> OpenAsync(IBrowserContext context, string? caller)
+    {
+        var page = new SpaPage(context, await context.NewPageAsync());
+        await page.Page.GotoAsync("/");
+        await Expect(page.Page.Locator("body[data-ready=true]")).ToBeAttachedAsync();
+        if (caller is not null)
+        {
+            await page.Page.GetByLabel("Caller id (local development)").FillAsync(caller);
+        }
+        return page;
+    }
+
+    /// <summary>Types and sends a message, and waits until the page has finished with it (answered or refused).</summary>
+    public async Task<ILocator> AskAsync(string text)
+    {
+        var before = await Answers.CountAsync();
+        await Message.FillAsync(text);
+        await Send.ClickAsync();
+        await Expect(Answers).ToHaveCountAsync(before + 1);
+        await Expect(Send).ToBeEnabledAsync();
+        return LastAnswer;
+    }
+
+    public Task ScreenshotAsync(string name) =>
+        Page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, name + ".png"), FullPage = true });
+
+    /// <summary>
+    /// Nothing went wrong in the page. The browser itself logs every non-2xx response as a console error; the statuses a
+    /// test provokes on purpose are allowed, and so are the failed loads of a connection it cut.
+    /// </summary>
+    public void AssertNoConsoleErrors(int[]? expectedStatuses = null, bool connectionCut = false)
+    {
+        List<string> unexpected;
+        lock (consoleErrors)
+        {
+            unexpected = consoleErrors.Where(text =>
+                !(FailedLoad().Match(text) is { Success: true } failed && (expectedStatuses ?? []).Contains(int.Parse(failed.Groups[1].Value)))
+                && !(connectionCut && text.Contains("net::ERR_", StringComparison.Ordinal))).ToList();
+        }
+        Assert.True(unexpected.Count == 0, "Console errors: " + string.Join(" | ", unexpected));
+    }
+
+    public ValueTask DisposeAsync() => context.DisposeAsync();
+
+    [GeneratedRegex(@"the server responded with a status of (\d{3})")]
+    private static partial Regex FailedLoad();
+}

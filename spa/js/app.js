@@ -1,0 +1,130 @@
+// The demo's wiring: the settings, the composer and the transcript, and which door each turn goes through.
+import { Api } from './api.js';
+import { Notice } from './notice.js';
+import { Transcript, formatUsd } from './transcript.js';
+import { runBackgroundJob } from './background-job.js';
+import { loadSpendReport } from './spend.js';
+
+const $ = id => document.getElementById(id);
+
+const config = await loadConfig();
+$('caller-field').hidden = !config.callerField;
+const api = new Api(config.apiBase, () => (config.callerField ? $('caller').value.trim() : ''));
+const notice = new Notice($('notice'));
+const transcript = new Transcript($('transcript'), $('empty'));
+const totals = { answers: 0, costUsd: 0, hits: 0, savedUsd: 0 };
+let history = [];
+let busy = false;
+
+// A bug in this page shows up as a notice, never as a blank page.
+window.addEventListener('error', event => notice.show(event.error ?? new Error(event.message)));
+window.addEventListener('unhandledrejection', event => notice.show(event.reason));
+
+$('composer').addEventListener('submit', event => {
+  event.preventDefault();
+  send();
+});
+$('message').addEventListener('keydown', event => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    send();
+  }
+});
+$('new-chat').addEventListener('click', () => {
+  history = [];
+  transcript.clear();
+  notice.hide();
+  $('message').focus();
+});
+$('load-spend').addEventListener('click', () => loadSpendReport(api, $('spend'), notice));
+document.body.dataset.ready = 'true';
+
+async function send() {
+  if (busy) return;
+  const text = $('message').value;
+  const body = requestBody(text);
+  setBusy(true);
+  notice.hide();
+  markFields([]);
+  transcript.add('user', text);
+  const answer = transcript.add('assistant');
+  const statuses = [];
+  answer.setStatus('Sending…');
+  try {
+    const { job, cache } = await runBackgroundJob(api, body, {
+      onStatus: status => answer.setStatus((statuses.push(status), statuses.join(' → '))),
+      onConnectionLost: failures => answer.setStatus(`${statuses.join(' → ')} · connection lost, reconnecting (attempt ${failures})…`),
+    });
+    if (cache === 'hit' && statuses.length === 0) answer.setStatus('Succeeded');
+    else if (statuses.at(-1) !== job.status) answer.setStatus([...statuses, job.status].join(' → '));
+    showJob(answer, job, cache);
+    if (job.status === 'Succeeded') {
+      history.push({ role: 'user', content: text }, { role: 'assistant', content: job.result.content });
+      $('message').value = '';
+    }
+  } catch (error) {
+    const explanation = notice.show(error);
+    answer.setStatus('Not answered');
+    answer.fail(explanation.heading, explanation.detail);
+    markFields(explanation.fields);
+  } finally {
+    setBusy(false);
+  }
+}
+
+function requestBody(text) {
+  const body = { messages: [...history, { role: 'user', content: text }] };
+  const maxTokens = $('max-tokens').value.trim();
+  if (maxTokens) body.maxTokens = Number.isFinite(Number(maxTokens)) ? Number(maxTokens) : maxTokens;
+  if ($('deterministic').checked) body.temperature = 0;
+  return body;
+}
+
+function showJob(answer, job, cache) {
+  if (job.status === 'Failed') {
+    answer.fail('The model did not answer.', `${job.error?.message ?? ''} (${job.error?.code ?? 'unknown'})`);
+    return;
+  }
+  const { content, model, usage, costUsd } = job.result;
+  answer.setText(content);
+  const fromCache = cache !== null;
+  const cost = fromCache ? `cost $0.00 (saved ${formatUsd(costUsd)})` : `cost ${formatUsd(costUsd)}`;
+  answer.setMeta([model, `${usage.inputTokens} in / ${usage.outputTokens} out tokens`, cost], { cached: fromCache });
+  totals.answers += 1;
+  if (fromCache) {
+    totals.hits += 1;
+    totals.savedUsd += costUsd;
+  } else {
+    totals.costUsd += costUsd;
+  }
+  $('total-answers').textContent = String(totals.answers);
+  $('total-cost').textContent = formatUsd(totals.costUsd);
+  $('total-hits').textContent = String(totals.hits);
+  $('total-saved').textContent = formatUsd(totals.savedUsd);
+}
+
+/** Marks the inputs the backend's validation named (maxTokens, messages[0].content, …). */
+function markFields(fields) {
+  const inputs = { maxTokens: $('max-tokens'), messages: $('message') };
+  for (const input of Object.values(inputs)) input.removeAttribute('aria-invalid');
+  for (const { name } of fields) {
+    const input = inputs[name.split(/[.[]/)[0]];
+    input?.setAttribute('aria-invalid', 'true');
+  }
+}
+
+function setBusy(on) {
+  busy = on;
+  $('send').disabled = on;
+  $('transcript').setAttribute('aria-busy', String(on));
+}
+
+async function loadConfig() {
+  try {
+    const response = await fetch('config.json', { cache: 'no-cache' });
+    if (response.ok) return await response.json();
+  } catch {
+    // Served without a config: same origin, no development caller.
+  }
+  return { apiBase: '', callerField: false };
+}
