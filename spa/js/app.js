@@ -9,6 +9,8 @@ const $ = id => document.getElementById(id);
 
 const config = await loadConfig();
 $('caller-field').hidden = !config.callerField;
+// http://localhost:7071/?caller=alice opens the demo as alice (local development only; Azure's sign-in sets the caller).
+if (config.callerField) $('caller').value = new URLSearchParams(location.search).get('caller') ?? '';
 const api = new Api(config.apiBase, () => (config.callerField ? $('caller').value.trim() : ''));
 const notice = new Notice($('notice'));
 const transcript = new Transcript($('transcript'), $('empty'));
@@ -34,6 +36,11 @@ $('new-chat').addEventListener('click', () => {
   history = [];
   transcript.clear();
   notice.hide();
+  $('message').focus();
+});
+// Following an in-page link does not move keyboard focus in every browser; the skip link must.
+document.querySelector('.skip').addEventListener('click', event => {
+  event.preventDefault();
   $('message').focus();
 });
 $('load-spend').addEventListener('click', () => loadSpendReport(api, $('spend'), notice));
@@ -65,7 +72,7 @@ async function send() {
   } catch (error) {
     const explanation = notice.show(error);
     answer.setStatus('Not answered');
-    answer.fail(explanation.heading, explanation.detail);
+    answer.fail(explanation.heading, '');
     markFields(explanation.fields);
   } finally {
     setBusy(false);

@@ -1,0 +1,123 @@
+using System.Text.Json;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Functions.Tests.Spa;
+
+/// <summary>Every problem+json the API answers is explained in words, and the page stays usable.</summary>
+[Collection(SpaCollection.Name)]
+public sealed class SpaProblemTests(SpaFixture spa)
+{
+    [Fact]
+    public async Task BudgetRefusal_SaysWhichBudget_WhenItResets_AndCountsDownTheWait()
+    {
+        await using var page = await spa.OpenAsync("spa-budget");
+        // 4,096 output tokens of gpt-4.1-mini could cost $0.0066: more than the caller's daily $0.005.
+        await page.Page.GetByLabel("Max tokens per answer").FillAsync("4096");
+
+        var answer = await page.AskAsync("Write me a long essay");
+
+        await Expect(page.Notice).ToContainTextAsync("Budget reached");
+        await Expect(page.Notice).ToContainTextAsync("daily budget for your account");
+        await Expect(page.Notice).ToContainTextAsync("Nothing was queued or charged");
+        await Expect(page.Notice.Locator(".notice-wait")).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"try again in \d+ (h|min|s)"));
+        await Expect(answer).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("failed"));
+        await Expect(page.Message).ToHaveValueAsync("Write me a long essay");
+        await page.ScreenshotAsync("budget-refused");
+
+        // A smaller answer fits the same budget.
+        await page.Page.GetByLabel("Max tokens per answer").FillAsync("100");
+        var fits = await page.AskAsync("Write me a short one");
+        await Expect(fits.Locator(".text")).ToContainTextAsync("Write me a short one");
+        await Expect(page.Notice).ToBeHiddenAsync();
+        page.AssertNoConsoleErrors([429]);
+    }
+
+    [Fact]
+    public async Task ValidationProblem_NamesTheField_AndMarksItsInput()
+    {
+        await using var page = await spa.OpenAsync("spa-validation");
+        await page.Page.GetByLabel("Max tokens per answer").FillAsync("0");
+
+        await page.AskAsync("Hello");
+
+        await Expect(page.Notice).ToContainTextAsync("The request needs fixing");
+        await Expect(page.Notice.Locator(".notice-fields")).ToContainTextAsync("maxTokens");
+        await Expect(page.Page.GetByLabel("Max tokens per answer")).ToHaveAttributeAsync("aria-invalid", "true");
+        await page.ScreenshotAsync("validation-problem");
+        page.AssertNoConsoleErrors([400]);
+    }
+
+    [Fact]
+    public async Task BodyTooLarge_SaysHowMuchTheBackendTakes()
+    {
+        await using var page = await spa.OpenAsync("spa-too-large");
+
+        await page.AskAsync(new string('a', 300_000));
+
+        await Expect(page.Notice).ToContainTextAsync("Your message is too long");
+        await Expect(page.Notice).ToContainTextAsync("256 KiB");
+        page.AssertNoConsoleErrors([413]);
+    }
+
+    [Fact]
+    public async Task SignedOut_SaysTheSessionExpired_AndKeepsTheConversation()
+    {
+        await using var page = await spa.OpenAsync("spa-session");
+        var answered = await page.AskAsync("First question");
+        await Expect(answered.Locator(".text")).ToContainTextAsync("First question");
+
+        // The sign-in lapses: the page now has no caller, and this host serves no anonymous callers (401).
+        await page.Page.GetByLabel("Caller id (local development)").FillAsync("");
+        await page.AskAsync("Second question");
+
+        await Expect(page.Notice).ToContainTextAsync("Your session has expired");
+        await Expect(answered.Locator(".text")).ToContainTextAsync("First question");
+        await Expect(page.Message).ToBeEditableAsync();
+        await page.ScreenshotAsync("session-expired");
+        page.AssertNoConsoleErrors([401]);
+    }
+
+    [Fact]
+    public async Task ServiceUnavailable_SaysNothingWasCharged_AndWhenToRetry()
+    {
+        await using var page = await spa.OpenAsync("spa-503");
+        // Storage outages cannot be provoked from a browser; the answer is the one ApiProblems.StorageUnavailable gives.
+        await page.Page.RouteAsync("**/api/chat", route => route.FulfillAsync(new RouteFulfillOptions
+        {
+            Status = 503,
+            ContentType = "application/problem+json",
+            Headers = new Dictionary<string, string> { ["Retry-After"] = "30" },
+            Body = JsonSerializer.Serialize(new
+            {
+                type = "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+                title = "Storage is unavailable.",
+                status = 503,
+                detail = "The backend's storage did not answer; nothing was changed. Try again shortly.",
+            }),
+        }));
+
+        await page.AskAsync("Hello?");
+
+        await Expect(page.Notice).ToContainTextAsync("The service is briefly unavailable");
+        await Expect(page.Notice).ToContainTextAsync("Nothing was queued or charged");
+        await Expect(page.Notice.Locator(".notice-wait")).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"try again in (30|29|28) s"));
+        await page.ScreenshotAsync("service-unavailable");
+        page.AssertNoConsoleErrors([503]);
+    }
+
+    [Fact]
+    public async Task SpendReport_ForAnAdmin_ShowsTheTable_AndForAnyoneElseSaysWhy()
+    {
+        await using var admin = await spa.OpenAsync(SpaFixture.AdminCaller);
+        await admin.Page.GetByRole(AriaRole.Button, new() { Name = "Load spend report" }).ClickAsync();
+        await Expect(admin.Page.Locator("#spend table caption")).ToHaveTextAsync("Spend per model");
+        await admin.ScreenshotAsync("spend-report");
+        admin.AssertNoConsoleErrors();
+
+        await using var user = await spa.OpenAsync("spa-not-admin");
+        await user.Page.GetByRole(AriaRole.Button, new() { Name = "Load spend report" }).ClickAsync();
+        await Expect(user.Notice).ToContainTextAsync("Spend is for admins only.");
+        user.AssertNoConsoleErrors([403]);
+    }
+}
