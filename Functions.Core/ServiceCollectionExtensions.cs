@@ -12,6 +12,7 @@ using Functions.Core.Resilience;
 using Functions.Core.Secrets;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
+using Functions.Core.Tokens;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -50,6 +51,7 @@ public static class ServiceCollectionExtensions
             .ValidateOnStart();
 
         services.AddSecrets();
+        services.AddTokens();
         AddStorage(services);
         AddModel(services);
         services.AddResponseCache();
@@ -60,6 +62,10 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ChatRequestReader>();
         services.AddSingleton<SubmitChatHandler>();
         services.AddSingleton<GetChatHandler>();
+        services.AddSingleton<JobLeases>();
+        services.AddSingleton<JobWaits>();
+        services.AddSingleton<ModelCaller>();
+        services.AddSingleton<PaidCallRecorder>();
         services.AddSingleton<ProcessChatHandler>();
         services.AddSingleton<PoisonChatHandler>();
         return services;
@@ -95,7 +101,7 @@ public static class ServiceCollectionExtensions
             var clientOptions = new OpenAIClientOptions
             {
                 NetworkTimeout = options.NetworkTimeout,
-                // One retry owner: ProcessChatHandler. The SDK would otherwise retry 408/429/5xx three more times on
+                // One retry owner per request: the door that uses ModelCaller. The SDK would otherwise retry 408/429/5xx three more times on
                 // its own, multiplying upstream load under every retry we make and hiding the server's hints from us.
                 RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             };

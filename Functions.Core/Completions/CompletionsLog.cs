@@ -31,21 +31,14 @@ internal static partial class CompletionsLog
     [LoggerMessage(EventId = 307, Level = LogLevel.Information, Message = "Job {JobId} is running on another worker until {LeaseUntil}; duplicate ignored")]
     public static partial void HeldElsewhere(ILogger logger, string jobId, DateTimeOffset leaseUntil);
 
-    [LoggerMessage(EventId = 308, Level = LogLevel.Information, Message = "Job {JobId} was updated by another worker; this delivery stops")]
-    public static partial void TakenElsewhere(ILogger logger, string jobId);
 
     [LoggerMessage(EventId = 309, Level = LogLevel.Information, Message = "Job {JobId} waits: upstream gate closed ({Reason}) until {Until}")]
     public static partial void GateClosed(ILogger logger, string jobId, string reason, DateTimeOffset until);
-
-    [LoggerMessage(EventId = 311, Level = LogLevel.Warning,
-        Message = "Job {JobId} could not be released after a failure (HTTP {Status}); it runs again when its lease ends")]
-    public static partial void ReleaseFailed(ILogger logger, string jobId, int status);
 
     [LoggerMessage(EventId = 312, Level = LogLevel.Warning,
         Message = "Job {JobId}: recording its paid model call failed on attempt {Attempt}; trying again")]
     public static partial void RecordingRetried(ILogger logger, string jobId, int attempt);
 
-    [LoggerMessage(EventId = 310, Level = LogLevel.Information,
-        Message = "Job {JobId} back on the queue after {ModelCalls} model calls, visible again in {DelayMs} ms")]
-    public static partial void Requeued(ILogger logger, string jobId, int modelCalls, long delayMs);
+    [LoggerMessage(EventId = 308, Level = LogLevel.Information, Message = "Job {JobId} was finished by another worker; this delivery's outcome is dropped")]
+    public static partial void OutcomeTakenElsewhere(ILogger logger, string jobId);
 }

@@ -13,7 +13,7 @@ namespace Functions.Core.Completions;
 /// <summary>
 /// One attempt at any OpenAI-compatible chat completions API through the official OpenAI SDK, with every failure
 /// classified into a <see cref="ModelCallException"/>. It does not retry: the SDK's own retries are off (see
-/// ServiceCollectionExtensions) and <see cref="ProcessChatHandler"/> owns every retry decision.
+/// ServiceCollectionExtensions) and each door, through <see cref="ModelCaller"/>, owns every retry decision.
 /// </summary>
 public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IChatModel
 {

@@ -18,8 +18,9 @@ public sealed record BudgetExceeded(Budget Budget, BudgetWindow Window, long Req
 /// releases it if the job fails. Each window's counters change by optimistic concurrency (ETag-conditional writes,
 /// re-read and retry on 412/409) together with the job's reservation row in one transaction, so a reservation is
 /// never lost or applied twice, and concurrent submits can never take a budget past its limit: every reservation
-/// was checked against the totals it replaced. (Real cost above the estimate can still overshoot; see
-/// <see cref="PriceTable.WorstCaseMicros"/>.) The windows come from <see cref="Job.CreatedAt"/>, so the settle
+/// was checked against the totals it replaced. The worst case counts the input with the model's tokenizer plus a
+/// margin (<see cref="PriceTable.WorstCaseMicros"/>), so a settled cost never exceeds its reservation and the budget holds
+/// for what is spent, not only for what is reserved. The windows come from <see cref="Job.CreatedAt"/>, so the settle
 /// finds the reservation however late it runs.
 /// </summary>
 public sealed class BudgetReservations(

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
+using Functions.Core.Tokens;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -19,10 +20,11 @@ public sealed partial class PriceTable
 {
     private readonly Dictionary<string, ModelPrice[]> prices;
     private readonly ModelPrice fallback;
+    private readonly TokenCounter tokens;
     private readonly ILogger<PriceTable> logger;
     private readonly ConcurrentDictionary<string, bool> warned = new(StringComparer.OrdinalIgnoreCase);
 
-    public PriceTable(IOptions<PricingOptions> options, ILogger<PriceTable> logger)
+    public PriceTable(IOptions<PricingOptions> options, TokenCounter tokens, ILogger<PriceTable> logger)
     {
         var configured = options.Value.Models;
         prices = configured
@@ -31,6 +33,7 @@ public sealed partial class PriceTable
             .ToDictionary(group => group.Key, group => group.OrderBy(price => price.EffectiveFrom ?? DateTimeOffset.MinValue).ToArray(),
                 StringComparer.OrdinalIgnoreCase);
         fallback = options.Value.Fallback;
+        this.tokens = tokens;
         this.logger = logger;
     }
 
@@ -41,15 +44,13 @@ public sealed partial class PriceTable
     }
 
     /// <summary>
-    /// The most a request can cost: its estimated input (four characters a token, rounded up, plus four tokens a
-    /// message and three for the reply's priming), all uncached, and the full output allowance.
+    /// The most a request can cost: its input counted by the model's tokenizer as an upper bound
+    /// (<see cref="TokenCounter.EstimateInputTokens"/>: chat overhead and a safety margin included), all uncached, and
+    /// the full output allowance.
     /// </summary>
     public long WorstCaseMicros(ChatRequest request, int defaultMaxOutputTokens, DateTimeOffset at) =>
         Micros(Find(request.Model, at).Price,
-            new TokenUsage(EstimateInputTokens(request), 0, request.MaxTokens ?? defaultMaxOutputTokens));
-
-    public static int EstimateInputTokens(ChatRequest request) =>
-        3 + request.Messages.Sum(message => 4 + (message.Content.Length + 3) / 4);
+            new TokenUsage(tokens.EstimateInputTokens(request), 0, request.MaxTokens ?? defaultMaxOutputTokens));
 
     /// <summary>USD per 1M tokens × tokens = micro-dollars; cached tokens are part of the input count and priced apart.</summary>
     public static long Micros(ModelPrice price, TokenUsage usage)

@@ -24,14 +24,13 @@ public sealed class OfflineModelServer : IAsyncDisposable
         var (app, address) = await LoopbackApp.StartAsync(app => app.MapPost("/v1/chat/completions", async (HttpRequest request) =>
         {
             using var body = await JsonDocument.ParseAsync(request.Body);
-            var model = body.RootElement.TryGetProperty("model", out var m) ? m.GetString() ?? "offline" : "offline";
-            var prompt = body.RootElement.GetProperty("messages").EnumerateArray()
+            var model = ChatCompletionJson.Model(body.RootElement);
+            var lastUser = body.RootElement.GetProperty("messages").EnumerateArray()
                 .Select(message => message.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "")
-                .ToList();
-            var lastUser = prompt.LastOrDefault() ?? "";
+                .LastOrDefault() ?? "";
             var answer = $"[offline model] No OpenAI key is configured, so this is a canned reply. You said: \"{Truncate(lastUser, 200)}\"";
             return Results.Json(ChatCompletionJson.Create(answer, model,
-                ChatCompletionJson.EstimateTokens(string.Concat(prompt)), ChatCompletionJson.EstimateTokens(answer)));
+                ChatCompletionJson.PromptTokens(body.RootElement), ChatCompletionJson.CompletionTokens(model, answer)));
         }));
         return new OfflineModelServer(app, new Uri(address, "v1"));
     }

@@ -3,6 +3,7 @@ using Azure.Data.Tables;
 using Functions.Core.Callers;
 using Functions.Core.Jobs;
 using Functions.Core.Spend;
+using Functions.Core.Tokens;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -22,7 +23,7 @@ public sealed class GetChatHandlerTests
         table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>(It.IsAny<string>(), It.IsAny<string>(), null, It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(storageStatus, "storage down"));
         var handler = new GetChatHandler(new CallerResolver(Options.Create(new CallerOptions())), new JobTable(table.Object),
-            new PriceTable(Options.Create(new PricingOptions()), NullLogger<PriceTable>.Instance), TimeProvider.System);
+            new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance), TimeProvider.System);
 
         var result = await handler.HandleAsync(new DefaultHttpContext().Request, Guid.CreateVersion7().ToString("N"), CancellationToken.None);
 

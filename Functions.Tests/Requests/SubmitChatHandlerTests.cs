@@ -10,6 +10,7 @@ using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 using Functions.Core.Spend;
+using Functions.Core.Tokens;
 using Functions.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -24,7 +25,7 @@ public sealed class SubmitChatHandlerTests
 {
     private readonly Mock<TableClient> table = new();
     private readonly Mock<QueueClient> queue = new();
-    private static readonly PriceTable Prices = new(Options.Create(new PricingOptions()), NullLogger<PriceTable>.Instance);
+    private static readonly PriceTable Prices = new(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance);
 
     // The request below is not cacheable (no temperature 0, no max-age), so the cache table is never touched.
     private SubmitChatHandler Handler() => new(

@@ -4,7 +4,9 @@ using System.Text.Json;
 using Azure.Data.Tables;
 using Functions.Core.Jobs;
 using Functions.Core.Spend;
+using Functions.Local.Development;
 using Functions.Tests.Infrastructure;
+using Functions.Tests.Tokens;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
@@ -12,12 +14,13 @@ namespace Functions.Tests.Spend;
 
 /// <summary>
 /// Budgets through the real host: submit reserves, the worker settles or releases. Every request here is one user
-/// message "hi" with maxTokens 100 on gpt-4.1-mini: a worst case of (3 + 4 + 1) × 0.40 + 100 × 1.60 = 163.2 → 164 µ$.
+/// message "hi" with maxTokens 100 on gpt-4.1-mini: a worst case of 18 input tokens
+/// (3 + 4 + "user" 1 + "hi" 1 = 9, + 2 % → 10, + 8) × 0.40 + 100 × 1.60 = 167.2 → 168 µ$.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelper output) : IAsyncLifetime
 {
-    private const long WorstCase = 164;
+    private const long WorstCase = 168;
     private static readonly object Hi = new { messages = new[] { new { role = "user", content = "hi" } }, maxTokens = 100 };
 
     private FakeOpenAIServer model = null!;
@@ -29,7 +32,7 @@ public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelpe
     [Fact]
     public async Task FiftyParallelSubmits_NeverTakeTheGlobalBudgetPastItsLimit()
     {
-        // Room for 10 worst cases (10 × 164 = 1640 ≤ 1700 < 1804). The model holds every call, so nothing settles
+        // Room for 10 worst cases (10 × 168 = 1680 ≤ 1700 < 1848). The model holds every call, so nothing settles
         // during the burst and each accepted request still holds its full reservation.
         const long limit = 1700;
         for (var i = 0; i < 200; i++)
@@ -56,6 +59,47 @@ public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelpe
         var counter = await CounterAsync(host, "counter|global");
         Assert.True(counter.ReservedMicros + counter.SpentMicros <= limit);
         Assert.Equal(accepted, await CountJobRowsAsync(host));
+    }
+
+    [Fact]
+    public async Task FiftyParallelChinesePrompts_SpendNoMoreThanTheBudget_WhenEveryJobIsBilledInFull()
+    {
+        // 1,000 Chinese characters are about 700 tokens, not the 250 that four characters a token made of them: with that
+        // estimate, jobs reserved a third of what they then cost. The fake bills each prompt as OpenAI does (the real
+        // tokenizer) and every answer at its whole maxTokens, so the settled cost is each request's true worst case.
+        const long limit = 2000; // $0.002
+        model.Responder = request => FakeReply.Completion("答", promptTokens: ChatCompletionJson.PromptTokens(request),
+            completionTokens: request.GetProperty("max_completion_tokens").GetInt32(), model: "gpt-4.1-mini");
+        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl,
+            new Dictionary<string, string?> { ["Budgets:GlobalDailyUsd"] = "0.002" });
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => host.SubmitAsync(
+            new { messages = new[] { new { role = "user", content = TokenCounterTests.ChineseText(1000, seed: i) } }, maxTokens = 50 },
+            caller: $"caller-{i % 7}")));
+        var accepted = new List<(string Id, string Caller)>();
+        for (var i = 0; i < responses.Length; i++)
+        {
+            if (responses[i].StatusCode == HttpStatusCode.Accepted)
+            {
+                accepted.Add(((await responses[i].Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, $"caller-{i % 7}"));
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.TooManyRequests, responses[i].StatusCode);
+            }
+        }
+        foreach (var (id, caller) in accepted)
+        {
+            Assert.Equal("Succeeded", (await host.WaitForTerminalAsync(id, caller, TimeSpan.FromSeconds(60))).GetProperty("status").GetString());
+        }
+
+        var spent = (await LedgerAsync(host)).Sum(entry => entry.CostMicros);
+        var counter = await CounterAsync(host, "counter|global");
+        var overshoot = Math.Max(0, spent - limit);
+        output.WriteLine($"accepted {accepted.Count} of 50; spent {spent} µ$ of {limit} µ$; overshoot {overshoot} µ$");
+        Assert.NotEmpty(accepted);
+        Assert.Equal(0, overshoot);
+        Assert.Equal((0L, spent), (counter.ReservedMicros, counter.SpentMicros));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 using Functions.Core.Spend;
+using Functions.Core.Tokens;
 using Functions.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -121,15 +122,16 @@ public sealed class PriceTableTests
     }
 
     [Fact]
-    public void WorstCase_IsEstimatedInputAtTheInputPrice_PlusTheWholeOutputAllowance()
+    public void WorstCase_IsTheTokenizersInputEstimateAtTheInputPrice_PlusTheWholeOutputAllowance()
     {
         var request = new ChatRequest([new ChatMessage("system", "Be brief."), new ChatMessage("user", "hi")], "gpt-4.1-mini", null, 100);
 
-        // Input: 3 + (4 + ⌈9/4⌉) + (4 + ⌈2/4⌉) = 3 + 7 + 5 = 15 tokens × 0.40 = 6; output: 100 × 1.60 = 160.
-        Assert.Equal(15, PriceTable.EstimateInputTokens(request));
-        Assert.Equal(166, Prices().WorstCaseMicros(request, 4096, Now));
-        // No maxTokens: the configured maximum, 4096 × 1.60 = 6553.6, so 6 + 6553.6 = 6559.6 → 6560.
-        Assert.Equal(6_560, Prices().WorstCaseMicros(request with { MaxTokens = null }, 4096, Now));
+        // Input (o200k_base): 3 priming + (4 + "system" 1 + "Be brief." 3) + (4 + "user" 1 + "hi" 1) = 17 tokens,
+        // + 2 % → 18, + 8 flat = 26 tokens × 0.40 = 10.4; output: 100 × 1.60 = 160; 170.4 → 171.
+        Assert.Equal(26, new TokenCounter().EstimateInputTokens(request));
+        Assert.Equal(171, Prices().WorstCaseMicros(request, 4096, Now));
+        // No maxTokens: the configured maximum, 4096 × 1.60 = 6553.6, so 10.4 + 6553.6 = 6564.
+        Assert.Equal(6_564, Prices().WorstCaseMicros(request with { MaxTokens = null }, 4096, Now));
     }
 
     [Fact]
@@ -144,7 +146,7 @@ public sealed class PriceTableTests
     }
 
     private static PriceTable Prices(PricingOptions? options = null, ListLoggerProvider? logs = null) =>
-        new(Options.Create(options ?? new PricingOptions()), (logs ?? new ListLoggerProvider()).CreateLogger<PriceTable>());
+        new(Options.Create(options ?? new PricingOptions()), new TokenCounter(), (logs ?? new ListLoggerProvider()).CreateLogger<PriceTable>());
 
     private static DateTimeOffset Date(string utc) =>
         DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal);

@@ -5,6 +5,7 @@ using System.Globalization;
 using Azure.Data.Tables;
 using Functions.Core.Jobs;
 using Functions.Core.Spend;
+using Functions.Core.Tokens;
 using Functions.Local.Development;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -21,7 +22,7 @@ var client = new TableServiceClient(azurite.ConnectionString).GetTableClient("sp
 await client.CreateIfNotExistsAsync();
 
 var table = new SpendTable(client);
-var prices = new PriceTable(Options.Create(new PricingOptions()), NullLogger<PriceTable>.Instance);
+var prices = new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance);
 var ledger = new SpendLedger(table, prices, clock, NullLogger<SpendLedger>.Instance);
 var rollup = new SpendRollup(ledger, new SpendRollups(table), clock, NullLogger<SpendRollup>.Instance);
 

@@ -1,0 +1,20 @@
+using Functions.Core.Jobs;
+
+namespace Functions.Core.Completions;
+
+/// <summary>
+/// What one call to the model came to. <see cref="Result"/>: it answered. Otherwise <see cref="Error"/> says why not,
+/// and <see cref="RetryIn"/> is set when another call is worth making after that wait (a transient failure).
+/// <see cref="Paid"/> is what a call that broke off mid-stream had already generated, and so cost, with its usage
+/// estimated: it must be recorded even though the call failed.
+/// </summary>
+public sealed record ModelCallOutcome(JobResult? Result, ModelCallException? Error, TimeSpan? RetryIn, JobResult? Paid)
+{
+    public static ModelCallOutcome Answered(JobResult result) => new(result, null, null, result);
+
+    public static ModelCallOutcome Failed(ModelCallException error, JobResult? paid) => new(null, error, null, paid);
+
+    public static ModelCallOutcome Transient(ModelCallException error, TimeSpan retryIn, JobResult? paid) => new(null, error, retryIn, paid);
+
+    public bool Succeeded => Result is not null;
+}

@@ -1,0 +1,62 @@
+using Functions.Core.Requests;
+using Functions.Core.Resilience;
+using Microsoft.Extensions.Options;
+
+namespace Functions.Core.Completions;
+
+/// <summary>The shared gate is closed: hold back for <see cref="Delay"/> (its remaining closure plus a random spread).</summary>
+public sealed record GateWait(TimeSpan Delay, string Reason, DateTimeOffset Until);
+
+/// <summary>
+/// The one way either door calls the model: the shared upstream gate before the call, and after it the failure
+/// classified, the circuit breaker fed, a 429's retry hint shared with every instance, and the back-off to take
+/// before another call. It never sleeps or loops itself: each door decides whether and how to wait (the queue worker
+/// may send a job back to the queue; the interactive door may only retry before its first byte), so there is still
+/// exactly one retry owner per request. The SDK's own retries are off (see ServiceCollectionExtensions).
+/// </summary>
+public sealed class ModelCaller(
+    IChatModel model,
+    UpstreamGate gate,
+    CircuitBreaker circuit,
+    RetryPolicy retryPolicy,
+    IOptions<ResilienceOptions> options,
+    TimeProvider time)
+{
+    /// <returns>How long to hold back before calling, or null when the gate is open.</returns>
+    public async Task<GateWait?> WaitBeforeCallAsync(CancellationToken cancellationToken) =>
+        await gate.ClosedUntilAsync(cancellationToken) is { } closed
+            ? new GateWait(closed.Until - time.GetUtcNow() + retryPolicy.Spread(), closed.Reason, closed.Until)
+            : null;
+
+    /// <param name="call">This call's number among the request's calls (1 for the first): it sets the back-off.</param>
+    public async Task<ModelCallOutcome> CallAsync(ChatRequest request, int call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await model.CompleteAsync(request, cancellationToken);
+            circuit.RecordSuccess();
+            return ModelCallOutcome.Answered(result);
+        }
+        catch (ModelCallException ex)
+        {
+            return await FailedAsync(ex, call, paid: null, cancellationToken);
+        }
+    }
+
+    private async Task<ModelCallOutcome> FailedAsync(ModelCallException ex, int call, Jobs.JobResult? paid,
+        CancellationToken cancellationToken)
+    {
+        if (!ex.IsTransient)
+        {
+            return ModelCallOutcome.Failed(ex, paid);
+        }
+        await circuit.RecordFailureAsync(cancellationToken);
+        if (ex.Status == 429 && ex.RetryAfter is { } hint)
+        {
+            // Other instances hold back at most MaxBackoff on our word: past that they learn their own limits.
+            var maxBackoff = options.Value.MaxBackoff;
+            await gate.CloseUntilAsync(time.GetUtcNow() + (hint < maxBackoff ? hint : maxBackoff), "rate_limited", cancellationToken);
+        }
+        return ModelCallOutcome.Transient(ex, retryPolicy.Backoff(call, ex.RetryAfter), paid);
+    }
+}

@@ -1,0 +1,46 @@
+using Functions.Core.Jobs;
+using Functions.Core.Spend;
+using Functions.Core.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Functions.Core.Completions;
+
+/// <summary>
+/// Records a model call that was paid for, once, on either door: the ledger row (keyed by job and call, so a repeat
+/// finds it already there), then the job's budget reservation settled to the real cost. The answer is paid for, so
+/// both writes ignore shutdown and ride out a storage blip here: giving up would make a redelivery pay for a second
+/// call. About three seconds of retries in all, well inside a job's lease.
+/// </summary>
+public sealed class PaidCallRecorder(SpendLedger ledger, BudgetReservations budgets, TimeProvider time,
+    ILogger<PaidCallRecorder> logger)
+{
+    private const int Attempts = 4;
+
+    /// <summary>Records call <see cref="Job.ModelCalls"/> of <paramref name="job"/>; returns its cost in micro-dollars.</summary>
+    public async Task<long> RecordAsync(Job job, JobResult paid)
+    {
+        var cost = await RetryingAsync(job, () => ledger.RecordCallAsync(job, paid, CancellationToken.None));
+        await RetryingAsync(job, async () =>
+        {
+            await budgets.SettleAsync(job, cost, CancellationToken.None);
+            return cost;
+        });
+        return cost;
+    }
+
+    private async Task<T> RetryingAsync<T>(Job job, Func<Task<T>> write)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await write();
+            }
+            catch (Exception ex) when (StorageFailure.Is(ex) && attempt < Attempts)
+            {
+                CompletionsLog.RecordingRetried(logger, job.Id, attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt * attempt), time);
+            }
+        }
+    }
+}
