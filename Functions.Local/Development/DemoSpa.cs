@@ -1,5 +1,7 @@
+using Functions.Core.Callers;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
 
 namespace Functions.Local.Development;
 
@@ -34,6 +36,12 @@ public static class DemoSpa
             app.Logger.LogWarning("Demo SPA: not served, no index.html in {Folder}", root ?? "spa/ (repository not found)");
             return app;
         }
+
+        // The page asks where the API is. Here: on this origin, and the caller may be typed in when this host trusts
+        // the principal header (Development). A deployed site gets its config.json from azd's prepackage hook.
+        // An endpoint, so it wins over a config.json left in spa/ by a deployment (static files serve only unrouted paths).
+        app.MapGet("/config.json", (IOptions<CallerOptions> callers) =>
+            Results.Json(new { apiBase = "", callerField = callers.Value.TrustPrincipalHeader }));
 
         var files = new PhysicalFileProvider(Path.GetFullPath(root));
         var types = new FileExtensionContentTypeProvider();
