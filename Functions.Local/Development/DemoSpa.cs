@@ -58,6 +58,8 @@ public static class DemoSpa
                 context.Context.Response.Headers.XContentTypeOptions = "nosniff";
             },
         });
+        app.Lifetime.ApplicationStarted.Register(() =>
+            app.Logger.LogInformation("Demo SPA: open {Url}/ in a browser (files from {Folder})", LocalHost.ListeningUrl(app), root));
         return app;
     }
 }
