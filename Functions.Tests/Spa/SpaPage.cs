@@ -58,6 +58,30 @@ public sealed partial class SpaPage : IAsyncDisposable
         return Answers.Nth(before);
     }
 
+    /// <summary>
+    /// From now on, records every distinct text the last answer's status line and text go through, as the page changes
+    /// them (a MutationObserver), so a test can see intermediate states: tokens arriving, a reconnect.
+    /// </summary>
+    public Task RecordAnswerStatesAsync() => Page.EvaluateAsync("""
+        () => {
+          window.__states = { status: [], text: [] };
+          const record = () => {
+            const answer = [...document.querySelectorAll('#transcript .message.assistant')].at(-1);
+            for (const part of ['status', 'text']) {
+              const now = answer?.querySelector('.' + part)?.textContent ?? '';
+              const seen = window.__states[part];
+              if (now && seen.at(-1) !== now) seen.push(now);
+            }
+          };
+          new MutationObserver(record).observe(document.getElementById('transcript'),
+            { subtree: true, childList: true, characterData: true });
+        }
+        """);
+
+    /// <param name="part"><c>status</c> or <c>text</c>.</param>
+    public Task<string[]> RecordedAnswerStatesAsync(string part) =>
+        Page.EvaluateAsync<string[]>("part => window.__states[part]", part);
+
     public Task ScreenshotAsync(string name) =>
         Page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, name + ".png"), FullPage = true });
 

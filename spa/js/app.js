@@ -56,14 +56,17 @@ async function send() {
   transcript.add('user', text);
   const answer = transcript.add('assistant');
   const statuses = [];
+  const showStatus = status => {
+    if (statuses.at(-1) !== status) statuses.push(status);
+    answer.setStatus(statuses.join(' → '));
+  };
   answer.setStatus('Sending…');
   try {
     const { job, cache } = await runBackgroundJob(api, body, {
-      onStatus: status => answer.setStatus((statuses.push(status), statuses.join(' → '))),
+      onStatus: showStatus,
       onConnectionLost: failures => answer.setStatus(`${statuses.join(' → ')} · connection lost, reconnecting (attempt ${failures})…`),
     });
-    if (cache === 'hit' && statuses.length === 0) answer.setStatus('Succeeded');
-    else if (statuses.at(-1) !== job.status) answer.setStatus([...statuses, job.status].join(' → '));
+    showStatus(job.status);
     showJob(answer, job, cache);
     if (job.status === 'Succeeded') {
       history.push({ role: 'user', content: text }, { role: 'assistant', content: job.result.content });
