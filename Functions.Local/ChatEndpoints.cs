@@ -1,3 +1,4 @@
+using Functions.Core.ChatCompletions;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 
@@ -15,6 +16,9 @@ public static class ChatEndpoints
         api.MapGet("/" + JobRoutes.Status,
             (HttpRequest request, string id, GetChatHandler handler, CancellationToken cancellationToken) =>
                 handler.HandleAsync(request, id, cancellationToken));
+        api.MapPost("/" + ChatCompletionRoutes.Completions,
+            (HttpRequest request, ChatCompletionsHandler handler, CancellationToken cancellationToken) =>
+                handler.HandleAsync(request, cancellationToken));
         return app;
     }
 }

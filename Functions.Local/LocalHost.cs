@@ -32,19 +32,22 @@ public static class LocalHost
         builder.Services.AddCacheTimerTriggers();
         builder.Services.AddSpendTimerTriggers();
 
+        builder.Services.AddLocalCors(builder.Environment.IsDevelopment());
+
         // A bug answers 500 problem+json with no stack trace; client mistakes never get this far (they are 4xx).
         builder.Services.AddProblemDetails();
 
         var app = builder.Build();
         app.UseExceptionHandler();
+        app.UseCors();
         app.MapDemoSpa();
         app.MapChatApi();
         app.MapSpendApi();
         dependencies.Announce(app.Logger);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
-            "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}} and GET {Url}/api/spend; " +
+            "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}}, POST {Url}/api/v1/chat/completions and GET {Url}/api/spend; " +
             "queue triggers ProcessChat and ProcessChatPoison and timers SpendRollup and SweepCache are running",
-            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app)));
+            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app)));
         return app;
     }
 

@@ -38,6 +38,19 @@ public static class CacheKey
                 json.WriteStartArray();
                 json.WriteStringValue(message.Role);
                 json.WriteStringValue(message.Content);
+                // Written only when present, so the keys of plain messages are what they always were.
+                if (message.ToolCallId is not null || message.ToolCalls is not null)
+                {
+                    json.WriteStringValue(message.ToolCallId);
+                    json.WriteStartArray();
+                    foreach (var call in message.ToolCalls ?? [])
+                    {
+                        json.WriteStringValue(call.Id);
+                        json.WriteStringValue(call.Name);
+                        json.WriteStringValue(call.Arguments);
+                    }
+                    json.WriteEndArray();
+                }
                 json.WriteEndArray();
             }
             json.WriteEndArray();
@@ -65,6 +78,10 @@ public static class CacheKey
                 json.WriteEndObject();
             }
             json.WriteEndArray();
+            if (request.ToolChoice is { } toolChoice)
+            {
+                json.WriteString("toolChoice", toolChoice);
+            }
             json.WriteEndObject();
         }
         return buffer.WrittenSpan.ToArray();

@@ -42,41 +42,67 @@ public sealed class CacheLookup(
     public async Task<CacheLookupResult> LookupAsync(string caller, ChatRequest request, HttpRequest http,
         CancellationToken cancellationToken)
     {
-        var ticket = TicketOnly(caller, request, http).Ticket;
-        if (ticket is null)
+        var (ticket, found) = await FindAsync(caller, request, http, cancellationToken);
+        if (found is not { } hit)
         {
-            return new CacheLookupResult(null);
-        }
-        var miss = new CacheLookupResult(ticket);
-        if (!ticket.UseStored)
-        {
-            return miss;
+            return new CacheLookupResult(ticket);
         }
 
         try
         {
             var now = time.GetUtcNow();
-            if (await cache.GetAsync(ticket.Key, cancellationToken) is not { } entry || entry.FreshFor(ticket.Ttl, now) is not { } ttl)
-            {
-                return miss;
-            }
-
+            var entry = hit.Entry;
             var job = entry.Caller == caller
                 ? new Job(entry.JobId, caller, JobStatus.Succeeded, request, entry.CreatedAt, CompletedAt: entry.CompletedAt, Result: entry.Result)
                 : await jobs.AddAsync(new Job(JobIds.New(time), caller, JobStatus.Queued, request, now,
-                    Cache: ticket with { Outcome = CacheOutcome.Hit }).Succeed(entry.Result, now), cancellationToken);
-            await savings.TryRecordHitAsync(caller, entry.Result, logger);
+                    Cache: ticket! with { Outcome = CacheOutcome.Hit }).Succeed(entry.Result, now), cancellationToken);
             CacheLog.Hit(logger, caller, job.Id);
             return new CacheLookupResult(ticket, new WithHeadersResult(TypedResults.Ok(JobView.From(job, prices)), new Dictionary<string, string>
             {
-                [CacheStatus.HeaderName] = CacheStatus.Hit(ttl),
-                [HeaderNames.Age] = $"{(long)Math.Max(0, (now - entry.StoredAt).TotalSeconds)}",
+                [CacheStatus.HeaderName] = CacheStatus.Hit(hit.FreshFor),
+                [HeaderNames.Age] = hit.AgeHeader,
             }));
         }
         catch (Exception ex) when (StorageFailure.Is(ex))
         {
             CacheLog.LookupFailed(logger, ex);
-            return miss;
+            return new CacheLookupResult(ticket);
         }
     }
+
+    /// <summary>
+    /// The ticket, and a fresh stored answer when there is one (its saving recorded): the part of a lookup every door
+    /// shares. Storage trouble is a miss: the cache never fails a request.
+    /// </summary>
+    public async Task<(CacheTicket? Ticket, CacheHit? Hit)> FindAsync(string caller, ChatRequest request, HttpRequest http,
+        CancellationToken cancellationToken)
+    {
+        var ticket = TicketOnly(caller, request, http).Ticket;
+        if (ticket is not { UseStored: true })
+        {
+            return (ticket, null);
+        }
+        try
+        {
+            var now = time.GetUtcNow();
+            if (await cache.GetAsync(ticket.Key, cancellationToken) is not { } entry || entry.FreshFor(ticket.Ttl, now) is not { } ttl)
+            {
+                return (ticket, null);
+            }
+            await savings.TryRecordHitAsync(caller, entry.Result, logger);
+            return (ticket, new CacheHit(entry, ttl, now - entry.StoredAt));
+        }
+        catch (Exception ex) when (StorageFailure.Is(ex))
+        {
+            CacheLog.LookupFailed(logger, ex);
+            return (ticket, null);
+        }
+    }
+}
+
+/// <summary>A stored answer fresh enough for the request: it may be served for <see cref="FreshFor"/> more.</summary>
+public sealed record CacheHit(CacheEntry Entry, TimeSpan FreshFor, TimeSpan Age)
+{
+    /// <summary>The HTTP <c>Age</c> header: whole seconds since the answer was stored.</summary>
+    public string AgeHeader => $"{(long)Math.Max(0, Age.TotalSeconds)}";
 }

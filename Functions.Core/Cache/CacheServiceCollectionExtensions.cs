@@ -18,6 +18,7 @@ public static class CacheServiceCollectionExtensions
 
         services.AddSingleton<CacheLookup>();
         services.AddSingleton<SingleFlight>();
+        services.AddSingleton<InteractiveFlights>();
         services.AddSingleton<CacheSweepHandler>();
         return services;
     }

@@ -16,5 +16,9 @@ public sealed record ModelCallOutcome(JobResult? Result, ModelCallException? Err
 
     public static ModelCallOutcome Transient(ModelCallException error, TimeSpan retryIn, JobResult? paid) => new(null, error, retryIn, paid);
 
+    /// <summary>The caller went away (or the host is stopping) mid-call: not retried, but what was generated is paid for.</summary>
+    public static ModelCallOutcome Cancelled(JobResult? paid) =>
+        new(null, new ModelCallException("cancelled", "The request was cancelled before the answer was complete.", isTransient: false), null, paid);
+
     public bool Succeeded => Result is not null;
 }

@@ -1,5 +1,6 @@
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
+using Functions.Core.Tokens;
 using Microsoft.Extensions.Options;
 
 namespace Functions.Core.Completions;
@@ -19,6 +20,7 @@ public sealed class ModelCaller(
     UpstreamGate gate,
     CircuitBreaker circuit,
     RetryPolicy retryPolicy,
+    TokenCounter tokens,
     IOptions<ResilienceOptions> options,
     TimeProvider time)
 {
@@ -41,6 +43,35 @@ public sealed class ModelCaller(
         {
             return await FailedAsync(ex, call, paid: null, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Streams call <paramref name="call"/>, handing each update to <paramref name="onDelta"/> as it arrives. A stream
+    /// that breaks off, or is cancelled, after the model has begun to answer returns what it had generated as
+    /// <see cref="ModelCallOutcome.Paid"/>, its usage estimated with the real tokenizer when the usage chunk never came.
+    /// </summary>
+    public async Task<ModelCallOutcome> StreamAsync(ChatRequest request, int call, Func<ChatDelta, CancellationToken, ValueTask> onDelta,
+        CancellationToken cancellationToken)
+    {
+        var answer = new StreamedAnswer(request);
+        try
+        {
+            await foreach (var delta in model.StreamAsync(request, cancellationToken))
+            {
+                answer.Add(delta);
+                await onDelta(delta, cancellationToken);
+            }
+        }
+        catch (ModelCallException ex)
+        {
+            return await FailedAsync(ex, call, answer.Paid(tokens), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ModelCallOutcome.Cancelled(answer.Paid(tokens));
+        }
+        circuit.RecordSuccess();
+        return ModelCallOutcome.Answered(answer.ToResult(tokens));
     }
 
     private async Task<ModelCallOutcome> FailedAsync(ModelCallException ex, int call, Jobs.JobResult? paid,

@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
@@ -21,7 +22,60 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IC
 
     public async Task<JobResult> CompleteAsync(ChatRequest request, CancellationToken cancellationToken)
     {
-        var chat = chatClients.GetOrAdd(request.Model, client.GetChatClient);
+        ChatCompletion completion;
+        try
+        {
+            completion = (await Chat(request).CompleteChatAsync(request.Messages.Select(ToSdkMessage), ToSdkOptions(request),
+                cancellationToken)).Value;
+        }
+        catch (Exception ex) when (Classify(ex, cancellationToken) is { } failure)
+        {
+            throw failure;
+        }
+
+        var usage = completion.Usage;
+        var toolCalls = completion.ToolCalls.Count == 0
+            ? null
+            : completion.ToolCalls.Select(call => new ToolCall(call.Id, call.FunctionName, call.FunctionArguments.ToString())).ToList();
+        return new JobResult(
+            string.Concat(completion.Content.Where(part => part.Kind == ChatMessageContentPartKind.Text).Select(part => part.Text)),
+            completion.Model ?? request.Model,
+            FinishReasonName(completion.FinishReason),
+            new TokenUsage(usage?.InputTokenCount ?? 0, usage?.InputTokenDetails?.CachedTokenCount ?? 0, usage?.OutputTokenCount ?? 0),
+            toolCalls);
+    }
+
+    /// <summary>
+    /// Streams through the SDK's <c>CompleteChatStreamingAsync</c>, which always asks for the usage chunk
+    /// (<c>stream_options.include_usage</c>), whatever the caller of this backend asked for.
+    /// </summary>
+    public async IAsyncEnumerable<ChatDelta> StreamAsync(ChatRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var updates = Chat(request).CompleteChatStreamingAsync(request.Messages.Select(ToSdkMessage), ToSdkOptions(request), cancellationToken);
+        await using var enumerator = updates.GetAsyncEnumerator(cancellationToken);
+        while (true)
+        {
+            StreamingChatCompletionUpdate update;
+            try
+            {
+                if (!await enumerator.MoveNextAsync())
+                {
+                    yield break;
+                }
+                update = enumerator.Current;
+            }
+            catch (Exception ex) when (Classify(ex, cancellationToken) is { } failure)
+            {
+                throw failure;
+            }
+            yield return ToDelta(update);
+        }
+    }
+
+    private ChatClient Chat(ChatRequest request) => chatClients.GetOrAdd(request.Model, client.GetChatClient);
+
+    private static ChatCompletionOptions ToSdkOptions(ChatRequest request)
+    {
         var options = new ChatCompletionOptions
         {
             Temperature = (float?)request.Temperature,
@@ -31,6 +85,8 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IC
             Seed = request.Seed,
 #pragma warning restore OPENAI001
             ResponseFormat = ToSdkFormat(request.ResponseFormat),
+            ToolChoice = ToSdkToolChoice(request.ToolChoice),
+            EndUserId = request.User,
         };
         foreach (var stop in request.Stop ?? [])
         {
@@ -41,37 +97,38 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IC
             options.Tools.Add(ChatTool.CreateFunctionTool(tool.Name, tool.Description,
                 tool.Parameters is { } parameters ? BinaryData.FromString(parameters.GetRawText()) : null));
         }
-
-        ChatCompletion completion;
-        try
-        {
-            completion = (await chat.CompleteChatAsync(request.Messages.Select(ToSdkMessage), options, cancellationToken)).Value;
-        }
-        catch (ClientResultException ex)
-        {
-            throw Classify(ex, time.GetUtcNow());
-        }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new ModelCallException("upstream_timeout", "The model did not answer in time.", isTransient: true, inner: ex);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or IOException)
-        {
-            throw new ModelCallException("upstream_unreachable", "The connection to the model failed or broke off.", isTransient: true, inner: ex);
-        }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException)
-        {
-            // A 200 whose body is not a chat completion (a proxy's error page, a truncated body): worth another try.
-            throw new ModelCallException("upstream_malformed_response", "The model's answer could not be read.", isTransient: true, inner: ex);
-        }
-
-        var usage = completion.Usage;
-        return new JobResult(
-            string.Concat(completion.Content.Where(part => part.Kind == ChatMessageContentPartKind.Text).Select(part => part.Text)),
-            completion.Model ?? request.Model,
-            FinishReasonName(completion.FinishReason),
-            new TokenUsage(usage?.InputTokenCount ?? 0, usage?.InputTokenDetails?.CachedTokenCount ?? 0, usage?.OutputTokenCount ?? 0));
+        return options;
     }
+
+    private static ChatDelta ToDelta(StreamingChatCompletionUpdate update)
+    {
+        var text = update.ContentUpdate.Count == 0
+            ? null
+            : string.Concat(update.ContentUpdate.Where(part => part.Kind == ChatMessageContentPartKind.Text).Select(part => part.Text));
+        var usage = update.Usage is { } u
+            ? new TokenUsage(u.InputTokenCount, u.InputTokenDetails?.CachedTokenCount ?? 0, u.OutputTokenCount)
+            : null;
+        var toolCalls = update.ToolCallUpdates.Count == 0
+            ? null
+            : update.ToolCallUpdates.Select(call => new ToolCallDelta(call.Index, call.ToolCallId, call.FunctionName,
+                call.FunctionArgumentsUpdate?.ToString())).ToList();
+        return new ChatDelta(string.IsNullOrEmpty(text) ? null : text, update.Model,
+            update.FinishReason is { } reason ? FinishReasonName(reason) : null, usage, toolCalls);
+    }
+
+    /// <summary>Every way a call can fail, as a <see cref="ModelCallException"/>; null for the caller's own cancellation.</summary>
+    private ModelCallException? Classify(Exception ex, CancellationToken cancellationToken) => ex switch
+    {
+        ClientResultException result => Classify(result, time.GetUtcNow()),
+        OperationCanceledException when !cancellationToken.IsCancellationRequested =>
+            new ModelCallException("upstream_timeout", "The model did not answer in time.", isTransient: true, inner: ex),
+        HttpRequestException or IOException =>
+            new ModelCallException("upstream_unreachable", "The connection to the model failed or broke off.", isTransient: true, inner: ex),
+        // A 200 whose body is not a chat completion (a proxy's error page, a truncated body): worth another try.
+        JsonException or FormatException =>
+            new ModelCallException("upstream_malformed_response", "The model's answer could not be read.", isTransient: true, inner: ex),
+        _ => null,
+    };
 
     internal static ModelCallException Classify(ClientResultException ex, DateTimeOffset now)
     {
@@ -132,8 +189,30 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IC
     private static ChatMessage ToSdkMessage(Requests.ChatMessage message) => message.Role switch
     {
         ChatRoles.System => new SystemChatMessage(message.Content),
+        ChatRoles.Assistant when message.ToolCalls is { Count: > 0 } calls => AssistantWithToolCalls(message.Content, calls),
         ChatRoles.Assistant => new AssistantChatMessage(message.Content),
+        ChatRoles.Tool => new ToolChatMessage(message.ToolCallId, message.Content),
         _ => new UserChatMessage(message.Content),
+    };
+
+    private static AssistantChatMessage AssistantWithToolCalls(string content, IReadOnlyList<ToolCall> calls)
+    {
+        var message = new AssistantChatMessage(calls.Select(call =>
+            ChatToolCall.CreateFunctionToolCall(call.Id, call.Name, BinaryData.FromString(call.Arguments))));
+        if (content.Length > 0)
+        {
+            message.Content.Add(ChatMessageContentPart.CreateTextPart(content));
+        }
+        return message;
+    }
+
+    private static ChatToolChoice? ToSdkToolChoice(string? choice) => choice switch
+    {
+        null => null,
+        ToolChoices.Auto => ChatToolChoice.CreateAutoChoice(),
+        ToolChoices.None => ChatToolChoice.CreateNoneChoice(),
+        ToolChoices.Required => ChatToolChoice.CreateRequiredChoice(),
+        _ => ChatToolChoice.CreateFunctionChoice(choice),
     };
 
     private static ChatResponseFormat? ToSdkFormat(ResponseFormat? format) => format?.Type switch

@@ -43,9 +43,17 @@ public sealed record Job(
         this with { Status = JobStatus.Failed, Error = error, LastError = error, CompletedAt = now, RetryAt = null, LeaseUntil = null };
 }
 
-public sealed record JobResult(string Content, string Model, string FinishReason, TokenUsage Usage);
+/// <summary>The model's answer: its text, or the <see cref="ToolCalls"/> it asks the caller to run.</summary>
+public sealed record JobResult(string Content, string Model, string FinishReason, TokenUsage Usage,
+    IReadOnlyList<ToolCall>? ToolCalls = null);
 
-public sealed record TokenUsage(int InputTokens, int CachedInputTokens, int OutputTokens);
+/// <summary>
+/// Tokens a call used. <see cref="Estimated"/>: the endpoint never reported them (a stream that broke off before its
+/// usage chunk), so they were counted here, with the real tokenizer, from what was sent and received.
+/// </summary>
+public sealed record TokenUsage(int InputTokens, int CachedInputTokens, int OutputTokens,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    bool Estimated = false);
 
 /// <summary>A failure a caller may read: a stable code and a message with no secrets or stack traces in it.</summary>
 public sealed record JobError(string Code, string Message);

@@ -59,6 +59,11 @@ public sealed class JobTable(TableClient table)
             entity["InputTokens"] = result.Usage.InputTokens;
             entity["CachedInputTokens"] = result.Usage.CachedInputTokens;
             entity["OutputTokens"] = result.Usage.OutputTokens;
+            entity["UsageEstimated"] = result.Usage.Estimated;
+            if (result.ToolCalls is { } toolCalls)
+            {
+                TextChunks.Write(entity, "ResultToolCalls", JsonSerializer.Serialize(toolCalls, Json));
+            }
         }
         WriteError(entity, "Error", job.Error);
         WriteError(entity, "LastError", job.LastError);
@@ -74,7 +79,10 @@ public sealed class JobTable(TableClient table)
             ? null
             : new JobResult(content, entity.GetString("ResultModel"), entity.GetString("FinishReason"),
                 new TokenUsage(entity.GetInt32("InputTokens") ?? 0, entity.GetInt32("CachedInputTokens") ?? 0,
-                    entity.GetInt32("OutputTokens") ?? 0));
+                    entity.GetInt32("OutputTokens") ?? 0, entity.GetBoolean("UsageEstimated") ?? false),
+                TextChunks.Read(entity, "ResultToolCalls") is { } toolCalls
+                    ? JsonSerializer.Deserialize<List<ToolCall>>(toolCalls, Json)
+                    : null);
         return new Job(
             entity.PartitionKey,
             entity.GetString("Caller"),

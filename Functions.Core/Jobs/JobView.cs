@@ -19,7 +19,7 @@ public sealed record JobView(
         job.Status.ToString(),
         job.Result is { } r
             ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage,
-                Money.Usd(prices.Cost(r.Model, r.Usage, job.CompletedAt ?? job.CreatedAt).Micros))
+                Money.Usd(prices.Cost(r.Model, r.Usage, job.CompletedAt ?? job.CreatedAt).Micros), r.ToolCalls)
             : null,
         job.Status == JobStatus.Failed ? job.Error : null,
         job.CreatedAt,
@@ -29,7 +29,8 @@ public sealed record JobView(
 
 /// <param name="CostUsd">What the model call that produced this answer cost, priced like its ledger entry; a cache hit
 /// that returns it costs nothing again (the spend ledger records it as a saving).</param>
-public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage, decimal CostUsd);
+public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage, decimal CostUsd,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<Requests.ToolCall>? ToolCalls = null);
 
 public sealed record AcceptedJobView(string Id, string Status, string StatusUrl);
 

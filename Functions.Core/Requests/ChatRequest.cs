@@ -12,17 +12,27 @@ public sealed record ChatRequest(
     long? Seed = null,
     IReadOnlyList<string>? Stop = null,
     ResponseFormat? ResponseFormat = null,
-    IReadOnlyList<FunctionTool>? Tools = null);
+    IReadOnlyList<FunctionTool>? Tools = null,
+    string? ToolChoice = null,
+    string? User = null);
 
-public sealed record ChatMessage(string Role, string Content);
+/// <summary>
+/// One message of the conversation. An assistant message may carry the <see cref="ToolCalls"/> it made (its content
+/// may then be empty); a <c>tool</c> message answers one of them, by <see cref="ToolCallId"/>.
+/// </summary>
+public sealed record ChatMessage(string Role, string Content, string? ToolCallId = null, IReadOnlyList<ToolCall>? ToolCalls = null);
+
+/// <summary>A function call the model asked for: its id, the function's name, and the arguments as JSON text.</summary>
+public sealed record ToolCall(string Id, string Name, string Arguments);
 
 public static class ChatRoles
 {
     public const string System = "system";
     public const string User = "user";
     public const string Assistant = "assistant";
+    public const string Tool = "tool";
 
-    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { System, User, Assistant };
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { System, User, Assistant, Tool };
 }
 
 /// <summary><c>{"type":"text"|"json_object"|"json_schema","jsonSchema":{…}}</c>; <see cref="JsonSchema"/> only with json_schema.</summary>
@@ -39,3 +49,13 @@ public sealed record JsonSchemaFormat(string Name, string? Description, JsonElem
 
 /// <summary>A function the model may call: <c>{"type":"function","function":{"name","description"?,"parameters"?}}</c> on the wire.</summary>
 public sealed record FunctionTool(string Name, string? Description, JsonElement? Parameters);
+
+/// <summary>What the model may do with the tools: <c>auto</c>, <c>none</c>, <c>required</c>, or call the one function named.</summary>
+public static class ToolChoices
+{
+    public const string Auto = "auto";
+    public const string None = "none";
+    public const string Required = "required";
+
+    public static readonly IReadOnlySet<string> Modes = new HashSet<string>(StringComparer.Ordinal) { Auto, None, Required };
+}

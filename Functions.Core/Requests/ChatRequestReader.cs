@@ -15,6 +15,23 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
 {
     public async Task<(ChatRequest? Request, IResult? Problem)> ReadAsync(HttpRequest http, CancellationToken cancellationToken)
     {
+        var (document, problem) = await ReadJsonAsync(http, cancellationToken);
+        if (document is null)
+        {
+            return (null, problem);
+        }
+        using (document)
+        {
+            return Validate(document.RootElement);
+        }
+    }
+
+    /// <summary>
+    /// The body as a JSON document, or the problem with it (media type, size, syntax, undecodable text): the part of
+    /// reading that does not depend on the wire format, shared with the OpenAI-compatible door. The caller disposes it.
+    /// </summary>
+    public async Task<(JsonDocument? Document, IResult? Problem)> ReadJsonAsync(HttpRequest http, CancellationToken cancellationToken)
+    {
         if (!IsJson(http.ContentType))
         {
             return (null, ApiProblems.UnsupportedMediaType(http.ContentType));
@@ -42,21 +59,24 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
             return (null, ApiProblems.MalformedJson((ex.LineNumber ?? 0) + 1, ex.BytePositionInLine ?? 0, FirstSentence(ex.Message)));
         }
 
-        using (document)
+        if (FindUndecodableText(document.RootElement, "$") is { } badPath)
         {
-            if (FindUndecodableText(document.RootElement, "$") is { } badPath)
+            document.Dispose();
+            // JsonDocument accepts escapes such as "\ud800" (a lone surrogate) that no .NET string can hold.
+            return (null, ApiProblems.Validation(new Dictionary<string, string[]>
             {
-                // JsonDocument accepts escapes such as "\ud800" (a lone surrogate) that no .NET string can hold.
-                return (null, ApiProblems.Validation(new Dictionary<string, string[]>
-                {
-                    [badPath] = ["Must be valid Unicode text (no unpaired surrogates or invalid UTF-8)."],
-                }));
-            }
-
-            var errors = new Dictionary<string, string[]>();
-            var request = Validate(document.RootElement, errors);
-            return errors.Count > 0 ? (null, ApiProblems.Validation(errors)) : (request, null);
+                [badPath] = ["Must be valid Unicode text (no unpaired surrogates or invalid UTF-8)."],
+            }));
         }
+        return (document, null);
+    }
+
+    /// <summary>Every rule of a chat request (this API's camelCase form), all broken ones reported at once.</summary>
+    public (ChatRequest? Request, IResult? Problem) Validate(JsonElement root)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var request = Validate(root, errors);
+        return errors.Count > 0 ? (null, ApiProblems.Validation(errors)) : (request, null);
     }
 
     private ChatRequest? Validate(JsonElement root, Dictionary<string, string[]> errors)
@@ -153,8 +173,12 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
         var stop = ReadStop(root, errors);
         var responseFormat = ReadResponseFormat(root, errors);
         var tools = ReadTools(root, errors);
+        var toolChoice = ReadToolChoice(root, tools, errors);
+        var user = ReadUser(root, errors);
 
-        return errors.Count > 0 ? null : new ChatRequest(messages, model, temperature, maxTokens, topP, seed, stop, responseFormat, tools);
+        return errors.Count > 0
+            ? null
+            : new ChatRequest(messages, model, temperature, maxTokens, topP, seed, stop, responseFormat, tools, toolChoice, user);
     }
 
     private static ChatMessage? ValidateMessage(JsonElement element, string path, RequestLimitsOptions settings,
@@ -170,22 +194,34 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
         if (!element.TryGetProperty("role", out var roleElement) || roleElement.ValueKind != JsonValueKind.String
             || !ChatRoles.All.Contains(roleElement.GetString()!))
         {
-            errors[$"{path}.role"] = ["Must be one of: system, user, assistant."];
+            errors[$"{path}.role"] = ["Must be one of: system, user, assistant, tool."];
         }
         else
         {
             role = roleElement.GetString();
         }
 
+        var toolCalls = role == ChatRoles.Assistant ? ReadToolCalls(element, path, errors) : null;
+        if (role != ChatRoles.Assistant && element.TryGetProperty("toolCalls", out _))
+        {
+            errors[$"{path}.toolCalls"] = ["Only allowed on an assistant message."];
+        }
+        var toolCallId = ReadToolCallId(element, path, role, errors);
+
         string? content = null;
-        if (!element.TryGetProperty("content", out var contentElement) || contentElement.ValueKind != JsonValueKind.String)
+        var hasContent = element.TryGetProperty("content", out var contentElement) && contentElement.ValueKind != JsonValueKind.Null;
+        if (toolCalls is not null && !hasContent)
+        {
+            content = ""; // an assistant turn that only called tools
+        }
+        else if (!hasContent || contentElement.ValueKind != JsonValueKind.String)
         {
             errors[$"{path}.content"] = ["Required: a non-empty string."];
         }
         else
         {
             content = contentElement.GetString()!;
-            if (string.IsNullOrWhiteSpace(content))
+            if (string.IsNullOrWhiteSpace(content) && toolCalls is null)
             {
                 errors[$"{path}.content"] = ["Must not be empty."];
                 content = null;
@@ -197,7 +233,9 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
             }
         }
 
-        return role is null || content is null ? null : new ChatMessage(role, content);
+        return role is null || content is null || (role == ChatRoles.Tool && toolCallId is null)
+            ? null
+            : new ChatMessage(role, content, toolCallId, toolCalls);
     }
 
     /// <summary>The path of the first string or property name that cannot be decoded, or null when all text is valid.</summary>

@@ -1,4 +1,5 @@
 using System.ClientModel;
+using System.Runtime.CompilerServices;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
@@ -48,6 +49,62 @@ public sealed class KeyRefreshingChatModel(IChatModel inner, ApiKeyCredential cr
         catch (ModelCallException ex) when (ex.Code == Unauthorized)
         {
             throw WithoutUpstreamBody(ex);
+        }
+    }
+
+    public async IAsyncEnumerable<ChatDelta> StreamAsync(ChatRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var (stream, hasCurrent) = await OpenAsync(request, cancellationToken);
+        await using (stream)
+        {
+            while (hasCurrent)
+            {
+                yield return stream.Current;
+                hasCurrent = await stream.MoveNextAsync();
+            }
+        }
+    }
+
+    /// <summary>A 401 comes before the first update, so the stream is opened (and, on a rotated key, reopened) here.</summary>
+    private async Task<(IAsyncEnumerator<ChatDelta> Stream, bool HasCurrent)> OpenAsync(ChatRequest request,
+        CancellationToken cancellationToken)
+    {
+        var key = Apply(await secrets.GetAsync(SecretNames.OpenAIApiKey, cancellationToken));
+        var stream = inner.StreamAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            return (stream, await stream.MoveNextAsync());
+        }
+        catch (ModelCallException ex) when (ex.Code == Unauthorized)
+        {
+            await stream.DisposeAsync();
+            if (Apply(await secrets.RefreshAsync(SecretNames.OpenAIApiKey, key, cancellationToken)) == key)
+            {
+                SecretsLog.KeyRejected(logger);
+                throw WithoutUpstreamBody(ex);
+            }
+        }
+        catch
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
+
+        SecretsLog.RetryingWithNewKey(logger);
+        var retry = inner.StreamAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            return (retry, await retry.MoveNextAsync());
+        }
+        catch (ModelCallException ex) when (ex.Code == Unauthorized)
+        {
+            await retry.DisposeAsync();
+            throw WithoutUpstreamBody(ex);
+        }
+        catch
+        {
+            await retry.DisposeAsync();
+            throw;
         }
     }
 

@@ -96,7 +96,7 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
     }
 
     private static readonly string[] Columns =
-        ["Kind", "Caller", "Model", "PricedAs", "InputTokens", "CachedInputTokens", "OutputTokens", "CostMicros", "OccurredAt", "JobId", "Attempt"];
+        ["Kind", "Caller", "Model", "PricedAs", "InputTokens", "CachedInputTokens", "OutputTokens", "UsageEstimated", "CostMicros", "OccurredAt", "JobId", "Attempt"];
 
     /// <summary>The ledger's row for <paramref name="entry"/> (public for tools that load ledgers in bulk, such as the benchmark).</summary>
     public static TableEntity ToEntity(string partition, string rowKey, LedgerEntry entry) => new(partition, rowKey)
@@ -108,6 +108,8 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         ["InputTokens"] = entry.Usage.InputTokens,
         ["CachedInputTokens"] = entry.Usage.CachedInputTokens,
         ["OutputTokens"] = entry.Usage.OutputTokens,
+        // The endpoint never reported this call's usage (a stream cut short): counted by the tokenizer instead.
+        ["UsageEstimated"] = entry.Usage.Estimated,
         ["CostMicros"] = entry.CostMicros,
         ["OccurredAt"] = entry.OccurredAt,
         ["JobId"] = entry.JobId,
@@ -119,7 +121,8 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         entity.GetString("Caller"),
         entity.GetString("Model"),
         entity.GetString("PricedAs"),
-        new TokenUsage(entity.GetInt32("InputTokens") ?? 0, entity.GetInt32("CachedInputTokens") ?? 0, entity.GetInt32("OutputTokens") ?? 0),
+        new TokenUsage(entity.GetInt32("InputTokens") ?? 0, entity.GetInt32("CachedInputTokens") ?? 0, entity.GetInt32("OutputTokens") ?? 0,
+            entity.GetBoolean("UsageEstimated") ?? false),
         entity.GetInt64("CostMicros") ?? 0,
         entity.GetDateTimeOffset("OccurredAt") ?? default,
         entity.GetString("JobId"),

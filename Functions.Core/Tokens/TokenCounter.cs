@@ -51,7 +51,12 @@ public sealed class TokenCounter
         long tokens = ReplyPrimingTokens;
         foreach (var message in request.Messages)
         {
-            tokens += TokensPerMessage + Count(encoding, message.Role) + Count(encoding, message.Content);
+            tokens += TokensPerMessage + Count(encoding, message.Role) + Count(encoding, message.Content)
+                      + (message.ToolCallId is { } toolCallId ? Count(encoding, toolCallId) : 0);
+            foreach (var call in message.ToolCalls ?? [])
+            {
+                tokens += TokensPerTool + Count(encoding, call.Id) + Count(encoding, call.Name) + Count(encoding, call.Arguments);
+            }
         }
         if (request.Tools is { Count: > 0 } tools)
         {

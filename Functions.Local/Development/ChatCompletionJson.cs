@@ -23,13 +23,15 @@ public static class ChatCompletionJson
         {
             new { index = 0, message = new { role = "assistant", content }, finish_reason = finishReason },
         },
-        usage = new
-        {
-            prompt_tokens = promptTokens,
-            completion_tokens = completionTokens,
-            total_tokens = promptTokens + completionTokens,
-            prompt_tokens_details = new { cached_tokens = cachedTokens },
-        },
+        usage = Usage(promptTokens, completionTokens, cachedTokens),
+    };
+
+    public static object Usage(int promptTokens, int completionTokens, int cachedTokens = 0) => new
+    {
+        prompt_tokens = promptTokens,
+        completion_tokens = completionTokens,
+        total_tokens = promptTokens + completionTokens,
+        prompt_tokens_details = new { cached_tokens = cachedTokens },
     };
 
     /// <summary>

@@ -64,7 +64,7 @@ public sealed class DevelopmentDependencies : IHostedService
             return;
         }
 
-        var offline = await OfflineModelServer.StartAsync();
+        var offline = await OfflineModelServer.StartAsync(configuration.GetValue<TimeSpan?>("OfflineModel:ChunkDelay"));
         started.Add(offline);
         configuration["OpenAI:Endpoint"] = offline.BaseUrl.ToString();
         announcements.Add((LogLevel.Warning,

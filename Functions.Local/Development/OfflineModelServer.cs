@@ -19,18 +19,28 @@ public sealed class OfflineModelServer : IAsyncDisposable
     /// <summary>The OpenAI-style base URL, ending in <c>/v1</c>.</summary>
     public Uri BaseUrl { get; }
 
-    public static async Task<OfflineModelServer> StartAsync()
+    /// <summary>How long the offline model "thinks" between the words it streams, so a stream looks like one.</summary>
+    public static readonly TimeSpan DefaultChunkDelay = TimeSpan.FromMilliseconds(40);
+
+    public static async Task<OfflineModelServer> StartAsync(TimeSpan? chunkDelay = null)
     {
-        var (app, address) = await LoopbackApp.StartAsync(app => app.MapPost("/v1/chat/completions", async (HttpRequest request) =>
+        var (app, address) = await LoopbackApp.StartAsync(app => app.MapPost("/v1/chat/completions", async (HttpContext context) =>
         {
-            using var body = await JsonDocument.ParseAsync(request.Body);
+            using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
             var model = ChatCompletionJson.Model(body.RootElement);
             var lastUser = body.RootElement.GetProperty("messages").EnumerateArray()
                 .Select(message => message.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "")
                 .LastOrDefault() ?? "";
             var answer = $"[offline model] No OpenAI key is configured, so this is a canned reply. You said: \"{Truncate(lastUser, 200)}\"";
-            return Results.Json(ChatCompletionJson.Create(answer, model,
-                ChatCompletionJson.PromptTokens(body.RootElement), ChatCompletionJson.CompletionTokens(model, answer)));
+            var promptTokens = ChatCompletionJson.PromptTokens(body.RootElement);
+            var completionTokens = ChatCompletionJson.CompletionTokens(model, answer);
+            if (ChatCompletionStream.IsRequested(body.RootElement))
+            {
+                await ChatCompletionStream.WriteAsync(context, body.RootElement, answer, model, promptTokens, completionTokens,
+                    chunkDelay: chunkDelay ?? DefaultChunkDelay);
+                return;
+            }
+            await Results.Json(ChatCompletionJson.Create(answer, model, promptTokens, completionTokens)).ExecuteAsync(context);
         }));
         return new OfflineModelServer(app, new Uri(address, "v1"));
     }

@@ -57,7 +57,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         var presented = context.Request.Headers.Authorization.ToString().Replace("Bearer ", "", StringComparison.Ordinal);
         var reply = AcceptedKey is not null && presented != AcceptedKey ? FakeReply.InvalidApiKey(presented)
             : script.TryDequeue(out var scripted) ? scripted : Responder(root);
-        calls.Enqueue(new RecordedCall(context.Request.Headers.Authorization.ToString(), root.Clone(), DateTimeOffset.UtcNow, reply));
+        var call = new RecordedCall(context.Request.Headers.Authorization.ToString(), root.Clone(), DateTimeOffset.UtcNow, reply);
+        calls.Enqueue(call);
+        context.RequestAborted.Register(() => call.Aborted.TrySetResult(DateTimeOffset.UtcNow));
 
         if (reply.Delay > TimeSpan.Zero)
         {
@@ -73,6 +75,11 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         {
             context.Response.Headers[name] = value;
         }
+        if (reply.IsSuccess && ChatCompletionStream.IsRequested(root))
+        {
+            await StreamAsync(context, root, reply);
+            return;
+        }
         context.Response.ContentType = "application/json";
         if (reply.Fault == FakeFault.CutShort)
         {
@@ -86,6 +93,27 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         await context.Response.WriteAsync(reply.Body);
     }
 
+    /// <summary>The scripted completion, streamed: its content a word a chunk, its usage in the usage chunk.</summary>
+    private static async Task StreamAsync(HttpContext context, JsonElement request, FakeReply reply)
+    {
+        using var completion = JsonDocument.Parse(reply.Body);
+        var root = completion.RootElement;
+        var choice = root.GetProperty("choices")[0];
+        var usage = root.GetProperty("usage");
+        try
+        {
+            await ChatCompletionStream.WriteAsync(context, request, choice.GetProperty("message").GetProperty("content").GetString() ?? "",
+                root.GetProperty("model").GetString() ?? "fake-model", usage.GetProperty("prompt_tokens").GetInt32(),
+                usage.GetProperty("completion_tokens").GetInt32(),
+                usage.GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32(),
+                choice.GetProperty("finish_reason").GetString() ?? "stop", reply.ChunkDelay, reply.CutAfterChunks);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client hung up mid-stream: recorded in the call's Aborted.
+        }
+    }
+
     private static FakeReply DefaultReply(JsonElement request)
     {
         var last = request.GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString() ?? "";
@@ -97,6 +125,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 
 public sealed record RecordedCall(string Authorization, JsonElement Body, DateTimeOffset At, FakeReply Reply)
 {
+    /// <summary>Completes when the client (this backend) hung up before the reply was written whole.</summary>
+    public TaskCompletionSource<DateTimeOffset> Aborted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public string LastMessage => Body.GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString() ?? "";
 }
 
@@ -107,8 +138,13 @@ public enum FakeFault
     CutShort,
 }
 
+/// <summary>
+/// One scripted answer. A success answers a streaming request as a stream: a word a chunk, <see cref="ChunkDelay"/>
+/// apart, and the connection dropped after <see cref="CutAfterChunks"/> content chunks when that is set.
+/// </summary>
 public sealed record FakeReply(
-    int Status, string Body, IReadOnlyDictionary<string, string>? Headers = null, TimeSpan Delay = default, FakeFault Fault = FakeFault.None)
+    int Status, string Body, IReadOnlyDictionary<string, string>? Headers = null, TimeSpan Delay = default, FakeFault Fault = FakeFault.None,
+    TimeSpan ChunkDelay = default, int? CutAfterChunks = null)
 {
     public bool IsSuccess => Status == 200 && Fault == FakeFault.None && Body.StartsWith('{') && Body.Contains("chat.completion");
 
@@ -116,6 +152,26 @@ public sealed record FakeReply(
         string model = "fake-model", string finishReason = "stop") =>
         new(200, JsonSerializer.Serialize(
             ChatCompletionJson.Create(content, model, promptTokens, completionTokens, cachedTokens, finishReason)));
+
+    /// <summary>A completion in which the model calls one function instead of answering.</summary>
+    public static FakeReply ToolCall(string id, string name, string arguments) =>
+        new(200, JsonSerializer.Serialize(new
+        {
+            id = "chatcmpl-tool", @object = "chat.completion", created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model = "gpt-4.1-mini",
+            choices = new[]
+            {
+                new
+                {
+                    index = 0, finish_reason = "tool_calls",
+                    message = new
+                    {
+                        role = "assistant", content = (string?)null,
+                        tool_calls = new[] { new { id, type = "function", function = new { name, arguments } } },
+                    },
+                },
+            },
+            usage = ChatCompletionJson.Usage(20, 10),
+        }));
 
     /// <summary>An OpenAI error body: <c>{"error":{"message","type","code"}}</c>.</summary>
     public static FakeReply Error(int status, string code, string type = "invalid_request_error",

@@ -386,11 +386,25 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
             Interlocked.Decrement(ref Crashes);
             return result;
         }
+
+        public async IAsyncEnumerable<ChatDelta> StreamAsync(ChatRequest request,
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            var result = await CompleteAsync(request, cancellationToken);
+            yield return new ChatDelta(result.Content, result.Model, result.FinishReason, result.Usage);
+        }
     }
 
     private sealed class AlwaysBroken : IChatModel
     {
         public Task<JobResult> CompleteAsync(ChatRequest request, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("a bug, not an upstream failure");
+
+        public async IAsyncEnumerable<ChatDelta> StreamAsync(ChatRequest request,
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            var result = await CompleteAsync(request, cancellationToken);
+            yield return new ChatDelta(result.Content, result.Model, result.FinishReason, result.Usage);
+        }
     }
 }

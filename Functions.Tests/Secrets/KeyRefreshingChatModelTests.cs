@@ -128,5 +128,12 @@ public sealed class KeyRefreshingChatModelTests
             }
             return Task.FromResult(new JobResult("ok", request.Model, "stop", new TokenUsage(1, 0, 1)));
         }
+
+        public async IAsyncEnumerable<ChatDelta> StreamAsync(ChatRequest request,
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            var result = await CompleteAsync(request, cancellationToken);
+            yield return new ChatDelta(result.Content, result.Model, result.FinishReason, result.Usage);
+        }
     }
 }

@@ -252,6 +252,13 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Resilience__CircuitBreakDuration: '00:00:30'
       Resilience__ProcessingLease: '00:05:00'
 
+      // ChatCompletionsOptions (the code's defaults): how long the interactive door waits before its first byte.
+      ChatCompletions__MaxUpstreamWait: '00:00:02'
+      ChatCompletions__KeepAliveInterval: '00:00:15'
+
+      // CorsOptions: the same origins as siteConfig.cors above, which answers preflights in Azure.
+      Cors__AllowedOrigins: join(corsAllowedOrigins, ',')
+
       // CallerOptions: the principal header is trustworthy only behind App Service authentication.
       Callers__TrustPrincipalHeader: enableAuthentication ? 'true' : 'false'
       Callers__AllowAnonymous: allowAnonymous ? 'true' : 'false'

@@ -1,0 +1,255 @@
+using Functions.Core.Cache;
+using Functions.Core.Completions;
+using Functions.Core.Jobs;
+using Functions.Core.Resilience;
+using Functions.Core.Spend;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Functions.Core.ChatCompletions;
+
+/// <summary>
+/// Runs an admitted interactive call while its client waits, through the same parts as the queue worker: the
+/// single flight, <see cref="ModelCaller"/> (gate, circuit, classification, back-off) and
+/// <see cref="PaidCallRecorder"/> (ledger, settlement). It is the one retry owner of the request, and retries only
+/// while no content has reached the client (a second attempt's text must never follow the first's) and the wait is
+/// short. Every call that generated anything is recorded once, also when the stream broke off or the client hung up
+/// (then with usage estimated by the tokenizer); a reservation nothing was charged to is given back.
+/// </summary>
+public sealed class ChatCompletionRunner(
+    InteractiveFlights flights,
+    SingleFlight cacheStore,
+    ModelCaller model,
+    PaidCallRecorder recorder,
+    BudgetReservations budgets,
+    ICacheSavingsRecorder savings,
+    IOptions<ChatCompletionsOptions> options,
+    IOptions<ResilienceOptions> resilience,
+    TimeProvider time,
+    ILogger<ChatCompletionRunner> logger)
+{
+    public const string RequestIdHeader = "x-request-id";
+
+    /// <summary>The answer to <paramref name="call"/>, once the host executes the result.</summary>
+    public IResult Run(ChatCompletionCall call, Job job) => new Execution(context => RunAsync(context, call, job));
+
+    /// <summary>A stored answer, as JSON or replayed as a stream; no model call.</summary>
+    public IResult Answer(ChatCompletionCall call, string id, JobResult answer, IReadOnlyDictionary<string, string> headers) =>
+        new Execution(context => WriteAnswerAsync(context, call, id, answer, headers, context.RequestAborted));
+
+    private async Task RunAsync(HttpContext context, ChatCompletionCall call, Job job)
+    {
+        var cancellationToken = context.RequestAborted;
+        var charged = false;
+        try
+        {
+            await using var flight = job.Cache is { } ticket ? await flights.JoinAsync(ticket, job.Id, cancellationToken) : null;
+            if (flight?.Answered is { } collapsed)
+            {
+                ChatCompletionsLog.Collapsed(logger, job.Id);
+                await savings.TryRecordHitAsync(job.Caller, collapsed, logger);
+                await WriteAnswerAsync(context, call, job.Id, collapsed,
+                    Headers(job, job.Cache! with { Outcome = CacheOutcome.Collapsed }), cancellationToken);
+                return;
+            }
+
+            var stream = call.Stream
+                ? new ServerSentEvents(context.Response, Headers(job, job.Cache), options.Value.KeepAliveInterval, time)
+                : null;
+            await using (stream)
+            {
+                var (answered, attempt) = await CallAsync(context, call, job, stream, cancellationToken);
+                charged = attempt.Charged;
+                if (answered is null)
+                {
+                    return;
+                }
+                job = attempt.Job;
+                var stored = await cacheStore.StoreAsync(job.Succeed(answered, time.GetUtcNow()), CancellationToken.None);
+                flight?.Complete(answered);
+                if (stream is null)
+                {
+                    await WriteJsonAsync(context, job.Id, answered, Headers(stored, stored.Cache));
+                }
+                else
+                {
+                    if (call.IncludeUsage)
+                    {
+                        await stream.WriteDataAsync(ChatCompletionJson.UsageChunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(),
+                            answered.Model, answered.Usage), cancellationToken);
+                    }
+                    await stream.WriteDoneAsync(cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away between calls or while being answered; what was paid for is recorded already.
+        }
+        finally
+        {
+            if (!charged)
+            {
+                await budgets.ReleaseAsync(job, CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>What the calls so far came to: the job as last called, and whether any call was charged to it.</summary>
+    private sealed record Attempt(Job Job, bool Charged);
+
+    /// <returns>The answer, or null once the failure has been written to the client.</returns>
+    private async Task<(JobResult? Answer, Attempt Attempt)> CallAsync(HttpContext context, ChatCompletionCall call, Job job,
+        ServerSentEvents? stream, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var charged = false;
+        var sentContent = false;
+        var maxWait = options.Value.MaxUpstreamWait;
+        for (var number = 1; ; number++)
+        {
+            if (await model.WaitBeforeCallAsync(cancellationToken) is { } gate)
+            {
+                if (gate.Delay > maxWait || number > 1 + resilience.Value.MaxRetries)
+                {
+                    await WriteFailureAsync(context, stream, job,
+                        new ModelCallException("upstream_unavailable", $"The model is not being called right now ({gate.Reason}); try again shortly.",
+                            isTransient: true), gate.Delay);
+                    return (null, new Attempt(job, charged));
+                }
+                await Task.Delay(gate.Delay, time, cancellationToken);
+            }
+
+            job = job with { ModelCalls = number, StartedAt = job.StartedAt ?? time.GetUtcNow() };
+            var first = !sentContent;
+            var outcome = stream is null
+                ? await model.CallAsync(job.Request, number, cancellationToken)
+                : await model.StreamAsync(job.Request, number, async (delta, token) =>
+                {
+                    if (delta.Content is null && delta.ToolCalls is null && delta.FinishReason is null)
+                    {
+                        return; // a role-only or usage-only update: the usage chunk is ours to write, when asked for
+                    }
+                    await stream.WriteDataAsync(ChatCompletionJson.Chunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(),
+                        job.Request.Model, delta, first), token);
+                    first = false;
+                    sentContent = true;
+                }, cancellationToken);
+
+            if (outcome.Paid is { } paid)
+            {
+                await recorder.RecordAsync(job, paid);
+                charged = true;
+            }
+            if (outcome.Result is { } result)
+            {
+                ChatCompletionsLog.Completed(logger, job.Id, result.Model, result.Usage.InputTokens, result.Usage.OutputTokens,
+                    result.Usage.Estimated ? " (estimated)" : "", number, (long)time.GetElapsedTime(started).TotalMilliseconds);
+                return (result, new Attempt(job, charged));
+            }
+
+            var error = outcome.Error!;
+            if (error.Code == "cancelled")
+            {
+                ChatCompletionsLog.Cancelled(logger, job.Id, number);
+                return (null, new Attempt(job, charged));
+            }
+            if (outcome.RetryIn is { } wait && !sentContent && number <= resilience.Value.MaxRetries && wait <= maxWait)
+            {
+                await Task.Delay(wait, time, cancellationToken);
+                continue;
+            }
+            ChatCompletionsLog.Failed(logger, job.Id, error.Code, number);
+            await WriteFailureAsync(context, stream, job, error, outcome.RetryIn);
+            return (null, new Attempt(job, charged));
+        }
+    }
+
+    private static async Task WriteFailureAsync(HttpContext context, ServerSentEvents? stream, Job job, ModelCallException error,
+        TimeSpan? retryAfter)
+    {
+        if (stream is { Started: true })
+        {
+            // After the first byte the status is spent: the SDKs raise an "error" event as an APIError.
+            await stream.WriteDataAsync(new { error = OpenAIErrors.Of(error) }, CancellationToken.None);
+            return;
+        }
+        context.Response.Headers[RequestIdHeader] = job.Id;
+        await OpenAIErrors.FromModelFailure(error, retryAfter).ExecuteAsync(context);
+    }
+
+    private async Task WriteAnswerAsync(HttpContext context, ChatCompletionCall call, string id, JobResult answer,
+        IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken)
+    {
+        var all = new Dictionary<string, string>(headers) { [RequestIdHeader] = id };
+        if (!call.Stream)
+        {
+            await WriteJsonAsync(context, id, answer, all);
+            return;
+        }
+
+        await using var stream = new ServerSentEvents(context.Response, all, options.Value.KeepAliveInterval, time);
+        var responseId = ResponseId(id);
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        var first = true;
+        foreach (var piece in Pieces(answer))
+        {
+            await stream.WriteDataAsync(ChatCompletionJson.Chunk(responseId, created, answer.Model, piece, first), cancellationToken);
+            first = false;
+        }
+        if (call.IncludeUsage)
+        {
+            await stream.WriteDataAsync(ChatCompletionJson.UsageChunk(responseId, created, answer.Model, answer.Usage), cancellationToken);
+        }
+        await stream.WriteDoneAsync(cancellationToken);
+    }
+
+    /// <summary>A stored answer as the deltas a stream of it would have had: its text in pieces, tool calls, the finish.</summary>
+    private static IEnumerable<ChatDelta> Pieces(JobResult answer)
+    {
+        const int PieceChars = 64;
+        var offset = 0;
+        while (offset < answer.Content.Length)
+        {
+            var length = Math.Min(PieceChars, answer.Content.Length - offset);
+            // Never split a surrogate pair across two chunks.
+            if (offset + length < answer.Content.Length && char.IsHighSurrogate(answer.Content[offset + length - 1]))
+            {
+                length++;
+            }
+            yield return new ChatDelta(answer.Content.Substring(offset, length));
+            offset += length;
+        }
+        if (answer.ToolCalls is { } calls)
+        {
+            yield return new ChatDelta(ToolCalls: calls.Select((call, index) => new ToolCallDelta(index, call.Id, call.Name, call.Arguments)).ToList());
+        }
+        yield return new ChatDelta(FinishReason: answer.FinishReason);
+    }
+
+    private Task WriteJsonAsync(HttpContext context, string id, JobResult answer, IReadOnlyDictionary<string, string> headers)
+    {
+        foreach (var (name, value) in headers)
+        {
+            context.Response.Headers[name] = value;
+        }
+        context.Response.Headers[RequestIdHeader] = id;
+        return TypedResults.Json(ChatCompletionJson.Completion(ResponseId(id), time.GetUtcNow().ToUnixTimeSeconds(), answer),
+            ChatCompletionJson.Options).ExecuteAsync(context);
+    }
+
+    private static Dictionary<string, string> Headers(Job job, CacheTicket? ticket) => new()
+    {
+        [RequestIdHeader] = job.Id,
+        [CacheStatus.HeaderName] = ticket is null ? CacheStatus.Bypass : CacheStatus.Of(ticket),
+    };
+
+    private static string ResponseId(string id) => "chatcmpl-" + id;
+
+    /// <summary>The call runs when the host executes the result, so a stream is written as the model answers.</summary>
+    private sealed class Execution(Func<HttpContext, Task> execute) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext) => execute(httpContext);
+    }
+}
