@@ -15,7 +15,9 @@ public static class ChatCompletionJson
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
-    public static object Completion(string id, long created, JobResult result) => new
+    /// <param name="costUsd">What producing the answer cost; goes out as <c>usage.cost_usd</c> (gateways such as OpenRouter
+    /// add their cost to usage the same way), so an SPA can show it without a price list of its own.</param>
+    public static object Completion(string id, long created, JobResult result, decimal costUsd) => new
     {
         id,
         @object = "chat.completion",
@@ -37,7 +39,7 @@ public static class ChatCompletionJson
                 logprobs = (object?)null,
             },
         },
-        usage = Usage(result.Usage),
+        usage = Usage(result.Usage, costUsd),
     };
 
     /// <summary>One streamed update as a chunk of the single choice; the delta holds only what this update carries, as OpenAI's do.</summary>
@@ -73,22 +75,23 @@ public static class ChatCompletionJson
     }
 
     /// <summary>The last chunk when the client asked for <c>stream_options.include_usage</c>: no choices, the usage.</summary>
-    public static object UsageChunk(string id, long created, string model, TokenUsage usage) => new
+    public static object UsageChunk(string id, long created, string model, TokenUsage usage, decimal costUsd) => new
     {
         id,
         @object = "chat.completion.chunk",
         created,
         model,
         choices = Array.Empty<object>(),
-        usage = Usage(usage),
+        usage = Usage(usage, costUsd),
     };
 
-    private static object Usage(TokenUsage usage) => new
+    private static object Usage(TokenUsage usage, decimal costUsd) => new
     {
         prompt_tokens = usage.InputTokens,
         completion_tokens = usage.OutputTokens,
         total_tokens = usage.InputTokens + usage.OutputTokens,
         prompt_tokens_details = new { cached_tokens = usage.CachedInputTokens },
+        cost_usd = costUsd,
     };
 
     private static object ToolCallJson(ToolCall call) =>

@@ -24,6 +24,7 @@ public sealed class ChatCompletionRunner(
     PaidCallRecorder recorder,
     BudgetReservations budgets,
     ICacheSavingsRecorder savings,
+    PriceTable prices,
     IOptions<ChatCompletionsOptions> options,
     IOptions<ResilienceOptions> resilience,
     TimeProvider time,
@@ -77,7 +78,7 @@ public sealed class ChatCompletionRunner(
                     if (call.IncludeUsage)
                     {
                         await stream.WriteDataAsync(ChatCompletionJson.UsageChunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(),
-                            answered.Model, answered.Usage), cancellationToken);
+                            answered.Model, answered.Usage, CostUsd(answered)), cancellationToken);
                     }
                     await stream.WriteDoneAsync(cancellationToken);
                 }
@@ -200,7 +201,7 @@ public sealed class ChatCompletionRunner(
         }
         if (call.IncludeUsage)
         {
-            await stream.WriteDataAsync(ChatCompletionJson.UsageChunk(responseId, created, answer.Model, answer.Usage), cancellationToken);
+            await stream.WriteDataAsync(ChatCompletionJson.UsageChunk(responseId, created, answer.Model, answer.Usage, CostUsd(answer)), cancellationToken);
         }
         await stream.WriteDoneAsync(cancellationToken);
     }
@@ -235,7 +236,7 @@ public sealed class ChatCompletionRunner(
             context.Response.Headers[name] = value;
         }
         context.Response.Headers[RequestIdHeader] = id;
-        return TypedResults.Json(ChatCompletionJson.Completion(ResponseId(id), time.GetUtcNow().ToUnixTimeSeconds(), answer),
+        return TypedResults.Json(ChatCompletionJson.Completion(ResponseId(id), time.GetUtcNow().ToUnixTimeSeconds(), answer, CostUsd(answer)),
             ChatCompletionJson.Options).ExecuteAsync(context);
     }
 
@@ -246,6 +247,9 @@ public sealed class ChatCompletionRunner(
     };
 
     private static string ResponseId(string id) => "chatcmpl-" + id;
+
+    /// <summary>Priced as the ledger prices it (the job view's <c>costUsd</c> says the same for a queued answer).</summary>
+    private decimal CostUsd(JobResult answer) => Money.Usd(prices.Cost(answer.Model, answer.Usage, time.GetUtcNow()).Micros);
 
     /// <summary>The call runs when the host executes the result, so a stream is written as the model answers.</summary>
     private sealed class Execution(Func<HttpContext, Task> execute) : IResult

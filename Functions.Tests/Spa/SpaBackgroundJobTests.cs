@@ -15,7 +15,7 @@ public sealed partial class SpaBackgroundJobTests(SpaFixture spa)
     [Fact]
     public async Task BackgroundJob_ShowsItsStatusChanges_TheAnswer_AndWhatItCost()
     {
-        await using var page = await spa.OpenAsync("spa-job");
+        await using var page = await spa.OpenAsync("spa-job", SpaPage.BackgroundJob);
 
         var answer = await page.AskAsync("Say hello");
 
@@ -33,7 +33,7 @@ public sealed partial class SpaBackgroundJobTests(SpaFixture spa)
     [Fact]
     public async Task SameQuestionAgain_IsAnsweredFromTheCache_AndLabelled()
     {
-        await using var page = await spa.OpenAsync("spa-cache");
+        await using var page = await spa.OpenAsync("spa-cache", SpaPage.BackgroundJob);
         var first = await page.AskAsync("Opening hours?");
         await Expect(first.Locator(".text")).ToContainTextAsync("Opening hours?");
 
@@ -51,7 +51,7 @@ public sealed partial class SpaBackgroundJobTests(SpaFixture spa)
     [Fact]
     public async Task ModelOutputWithMarkup_IsShownAsText_AndNeverRuns()
     {
-        await using var page = await spa.OpenAsync("spa-escape");
+        await using var page = await spa.OpenAsync("spa-escape", SpaPage.BackgroundJob);
         const string hostile = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\"><b>bold</b>";
 
         // The offline model repeats what it was sent, so its reply carries the markup back.
@@ -67,7 +67,7 @@ public sealed partial class SpaBackgroundJobTests(SpaFixture spa)
     [Fact]
     public async Task ConnectionDroppedWhileFollowingTheJob_Reconnects_AndShowsTheAnswer()
     {
-        await using var page = await spa.OpenAsync("spa-dropped");
+        await using var page = await spa.OpenAsync("spa-dropped", SpaPage.BackgroundJob);
         var cut = 0;
         await page.Page.RouteAsync("**/api/chat/*", async route =>
         {

@@ -39,14 +39,15 @@ public sealed class SpaFixture : IAsyncLifetime
     }
 
     /// <summary>Opens the demo in a fresh browser context (no shared storage), signed in as <paramref name="caller"/>.</summary>
-    public async Task<SpaPage> OpenAsync(string? caller, int width = 1280, int height = 900)
+    /// <param name="door"><see cref="SpaPage.Streamed"/> (the page's default) or <see cref="SpaPage.BackgroundJob"/>.</param>
+    public async Task<SpaPage> OpenAsync(string? caller, string door = SpaPage.Streamed, int width = 1280, int height = 900)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             BaseURL = Host.Client.BaseAddress!.ToString(),
             ViewportSize = new ViewportSize { Width = width, Height = height },
         });
-        return await SpaPage.OpenAsync(context, caller);
+        return await SpaPage.OpenAsync(context, caller, door);
     }
 
     public async Task DisposeAsync()

@@ -30,6 +30,10 @@ public sealed partial class SpaPage : IAsyncDisposable
         };
     }
 
+    /// <summary>The two ways to ask, as the page's "How to ask" radio buttons name them.</summary>
+    public const string Streamed = "Streamed chat";
+    public const string BackgroundJob = "Background job";
+
     public IPage Page { get; }
 
     public ILocator Message => Page.GetByLabel("Message", new() { Exact = true });
@@ -39,11 +43,15 @@ public sealed partial class SpaPage : IAsyncDisposable
     public ILocator LastAnswer => Answers.Last;
 
     /// <param name="caller">Given in the address (<c>/?caller=</c>), as a developer opens the demo as someone.</param>
-    public static async Task<SpaPage> OpenAsync(IBrowserContext context, string? caller)
+    public static async Task<SpaPage> OpenAsync(IBrowserContext context, string? caller, string door)
     {
         var page = new SpaPage(context, await context.NewPageAsync());
         await page.Page.GotoAsync(caller is null ? "/" : "/?caller=" + Uri.EscapeDataString(caller));
         await Expect(page.Page.Locator("body[data-ready=true]")).ToBeAttachedAsync();
+        if (door != Streamed)
+        {
+            await page.Page.GetByLabel(door).CheckAsync();
+        }
         return page;
     }
 

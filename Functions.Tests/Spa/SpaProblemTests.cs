@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -8,22 +9,28 @@ namespace Functions.Tests.Spa;
 [Collection(SpaCollection.Name)]
 public sealed class SpaProblemTests(SpaFixture spa)
 {
-    [Fact]
-    public async Task BudgetRefusal_SaysWhichBudget_WhenItResets_AndCountsDownTheWait()
+    public static TheoryData<string> Doors => new() { SpaPage.Streamed, SpaPage.BackgroundJob };
+
+    /// <summary>A caller of its own per test and door, so budgets and caches never cross.</summary>
+    private static string Caller(string test, string door) => $"spa-{test}-{(door == SpaPage.Streamed ? "stream" : "job")}";
+
+    [Theory]
+    [MemberData(nameof(Doors))]
+    public async Task BudgetRefusal_SaysSo_WhenItResets_AndCountsDownTheWait(string door)
     {
-        await using var page = await spa.OpenAsync("spa-budget");
+        await using var page = await spa.OpenAsync(Caller("budget", door), door);
         // 4,096 output tokens of gpt-4.1-mini could cost $0.0066: more than the caller's daily $0.005.
         await page.Page.GetByLabel("Max tokens per answer").FillAsync("4096");
 
         var answer = await page.AskAsync("Write me a long essay");
 
         await Expect(page.Notice).ToContainTextAsync("Budget reached");
-        await Expect(page.Notice).ToContainTextAsync("daily budget for your account");
-        await Expect(page.Notice).ToContainTextAsync("Nothing was queued or charged");
-        await Expect(page.Notice.Locator(".notice-wait")).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"try again in \d+ (h|min|s)"));
-        await Expect(answer).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("failed"));
+        await Expect(page.Notice).ToContainTextAsync(door == SpaPage.BackgroundJob ? "daily budget for your account" : "perCallerDaily budget");
+        await Expect(page.Notice).ToContainTextAsync("resets at");
+        await Expect(page.Notice.Locator(".notice-wait")).ToContainTextAsync(new Regex(@"try again in \d+ (h|min|s)"));
+        await Expect(answer).ToHaveClassAsync(new Regex("failed"));
         await Expect(page.Message).ToHaveValueAsync("Write me a long essay");
-        await page.ScreenshotAsync("budget-refused");
+        await page.ScreenshotAsync($"budget-refused-{Caller("budget", door)}");
 
         // A smaller answer fits the same budget.
         await page.Page.GetByLabel("Max tokens per answer").FillAsync("100");
@@ -33,37 +40,41 @@ public sealed class SpaProblemTests(SpaFixture spa)
         page.AssertNoConsoleErrors([429]);
     }
 
-    [Fact]
-    public async Task ValidationProblem_NamesTheField_AndMarksItsInput()
+    [Theory]
+    [MemberData(nameof(Doors))]
+    public async Task ValidationProblem_NamesTheField_AndMarksItsInput(string door)
     {
-        await using var page = await spa.OpenAsync("spa-validation");
+        await using var page = await spa.OpenAsync(Caller("validation", door), door);
         await page.Page.GetByLabel("Max tokens per answer").FillAsync("0");
 
         await page.AskAsync("Hello");
 
         await Expect(page.Notice).ToContainTextAsync("The request needs fixing");
-        await Expect(page.Notice.Locator(".notice-fields")).ToContainTextAsync("maxTokens");
+        // Each door names the field in its own dialect.
+        await Expect(page.Notice.Locator(".notice-fields")).ToContainTextAsync(door == SpaPage.BackgroundJob ? "maxTokens" : "max_tokens");
         await Expect(page.Page.GetByLabel("Max tokens per answer")).ToHaveAttributeAsync("aria-invalid", "true");
-        await page.ScreenshotAsync("validation-problem");
+        await page.ScreenshotAsync($"validation-problem-{Caller("validation", door)}");
         page.AssertNoConsoleErrors([400]);
     }
 
-    [Fact]
-    public async Task BodyTooLarge_SaysHowMuchTheBackendTakes()
+    [Theory]
+    [MemberData(nameof(Doors))]
+    public async Task BodyTooLarge_SaysHowMuchTheBackendTakes(string door)
     {
-        await using var page = await spa.OpenAsync("spa-too-large");
+        await using var page = await spa.OpenAsync(Caller("too-large", door), door);
 
         await page.AskAsync(new string('a', 300_000));
 
         await Expect(page.Notice).ToContainTextAsync("Your message is too long");
-        await Expect(page.Notice).ToContainTextAsync("256 KiB");
+        await Expect(page.Notice).ToContainTextAsync(door == SpaPage.BackgroundJob ? "256 KiB" : "262144 bytes");
         page.AssertNoConsoleErrors([413]);
     }
 
-    [Fact]
-    public async Task SignedOut_SaysTheSessionExpired_AndKeepsTheConversation()
+    [Theory]
+    [MemberData(nameof(Doors))]
+    public async Task SignedOut_SaysTheSessionExpired_AndKeepsTheConversation(string door)
     {
-        await using var page = await spa.OpenAsync("spa-session");
+        await using var page = await spa.OpenAsync(Caller("session", door), door);
         var answered = await page.AskAsync("First question");
         await Expect(answered.Locator(".text")).ToContainTextAsync("First question");
 
@@ -74,14 +85,14 @@ public sealed class SpaProblemTests(SpaFixture spa)
         await Expect(page.Notice).ToContainTextAsync("Your session has expired");
         await Expect(answered.Locator(".text")).ToContainTextAsync("First question");
         await Expect(page.Message).ToBeEditableAsync();
-        await page.ScreenshotAsync("session-expired");
+        await page.ScreenshotAsync($"session-expired-{Caller("session", door)}");
         page.AssertNoConsoleErrors([401]);
     }
 
     [Fact]
     public async Task ServiceUnavailable_SaysNothingWasCharged_AndWhenToRetry()
     {
-        await using var page = await spa.OpenAsync("spa-503");
+        await using var page = await spa.OpenAsync("spa-503", SpaPage.BackgroundJob);
         // Storage outages cannot be provoked from a browser; the answer is the one ApiProblems.StorageUnavailable gives.
         await page.Page.RouteAsync("**/api/chat", route => route.FulfillAsync(new RouteFulfillOptions
         {
@@ -101,7 +112,7 @@ public sealed class SpaProblemTests(SpaFixture spa)
 
         await Expect(page.Notice).ToContainTextAsync("The service is briefly unavailable");
         await Expect(page.Notice).ToContainTextAsync("Nothing was queued or charged");
-        await Expect(page.Notice.Locator(".notice-wait")).ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"try again in \d+ s"));
+        await Expect(page.Notice.Locator(".notice-wait")).ToContainTextAsync(new Regex(@"try again in \d+ s"));
         await page.ScreenshotAsync("service-unavailable");
         page.AssertNoConsoleErrors([503]);
     }

@@ -19,6 +19,16 @@ export class NetworkError extends Error {
   }
 }
 
+/** A streamed answer that broke off after it had begun: what arrived, and why it stopped. */
+export class StreamCut extends Error {
+  constructor(received, cause) {
+    super('The answer was cut off while it streamed.');
+    this.name = 'StreamCut';
+    this.received = received;
+    this.cause = cause;
+  }
+}
+
 /** Retry-After in seconds, from either of its forms (delta-seconds or an HTTP date); null when absent or unreadable. */
 export function parseRetryAfter(value, now = Date.now()) {
   if (!value) return null;

@@ -1,8 +1,9 @@
 // The demo's wiring: the settings, the composer and the transcript, and which door each turn goes through.
-import { Api } from './api.js';
+import { Api, StreamCut } from './api.js';
 import { Notice } from './notice.js';
 import { Transcript, formatUsd } from './transcript.js';
 import { runBackgroundJob } from './background-job.js';
+import { streamChat } from './streaming-chat.js';
 import { loadSpendReport } from './spend.js';
 
 const $ = id => document.getElementById(id);
@@ -49,57 +50,93 @@ document.body.dataset.ready = 'true';
 async function send() {
   if (busy) return;
   const text = $('message').value;
-  const body = requestBody(text);
   setBusy(true);
   notice.hide();
   markFields([]);
   transcript.add('user', text);
   const answer = transcript.add('assistant');
-  const statuses = [];
-  const showStatus = status => {
-    if (statuses.at(-1) !== status) statuses.push(status);
-    answer.setStatus(statuses.join(' → '));
-  };
-  answer.setStatus('Sending…');
   try {
-    const { job, cache } = await runBackgroundJob(api, body, {
-      onStatus: showStatus,
-      onConnectionLost: failures => answer.setStatus(`${statuses.join(' → ')} · connection lost, reconnecting (attempt ${failures})…`),
-    });
-    showStatus(job.status);
-    showJob(answer, job, cache);
-    if (job.status === 'Succeeded') {
-      history.push({ role: 'user', content: text }, { role: 'assistant', content: job.result.content });
+    const result = document.querySelector('input[name=mode]:checked').value === 'stream'
+      ? await askStreaming(text, answer)
+      : await askBackgroundJob(text, answer);
+    if (result) {
+      history.push({ role: 'user', content: text }, { role: 'assistant', content: result.content });
       $('message').value = '';
     }
   } catch (error) {
     const explanation = notice.show(error);
-    answer.setStatus('Not answered');
-    answer.fail(explanation.heading, '');
+    if (error instanceof StreamCut) {
+      answer.setStatus('Cut off: the answer is incomplete');
+      answer.item.classList.add('failed');
+    } else {
+      answer.setStatus('Not answered');
+      answer.fail(explanation.heading, '');
+    }
     markFields(explanation.fields);
   } finally {
     setBusy(false);
   }
 }
 
-function requestBody(text) {
-  const body = { messages: [...history, { role: 'user', content: text }] };
-  const maxTokens = $('max-tokens').value.trim();
-  if (maxTokens) body.maxTokens = Number.isFinite(Number(maxTokens)) ? Number(maxTokens) : maxTokens;
-  if ($('deterministic').checked) body.temperature = 0;
-  return body;
+/** The interactive door: the text appears as the model writes it. */
+async function askStreaming(text, answer) {
+  answer.setStatus('Streaming…');
+  const request = { messages: [...history, { role: 'user', content: text }] };
+  const maxTokens = maxTokensSetting();
+  if (maxTokens !== undefined) request.max_tokens = maxTokens;
+  if ($('deterministic').checked) request.temperature = 0;
+
+  const { content, model, usage, cache } = await streamChat(api, request, piece => answer.appendText(piece));
+  answer.setStatus(cache ? 'Streamed from the cache' : 'Streamed');
+  showAnswer(answer, {
+    content,
+    model,
+    usage: usage ? { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens } : null,
+    costUsd: usage?.cost_usd ?? 0,
+  }, cache);
+  return { content };
 }
 
-function showJob(answer, job, cache) {
+/** The background door: the job's status changes, then its answer. */
+async function askBackgroundJob(text, answer) {
+  const body = { messages: [...history, { role: 'user', content: text }] };
+  const maxTokens = maxTokensSetting();
+  if (maxTokens !== undefined) body.maxTokens = maxTokens;
+  if ($('deterministic').checked) body.temperature = 0;
+
+  const statuses = [];
+  const showStatus = status => {
+    if (statuses.at(-1) !== status) statuses.push(status);
+    answer.setStatus(statuses.join(' → '));
+  };
+  answer.setStatus('Sending…');
+  const { job, cache } = await runBackgroundJob(api, body, {
+    onStatus: showStatus,
+    onConnectionLost: failures => answer.setStatus(`${statuses.join(' → ')} · connection lost, reconnecting (attempt ${failures})…`),
+  });
+  showStatus(job.status);
   if (job.status === 'Failed') {
     answer.fail('The model did not answer.', `${job.error?.message ?? ''} (${job.error?.code ?? 'unknown'})`);
-    return;
+    return null;
   }
-  const { content, model, usage, costUsd } = job.result;
-  answer.setText(content);
+  answer.setText(job.result.content);
+  showAnswer(answer, job.result, cache);
+  return job.result;
+}
+
+/** What the box says, as the backend should validate it: a number when it is one, else the text as typed. */
+function maxTokensSetting() {
+  const value = $('max-tokens').value.trim();
+  if (!value) return undefined;
+  return Number.isFinite(Number(value)) ? Number(value) : value;
+}
+
+/** The badges under an answer, and the session's totals. */
+function showAnswer(answer, { model, usage, costUsd }, cache) {
   const fromCache = cache !== null;
   const cost = fromCache ? `cost $0.00 (saved ${formatUsd(costUsd)})` : `cost ${formatUsd(costUsd)}`;
-  answer.setMeta([model, `${usage.inputTokens} in / ${usage.outputTokens} out tokens`, cost], { cached: fromCache });
+  const tokens = usage ? `${usage.inputTokens} in / ${usage.outputTokens} out tokens` : 'tokens not reported';
+  answer.setMeta([model, tokens, cost], { cached: fromCache });
   totals.answers += 1;
   if (fromCache) {
     totals.hits += 1;
@@ -115,7 +152,7 @@ function showJob(answer, job, cache) {
 
 /** Marks the inputs the backend's validation named (maxTokens, messages[0].content, …). */
 function markFields(fields) {
-  const inputs = { maxTokens: $('max-tokens'), messages: $('message') };
+  const inputs = { maxTokens: $('max-tokens'), max_tokens: $('max-tokens'), messages: $('message') };
   for (const input of Object.values(inputs)) input.removeAttribute('aria-invalid');
   for (const { name } of fields) {
     const input = inputs[name.split(/[.[]/)[0]];

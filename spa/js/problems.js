@@ -1,6 +1,6 @@
 // Turns what went wrong into words a person can act on: every problem+json the API answers, a request that never
 // arrived, and a bug in this page. Each explanation says what happened, whether anything was charged, and what to do.
-import { ApiProblem, NetworkError } from './api.js';
+import { ApiProblem, NetworkError, StreamCut } from './api.js';
 
 /**
  * @returns {{heading: string, detail: string, fields: {name: string, message: string}[], retryAfterSeconds: number|null}}
@@ -10,6 +10,11 @@ export function explain(error, now = new Date()) {
   if (error instanceof NetworkError) {
     return result('Cannot reach the backend',
       'The request did not get through: the network dropped or the server is down. Check the connection and try again.');
+  }
+  if (error instanceof StreamCut) {
+    return result('The answer was cut off',
+      'The connection dropped while the answer was streaming; the part that arrived is shown, and what the model had ' +
+      'written is charged. Send again for a whole answer.');
   }
   if (!(error instanceof ApiProblem)) {
     return result('Something went wrong in this page', error?.message ?? String(error));
@@ -33,7 +38,8 @@ export function explain(error, now = new Date()) {
     case 404:
       return result(problem.title ?? 'Not found', problem.detail ?? 'It may have been deleted.');
     case 413: {
-      const limit = problem.maxBytes ? ` The backend takes at most ${formatBytes(problem.maxBytes)} in one request.` : '';
+      const limit = problem.maxBytes ? ` The backend takes at most ${formatBytes(problem.maxBytes)} in one request.`
+        : problem.detail ? ` ${problem.detail}` : '';
       return result('Your message is too long', `Shorten it and send again.${limit} Nothing was sent to the model.`);
     }
     case 415:
@@ -44,9 +50,12 @@ export function explain(error, now = new Date()) {
       if (problem.code === 'budget_exceeded') {
         const resets = problem.resetsAt ? new Date(problem.resetsAt) : null;
         const when = resets ? ` It resets at ${formatTime(resets, now)}.` : '';
-        return result('Budget reached',
-          `This request could cost more than the ${describeBudget(problem.budget)} has left${problem.window ? ` for ${problem.window}` : ''}. ` +
-          `Nothing was queued or charged.${when} A smaller "Max tokens" may still fit.`, wait);
+        // /api/chat names the budget and its reset; the OpenAI-compatible door says the same in its message.
+        const what = problem.budget
+          ? `This request could cost more than the ${describeBudget(problem.budget)} has left${problem.window ? ` for ${problem.window}` : ''}. ` +
+            `Nothing was queued or charged.${when}`
+          : problem.detail ?? 'This request could cost more than the budget has left. Nothing was charged.';
+        return result('Budget reached', `${what} A smaller "Max tokens" may still fit.`, wait);
       }
       return result('Too many requests',
         `${problem.detail ?? 'You are sending requests faster than your limit allows.'} Nothing was queued or charged.`, wait);

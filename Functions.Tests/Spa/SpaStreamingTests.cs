@@ -1,0 +1,98 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Functions.Tests.Spa;
+
+/// <summary>
+/// The interactive door in a real browser: the official <c>openai</c> package, loaded by the page's import map, streams
+/// through POST /api/v1/chat/completions from the offline model, which writes a word every 40 ms.
+/// </summary>
+[Collection(SpaCollection.Name)]
+public sealed class SpaStreamingTests(SpaFixture spa)
+{
+    [Fact]
+    public async Task StreamedAnswer_AppearsTokenByToken_ThenShowsItsTokensAndCost()
+    {
+        await using var page = await spa.OpenAsync("spa-stream");
+        await page.RecordAnswerStatesAsync();
+
+        await page.Message.FillAsync("Tell me something");
+        await page.Send.ClickAsync();
+        // Mid-stream: some text is there, and the page still says it is streaming.
+        await Expect(page.LastAnswer.Locator(".text")).ToContainTextAsync("[offline model]");
+        await page.ScreenshotAsync("streaming-in-progress");
+        await Expect(page.LastAnswer.Locator(".status")).ToHaveTextAsync("Streamed");
+
+        var answer = page.LastAnswer;
+        var final = await answer.Locator(".text").TextContentAsync() ?? "";
+        Assert.Contains("You said: \"Tell me something\"", final);
+        var states = await page.RecordedAnswerStatesAsync("text");
+        Assert.True(states.Length >= 5, $"The text should have grown in several steps, not {states.Length}: {string.Join(" | ", states)}");
+        Assert.All(states, state => Assert.StartsWith(state, final));
+        Assert.Equal(final, states[^1]);
+        await Expect(answer.Locator(".meta")).ToContainTextAsync("gpt-4.1-mini");
+        await Expect(answer.Locator(".meta")).ToContainTextAsync(new Regex(@"\d+ in / \d+ out tokens"));
+        await Expect(answer.Locator(".meta")).ToContainTextAsync(new Regex(@"cost \$0\.0000\d+"));
+        await page.ScreenshotAsync("streamed-answer");
+        page.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task SameQuestionAgain_StreamsFromTheCache_AndIsLabelled()
+    {
+        await using var page = await spa.OpenAsync("spa-stream-cache");
+        var first = await page.AskAsync("What does it cost?");
+        await Expect(first.Locator(".status")).ToHaveTextAsync("Streamed");
+
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "New chat" }).ClickAsync();
+        var second = await page.AskAsync("What does it cost?");
+
+        await Expect(second.Locator(".status")).ToHaveTextAsync("Streamed from the cache");
+        await Expect(second.Locator(".badge.cache")).ToHaveTextAsync("From cache");
+        await Expect(second.Locator(".meta")).ToContainTextAsync(new Regex(@"cost \$0\.00 \(saved \$0\.0000\d+\)"));
+        await Expect(second.Locator(".text")).ToHaveTextAsync(await first.Locator(".text").TextContentAsync() ?? "");
+        await page.ScreenshotAsync("stream-cache-hit");
+        page.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task StreamedMarkup_IsShownAsText_AndNeverRuns()
+    {
+        await using var page = await spa.OpenAsync("spa-stream-escape");
+        const string hostile = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\"><b>bold</b>";
+
+        var answer = await page.AskAsync(hostile);
+
+        await Expect(answer.Locator(".text")).ToContainTextAsync(hostile);
+        Assert.Equal(0, await page.Page.Locator("#transcript script, #transcript img, #transcript b").CountAsync());
+        Assert.Equal("undefined", await page.Page.EvaluateAsync<string>("typeof window.pwned"));
+        page.AssertNoConsoleErrors();
+    }
+
+    [Fact]
+    public async Task DroppedStream_KeepsWhatArrived_SaysItWasCutOff_AndThePageGoesOn()
+    {
+        await using var page = await spa.OpenAsync("spa-stream-cut");
+        // The connection drops after the first few events: the body ends with no finish and no [DONE].
+        await page.Page.RouteAsync("**/api/v1/chat/completions", async route =>
+        {
+            var response = await route.FetchAsync();
+            var events = (await response.TextAsync()).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+            await route.FulfillAsync(new RouteFulfillOptions { Response = response, Body = string.Join("\n\n", events.Take(4)) + "\n\n" });
+        }, new PageRouteOptions { Times = 1 });
+
+        var cut = await page.AskAsync("Tell me a long story");
+
+        await Expect(cut.Locator(".status")).ToHaveTextAsync("Cut off: the answer is incomplete");
+        await Expect(cut.Locator(".text")).ToContainTextAsync("[offline");
+        await Expect(page.Notice).ToContainTextAsync("The answer was cut off");
+        await page.ScreenshotAsync("stream-cut-off");
+
+        // The backend had the whole answer (only the browser's copy was cut), so asking again costs nothing.
+        var next = await page.AskAsync("Tell me a long story");
+        await Expect(next.Locator(".status")).ToHaveTextAsync("Streamed from the cache");
+        await Expect(page.Notice).ToBeHiddenAsync();
+        page.AssertNoConsoleErrors();
+    }
+}
