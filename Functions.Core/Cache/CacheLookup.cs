@@ -24,7 +24,7 @@ public sealed record CacheLookupResult(CacheTicket? Ticket, IResult? Hit = null)
 /// caller's, so <c>GET /api/chat/{id}</c> answers for every id a hit returns and never shows another caller's job.
 /// </summary>
 public sealed class CacheLookup(
-    CacheTable cache,
+    CacheEntries cache,
     JobTable jobs,
     ICacheSavingsRecorder savings,
     PriceTable prices,

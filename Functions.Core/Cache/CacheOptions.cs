@@ -36,6 +36,21 @@ public sealed class CacheOptions
     [Required, RegularExpression("^[A-Za-z][A-Za-z0-9]{2,62}$", ErrorMessage = "Cache:Table must be a valid table name.")]
     public string Table { get; set; } = "chatcache";
 
+    /// <summary>
+    /// How long an answer read or stored here is also served from this instance's memory, with no storage round trip
+    /// (never past the entry's own expiry). Zero turns the memory level off. Short, because another instance may store a
+    /// newer answer for the same key (a <c>no-cache</c> request) and this instance sees it only after this long.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan LocalTtl { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How much memory the first level may hold (zero turns it off).</summary>
+    [Range(0, 4096)]
+    public int LocalMaxMegabytes { get; set; } = 64;
+
+    /// <summary>Cache hits' savings are written to the ledger in batches off the response path, at most this far apart.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan SavingsFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>NCRONTAB (with seconds) for removing expired entries nobody asked for again; both hosts read this setting.</summary>
     [Required, RegularExpression(@"^\S+( \S+){5}$", ErrorMessage = "Cache:SweepSchedule must be a six-field NCRONTAB expression.")]

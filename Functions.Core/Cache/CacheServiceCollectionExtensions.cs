@@ -16,6 +16,7 @@ public static class CacheServiceCollectionExtensions
             provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton(provider => provider.GetRequiredService<CacheTable>().Client);
 
+        services.AddSingleton<CacheEntries>();
         services.AddSingleton<CacheLookup>();
         services.AddSingleton<SingleFlight>();
         services.AddSingleton<InteractiveFlights>();

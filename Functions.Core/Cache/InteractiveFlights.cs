@@ -14,7 +14,7 @@ namespace Functions.Core.Cache;
 /// leader row (<see cref="CacheTable.TryLeadAsync"/>), and a request that finds another instance leading polls for
 /// the stored answer until that lease ends, then leads itself. Nobody waits longer than <see cref="CacheOptions.LeaderLease"/>.
 /// </summary>
-public sealed class InteractiveFlights(CacheTable cache, IOptions<CacheOptions> options, TimeProvider time,
+public sealed class InteractiveFlights(CacheTable cache, CacheEntries entries, IOptions<CacheOptions> options, TimeProvider time,
     ILogger<InteractiveFlights> logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
@@ -40,14 +40,11 @@ public sealed class InteractiveFlights(CacheTable cache, IOptions<CacheOptions> 
 
         try
         {
+            // The caller has just missed the cache: try to lead at once (one round trip), look for the answer only while
+            // another request leads.
             var deadline = time.GetUtcNow() + options.Value.LeaderLease;
             while (true)
             {
-                if (await cache.GetAsync(ticket.Key, cancellationToken) is { } entry && entry.FreshFor(ticket.Ttl, time.GetUtcNow()) is not null)
-                {
-                    Finish(ticket.Key, mine, entry.Result);
-                    return new InteractiveFlight(this, ticket.Key, null, null, entry.Result);
-                }
                 if (await cache.TryLeadAsync(ticket.Key, id, options.Value.LeaderLease, cancellationToken) is { } lease)
                 {
                     return new InteractiveFlight(this, ticket.Key, mine, lease, null);
@@ -57,6 +54,11 @@ public sealed class InteractiveFlights(CacheTable cache, IOptions<CacheOptions> 
                     return new InteractiveFlight(this, ticket.Key, mine, null, null);
                 }
                 await Task.Delay(PollInterval, time, cancellationToken); // another instance is calling the model
+                if (await entries.GetAsync(ticket.Key, cancellationToken) is { } entry && entry.FreshFor(ticket.Ttl, time.GetUtcNow()) is not null)
+                {
+                    Finish(ticket.Key, mine, entry.Result);
+                    return new InteractiveFlight(this, ticket.Key, null, null, entry.Result);
+                }
             }
         }
         catch (Exception ex) when (StorageFailure.Is(ex))

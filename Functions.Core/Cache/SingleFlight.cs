@@ -16,6 +16,7 @@ namespace Functions.Core.Cache;
 /// </summary>
 public sealed class SingleFlight(
     CacheTable cache,
+    CacheEntries entries,
     ICacheSavingsRecorder savings,
     IOptions<CacheOptions> options,
     TimeProvider time,
@@ -62,7 +63,7 @@ public sealed class SingleFlight(
     private async Task<Job?> AnswerFromCacheAsync(Job job, CacheTicket ticket, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (await cache.GetAsync(ticket.Key, cancellationToken) is not { } entry || entry.FreshFor(ticket.Ttl, now) is null)
+        if (await entries.GetAsync(ticket.Key, cancellationToken) is not { } entry || entry.FreshFor(ticket.Ttl, now) is null)
         {
             return null;
         }
@@ -95,7 +96,7 @@ public sealed class SingleFlight(
             try
             {
                 var now = time.GetUtcNow();
-                await cache.StoreAsync(new CacheEntry(ticket.Key, job.Id, job.Caller, result, job.CreatedAt, job.CompletedAt ?? now, now,
+                await entries.StoreAsync(new CacheEntry(ticket.Key, job.Id, job.Caller, result, job.CreatedAt, job.CompletedAt ?? now, now,
                     now + ticket.Ttl), cancellationToken);
                 CacheLog.Stored(logger, job.Id, (long)ticket.Ttl.TotalSeconds);
                 return job with { Cache = ticket with { Outcome = CacheOutcome.Stored } };

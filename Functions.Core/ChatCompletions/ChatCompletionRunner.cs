@@ -32,6 +32,9 @@ public sealed class ChatCompletionRunner(
 {
     public const string RequestIdHeader = "x-request-id";
 
+    /// <summary>A caller waiting for its first token reads the shared gate at most once a second (per instance).</summary>
+    private static readonly TimeSpan GateStaleness = TimeSpan.FromSeconds(1);
+
     /// <summary>The answer to <paramref name="call"/>, once the host executes the result.</summary>
     public IResult Run(ChatCompletionCall call, Job job) => new Execution(context => RunAsync(context, call, job));
 
@@ -110,7 +113,7 @@ public sealed class ChatCompletionRunner(
         var maxWait = options.Value.MaxUpstreamWait;
         for (var number = 1; ; number++)
         {
-            if (await model.WaitBeforeCallAsync(cancellationToken) is { } gate)
+            if (await model.WaitBeforeCallAsync(cancellationToken, GateStaleness) is { } gate)
             {
                 if (gate.Delay > maxWait || number > 1 + resilience.Value.MaxRetries)
                 {

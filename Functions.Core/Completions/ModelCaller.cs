@@ -24,9 +24,10 @@ public sealed class ModelCaller(
     IOptions<ResilienceOptions> options,
     TimeProvider time)
 {
+    /// <param name="maxStaleness">How old a look at the shared gate may be (see <see cref="UpstreamGate.ClosedUntilAsync"/>).</param>
     /// <returns>How long to hold back before calling, or null when the gate is open.</returns>
-    public async Task<GateWait?> WaitBeforeCallAsync(CancellationToken cancellationToken) =>
-        await gate.ClosedUntilAsync(cancellationToken) is { } closed
+    public async Task<GateWait?> WaitBeforeCallAsync(CancellationToken cancellationToken, TimeSpan maxStaleness = default) =>
+        await gate.ClosedUntilAsync(cancellationToken, maxStaleness) is { } closed
             ? new GateWait(closed.Until - time.GetUtcNow() + retryPolicy.Spread(), closed.Reason, closed.Until)
             : null;
 

@@ -13,15 +13,33 @@ public sealed class UpstreamGate(TableClient table, TimeProvider time)
     private const string RowKey = "upstream";
     private const int MaxRounds = 64;
 
+    /// <summary>What this instance last read or wrote, and when (replaced whole, so readers never see half of one).</summary>
+    private Seen lastSeen = new(DateTimeOffset.MinValue, "", DateTimeOffset.MinValue);
+
+    private sealed record Seen(DateTimeOffset Until, string Reason, DateTimeOffset ReadAt);
+
     public TableClient Client => table;
 
+    /// <param name="maxStaleness">
+    /// How old this instance's last look at the gate may be and still answer without a storage round trip. The queue
+    /// worker passes zero (it reads every time); the interactive door accepts a second, so a burst of requests costs one
+    /// read a second, and another instance's 429 reaches it at most that much later.
+    /// </param>
     /// <returns>When the gate reopens and why, or null when calls may go ahead now.</returns>
-    public async Task<(DateTimeOffset Until, string Reason)?> ClosedUntilAsync(CancellationToken cancellationToken)
+    public async Task<(DateTimeOffset Until, string Reason)?> ClosedUntilAsync(CancellationToken cancellationToken,
+        TimeSpan maxStaleness = default)
     {
-        var gate = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, RowKey, cancellationToken: cancellationToken);
-        return gate.HasValue && gate.Value!.GetDateTimeOffset("NotBefore") is { } until && until > time.GetUtcNow()
-            ? (until, gate.Value.GetString("Reason") ?? "")
-            : null;
+        var now = time.GetUtcNow();
+        var seen = lastSeen;
+        if (maxStaleness <= TimeSpan.Zero || now - seen.ReadAt > maxStaleness)
+        {
+            var gate = await table.GetEntityIfExistsAsync<TableEntity>(PartitionKey, RowKey, cancellationToken: cancellationToken);
+            seen = gate.HasValue && gate.Value!.GetDateTimeOffset("NotBefore") is { } notBefore
+                ? new Seen(notBefore, gate.Value.GetString("Reason") ?? "", now)
+                : new Seen(DateTimeOffset.MinValue, "", now);
+            lastSeen = seen;
+        }
+        return seen.Until > now ? (seen.Until, seen.Reason) : null;
     }
 
     public async Task CloseUntilAsync(DateTimeOffset until, string reason, CancellationToken cancellationToken)
@@ -46,6 +64,7 @@ public sealed class UpstreamGate(TableClient table, TimeProvider time)
                 {
                     await table.AddEntityAsync(entity, cancellationToken);
                 }
+                lastSeen = new Seen(until, reason, time.GetUtcNow());
                 return;
             }
             catch (RequestFailedException ex) when (ex.Status is 409 or 412)

@@ -25,6 +25,9 @@ public sealed record LedgerEntry(
     public const string Saving = "saving";
 }
 
+/// <summary>A cache hit waiting to be written to the ledger as a saving.</summary>
+public sealed record CacheSaving(string Id, string Caller, string Model, TokenUsage Usage, DateTimeOffset OccurredAt);
+
 /// <summary>
 /// The spend ledger: one entity per model call, inserted (never updated) under a key that the call determines, so
 /// a redelivered message or a retried write finds 409 "already recorded" instead of counting twice.
@@ -60,6 +63,46 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         var entry = new LedgerEntry(LedgerEntry.Saving, caller, model, cost.PricedAs, usage, cost.Micros, now);
         await TryAddAsync(SpendKeys.DayOf(now), "saving|" + SpendKeys.Part(savingId), entry, cancellationToken);
         return cost.Micros;
+    }
+
+    /// <summary>
+    /// Records many cache hits at once, priced as they occurred: one entity-group transaction per day and hundred rows.
+    /// Each has its own random id, so a batch retried after an unknown outcome can only be refused whole (409), never
+    /// half applied: it is then written row by row, skipping those already there.
+    /// </summary>
+    public async Task RecordSavingsAsync(IReadOnlyList<CacheSaving> savings, CancellationToken cancellationToken)
+    {
+        foreach (var day in savings.GroupBy(saving => SpendKeys.DayOf(saving.OccurredAt)))
+        {
+            foreach (var batch in day.Chunk(100))
+            {
+                var rows = batch.Select(saving =>
+                {
+                    var cost = prices.Cost(saving.Model, saving.Usage, saving.OccurredAt);
+                    return ToEntity(SpendKeys.Ledger(day.Key), "saving|" + SpendKeys.Part(saving.Id),
+                        new LedgerEntry(LedgerEntry.Saving, saving.Caller, saving.Model, cost.PricedAs, saving.Usage, cost.Micros, saving.OccurredAt));
+                }).ToList();
+                try
+                {
+                    await table.Client.SubmitTransactionAsync(rows.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)),
+                        cancellationToken);
+                }
+                catch (TableTransactionFailedException ex) when (ex.Status == 409)
+                {
+                    foreach (var row in rows)
+                    {
+                        try
+                        {
+                            await table.Client.AddEntityAsync(row, cancellationToken);
+                        }
+                        catch (RequestFailedException conflict) when (conflict.Status == 409)
+                        {
+                            // Already recorded by the batch whose outcome was unknown.
+                        }
+                    }
+                }
+            }
+        }
     }
 
     public async IAsyncEnumerable<LedgerEntry> ReadDayAsync(DateOnly day, [EnumeratorCancellation] CancellationToken cancellationToken)

@@ -24,4 +24,10 @@ internal static partial class SpendLog
 
     [LoggerMessage(EventId = 605, Level = LogLevel.Information, Message = "Spend rollup: another run moved the watermark first")]
     public static partial void WatermarkRace(ILogger logger);
+
+    [LoggerMessage(EventId = 620, Level = LogLevel.Warning, Message = "A cache saving for caller {Caller} arrived after shutdown began; not recorded")]
+    public static partial void SavingDropped(ILogger logger, string caller);
+
+    [LoggerMessage(EventId = 621, Level = LogLevel.Error, Message = "{Count} cache savings could not be written to the ledger; storage kept failing")]
+    public static partial void SavingsNotRecorded(ILogger logger, int count, Exception exception);
 }

@@ -21,7 +21,9 @@ public static class SpendServiceCollectionExtensions
 
         services.AddSingleton<PriceTable>();
         services.AddSingleton<SpendLedger>();
-        services.AddSingleton<Cache.ICacheSavingsRecorder, LedgerCacheSavingsRecorder>();
+        services.AddSingleton<BatchedCacheSavingsRecorder>();
+        services.AddSingleton<Cache.ICacheSavingsRecorder>(provider => provider.GetRequiredService<BatchedCacheSavingsRecorder>());
+        services.AddHostedService(provider => provider.GetRequiredService<BatchedCacheSavingsRecorder>());
         services.AddSingleton<BudgetStore>();
         services.AddSingleton<BudgetReservations>();
         services.AddSingleton<SpendRollups>();

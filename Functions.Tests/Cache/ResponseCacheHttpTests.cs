@@ -90,8 +90,14 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
         Assert.Equal(1, await JobCountAsync());
         Assert.Empty((await host.App.Services.GetRequiredService<JobQueue>().Client.PeekMessagesAsync(32)).Value);
 
-        var ledger = await host.App.Services.GetRequiredService<Core.Spend.SpendLedger>()
-            .ReadDayAsync(DateOnly.FromDateTime(DateTime.UtcNow), CancellationToken.None).ToListAsync();
+        // Savings are written off the response path, in batches (Cache:SavingsFlushInterval, 50 ms in tests).
+        List<Core.Spend.LedgerEntry> ledger = [];
+        for (var wait = 0; wait < 100 && !ledger.Any(entry => entry.Kind == Core.Spend.LedgerEntry.Saving); wait++)
+        {
+            await Task.Delay(50);
+            ledger = await host.App.Services.GetRequiredService<Core.Spend.SpendLedger>()
+                .ReadDayAsync(DateOnly.FromDateTime(DateTime.UtcNow), CancellationToken.None).ToListAsync();
+        }
         var saving = Assert.Single(ledger, entry => entry.Kind == Core.Spend.LedgerEntry.Saving);
         Assert.Equal("alice", saving.Caller);
         Assert.Equal("gpt-4.1-mini-2025-04-14", saving.Model);

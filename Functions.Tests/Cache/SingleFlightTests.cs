@@ -31,7 +31,8 @@ public sealed class SingleFlightTests(AzuriteFixture azurite) : IAsyncLifetime
         var service = new TableServiceClient(azurite.ConnectionString);
         table = service.GetTableClient(AzuriteFixture.UniqueName("cache"));
         await table.CreateAsync();
-        flights = new SingleFlight(new CacheTable(table, time), savings,
+        var cacheTable = new CacheTable(table, time);
+        flights = new SingleFlight(cacheTable, new CacheEntries(cacheTable, Options.Create(Settings), time), savings,
             Options.Create(Settings), time, NullLogger<SingleFlight>.Instance);
     }
 

@@ -43,6 +43,7 @@ public sealed class TestHost : IAsyncDisposable
             ["Storage:ChatQueue"] = chatQueue,
             ["Storage:JobsTable"] = jobsTable,
             ["Cache:Table"] = AzuriteFixture.UniqueName("cache"),
+            ["Cache:SavingsFlushInterval"] = "00:00:00.050",
             ["Spend:Table"] = AzuriteFixture.UniqueName("spend"),
             ["Callers:TrustPrincipalHeader"] = "true",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",

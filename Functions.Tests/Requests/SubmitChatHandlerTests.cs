@@ -31,7 +31,8 @@ public sealed class SubmitChatHandlerTests
     private SubmitChatHandler Handler() => new(
         new CallerResolver(Options.Create(new CallerOptions())),
         new ChatRequestReader(Options.Create(new RequestLimitsOptions()), Options.Create(new OpenAIOptions { ApiKey = "k" })),
-        new CacheLookup(new CacheTable(Mock.Of<TableClient>(MockBehavior.Strict), TimeProvider.System), new JobTable(table.Object),
+        new CacheLookup(new CacheEntries(new CacheTable(Mock.Of<TableClient>(MockBehavior.Strict), TimeProvider.System),
+                Options.Create(new CacheOptions()), TimeProvider.System), new JobTable(table.Object),
             Mock.Of<ICacheSavingsRecorder>(MockBehavior.Strict), Prices, Options.Create(new CacheOptions()), TimeProvider.System,
             NullLogger<CacheLookup>.Instance),
         // No budget is configured, so the reservation writes nothing.

@@ -219,6 +219,9 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Cache__FollowerRecheck: '00:00:01'
       Cache__Table: 'chatcache'
       Cache__SweepSchedule: '0 17 * * * *'
+      Cache__LocalTtl: '00:00:10'
+      Cache__LocalMaxMegabytes: '64'
+      Cache__SavingsFlushInterval: '00:00:01'
 
       // Spend: prices (the built-in list applies; Pricing__Models__0__Model=… overrides a model), the fallback price
       // for unknown models, budgets (empty = no limit) and who may read /api/spend.

@@ -1,0 +1,247 @@
+// Usage: dotnet run -c Release --project benchmarks/ChatCompletions.Benchmarks [-- requests]
+// Starts its own in-memory Azurite, a zero-latency loopback model and the local host (budget, ledger and cache on),
+// and the Portkey gateway from npm as the peer, all forwarding to the same model; then measures, side by side:
+//  1. non-streaming misses: latency (sequential) and req/s at 10 concurrent clients;
+//  2. streams (model 20 ms per chunk): time to first token and the gap between chunks;
+//  3. cache hits (this backend only: the peer has no cache here): latency and req/s at 10 concurrent;
+//  4. storage round trips per request on each path, before the model is called and in total, and per queued job.
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Functions.Local;
+using Functions.Local.Development;
+
+var requests = args.Length > 0 ? int.Parse(args[0]) : 1000;
+const int Concurrency = 10;
+
+using var storage = new StorageRoundTrips();
+await using var azurite = await AzuriteProcess.StartAsync(0, 0, 0, dataFolder: null);
+await using var model = new BenchmarkModel(storage);
+await model.StartAsync();
+await using var app = await LocalHost.BuildAsync([], builder =>
+{
+    builder.WebHost.UseUrls("http://127.0.0.1:0");
+    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+    {
+        ["AzureWebJobsStorage"] = azurite.ConnectionString,
+        ["OpenAI:Endpoint"] = model.BaseUrl.ToString(),
+        ["OpenAI:ApiKey"] = "benchmark",
+        // Every guard on: a budget to reserve against and settle, the ledger, the cache.
+        ["Budgets:GlobalDailyUsd"] = "1000000",
+    });
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+}, loadLocalSettings: false);
+await app.StartAsync();
+var peers = Path.Combine(RepositoryFiles.FindRoot() ?? AppContext.BaseDirectory, "benchmarks", ".peers");
+await using var portkey = await Portkey.StartAsync(peers);
+
+var targets = new List<Target>
+{
+    new("direct to the model", new HttpClient { BaseAddress = new Uri(model.BaseUrl + "/") }),
+    new("this backend", new HttpClient { BaseAddress = new Uri(LocalHost.ListeningUrl(app) + "/api/v1/") }),
+};
+if (portkey is not null)
+{
+    var client = new HttpClient { BaseAddress = portkey.BaseUrl };
+    client.DefaultRequestHeaders.Add("x-portkey-provider", "openai");
+    client.DefaultRequestHeaders.Add("x-portkey-custom-host", model.BaseUrl.ToString());
+    client.DefaultRequestHeaders.Add("Authorization", "Bearer benchmark");
+    targets.Add(new("Portkey gateway " + Portkey.Version, client));
+}
+
+var unique = 0;
+string Miss(bool stream = false) => JsonSerializer.Serialize(new
+{
+    model = "gpt-4.1-mini", stream,
+    messages = new[] { new { role = "user", content = $"A question nobody asked before: {Interlocked.Increment(ref unique)}" } },
+});
+var hit = JsonSerializer.Serialize(new { model = "gpt-4.1-mini", temperature = 0, messages = new[] { new { role = "user", content = "The same question" } } });
+
+async Task SendAsync(Target target, string body)
+{
+    using var response = await target.Client.PostAsync("chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+    await response.Content.ReadAsByteArrayAsync();
+    if (!response.IsSuccessStatusCode)
+    {
+        throw new InvalidOperationException($"{target.Name} answered {(int)response.StatusCode}");
+    }
+}
+
+async Task<List<double>> LatencyAsync(Target target, Func<string> body, int count)
+{
+    var samples = new List<double>(count);
+    for (var i = 0; i < count; i++)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await SendAsync(target, body());
+        samples.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+    return samples;
+}
+
+async Task<double> ThroughputAsync(Target target, Func<string> body, int count)
+{
+    var next = 0;
+    var started = Stopwatch.GetTimestamp();
+    await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async _ =>
+    {
+        while (Interlocked.Increment(ref next) <= count)
+        {
+            await SendAsync(target, body());
+        }
+    }));
+    return count / Stopwatch.GetElapsedTime(started).TotalSeconds;
+}
+
+/// <returns>Time to the first content chunk, and the mean gap between content chunks after it.</returns>
+async Task<(double First, double Gap)> StreamAsync(Target target)
+{
+    var started = Stopwatch.GetTimestamp();
+    using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions") { Content = new StringContent(Miss(stream: true), Encoding.UTF8, "application/json") };
+    using var response = await target.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+    using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+    double? first = null;
+    double last = 0;
+    var chunks = 0;
+    while (await reader.ReadLineAsync() is { } line)
+    {
+        if (line.StartsWith("data: {", StringComparison.Ordinal) && line.Contains("\"content\":\"", StringComparison.Ordinal)
+            && !line.Contains("\"content\":\"\"", StringComparison.Ordinal))
+        {
+            last = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            first ??= last;
+            chunks++;
+        }
+    }
+    return (first ?? double.NaN, chunks > 1 ? (last - first!.Value) / (chunks - 1) : double.NaN);
+}
+
+// Warm up every path (JIT, connection pools, Azurite tables, the cache entry).
+foreach (var target in targets)
+{
+    await LatencyAsync(target, () => Miss(), 50);
+    await StreamAsync(target);
+}
+await LatencyAsync(targets[1], () => hit, 50);
+
+Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; Azurite in memory; loopback model " +
+                  $"(zero latency; streams {BenchmarkModel.Answer.Split(' ').Length} chunks 20 ms apart); {requests} requests a row");
+Console.WriteLine();
+Console.WriteLine("Non-streaming misses (budget, ledger on; cache bypassed: temperature 1)");
+var direct = new Dictionary<string, List<double>>();
+foreach (var target in targets)
+{
+    var before = storage.Count;
+    var samples = await LatencyAsync(target, () => Miss(), requests);
+    var trips = (storage.Count - before) / (double)requests;
+    var rate = await ThroughputAsync(target, () => Miss(), requests);
+    direct[target.Name] = samples;
+    Print(target.Name, samples, rate, target == targets[1] ? trips : null);
+}
+Overhead("this backend over direct", direct[targets[1].Name], direct[targets[0].Name]);
+if (portkey is not null)
+{
+    Overhead("Portkey over direct", direct[targets[2].Name], direct[targets[0].Name]);
+}
+
+Console.WriteLine();
+Console.WriteLine("Storage round trips before the model is called, per request (sequential misses)");
+{
+    var before = new List<long>();
+    for (var i = 0; i < 100; i++)
+    {
+        var start = storage.Count;
+        await SendAsync(targets[1], Miss());
+        before.Add(model.StorageAtLastCall - start);
+    }
+    Console.WriteLine($"  non-streaming miss: {before.Average():F2} before the call");
+    var start2 = storage.Count;
+    var missHit = JsonSerializer.Serialize(new { model = "gpt-4.1-mini", temperature = 0, messages = new[] { new { role = "user", content = "cacheable " + Guid.NewGuid() } } });
+    await SendAsync(targets[1], missHit);
+    Console.WriteLine($"  cacheable miss (temperature 0): {model.StorageAtLastCall - start2} before the call, {storage.Count - start2} in total");
+}
+
+Console.WriteLine();
+model.ChunkDelay = TimeSpan.FromMilliseconds(20);
+Console.WriteLine("Streams: time to first token (TTFT) and gap between chunks");
+var ttft = new Dictionary<string, List<double>>();
+foreach (var target in targets)
+{
+    var firsts = new List<double>();
+    var gaps = new List<double>();
+    var before = storage.Count;
+    for (var i = 0; i < Math.Min(requests, 200); i++)
+    {
+        var (first, gap) = await StreamAsync(target);
+        firsts.Add(first);
+        gaps.Add(gap);
+    }
+    ttft[target.Name] = firsts;
+    var trips = (storage.Count - before) / (double)firsts.Count;
+    Print(target.Name + " TTFT", firsts, null, target == targets[1] ? trips : null);
+    Console.WriteLine($"  {target.Name,-34} mean gap between chunks {gaps.Average(),6:F2} ms");
+}
+Overhead("this backend TTFT over direct", ttft[targets[1].Name], ttft[targets[0].Name]);
+if (portkey is not null)
+{
+    Overhead("Portkey TTFT over direct", ttft[targets[2].Name], ttft[targets[0].Name]);
+}
+model.ChunkDelay = TimeSpan.Zero;
+
+Console.WriteLine();
+Console.WriteLine("Cache hits (this backend; the same deterministic request)");
+{
+    var before = storage.Count;
+    var samples = await LatencyAsync(targets[1], () => hit, requests);
+    var trips = (storage.Count - before) / (double)requests;
+    var rate = await ThroughputAsync(targets[1], () => hit, requests);
+    Print("this backend, hit", samples, rate, trips);
+}
+
+Console.WriteLine();
+Console.WriteLine("Queued jobs (POST /api/chat → worker → Succeeded), storage round trips per job, polling excluded");
+{
+    using var http = new HttpClient { BaseAddress = new Uri(LocalHost.ListeningUrl(app)) };
+    const int jobs = 100;
+    var calls = model.Calls;
+    var before = storage.Count;
+    string? last = null;
+    for (var i = 0; i < jobs; i++)
+    {
+        using var response = await http.PostAsJsonAsync("/api/chat", new { messages = new[] { new { role = "user", content = $"job {i}" } } });
+        last = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+    }
+    var polls = 0;
+    while (true)
+    {
+        polls++;
+        var job = await http.GetFromJsonAsync<JsonElement>($"/api/chat/{last}");
+        if (job.GetProperty("status").GetString() is "Succeeded" or "Failed" && model.Calls - calls >= jobs)
+        {
+            break;
+        }
+        await Task.Delay(200);
+    }
+    await Task.Delay(500); // the last writes after the last answer
+    Console.WriteLine($"  {(storage.Count - before - polls) / (double)jobs:F1} storage round trips per job (idle-queue polls by the listener included)");
+}
+
+static void Print(string name, List<double> samples, double? rate, double? trips)
+{
+    samples.Sort();
+    Console.WriteLine($"  {name,-34} p50 {At(samples, 0.50),7:F2} ms  p95 {At(samples, 0.95),7:F2} ms" +
+                      (rate is { } r ? $"  {r,8:F0} req/s at {Concurrency} concurrent" : "") +
+                      (trips is { } t ? $"  {t,5:F2} storage round trips/request" : ""));
+}
+
+static void Overhead(string name, List<double> through, List<double> direct)
+{
+    through.Sort();
+    direct.Sort();
+    Console.WriteLine($"  {name,-34} p50 +{At(through, 0.50) - At(direct, 0.50),6:F2} ms  p95 +{At(through, 0.95) - At(direct, 0.95),6:F2} ms");
+}
+
+static double At(List<double> sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+internal sealed record Target(string Name, HttpClient Client);
