@@ -95,4 +95,28 @@ public sealed class SpaStreamingTests(SpaFixture spa)
         await Expect(page.Notice).ToBeHiddenAsync();
         page.AssertNoConsoleErrors();
     }
+
+    [Fact]
+    public async Task OneConversation_AcrossBothDoors_KeepsItsHistory_AndAddsUpItsCost()
+    {
+        await using var page = await spa.OpenAsync("spa-tour", width: 1100, height: 760);
+        var streamed = await page.AskAsync("What can this backend do?");
+        await Expect(streamed.Locator(".status")).ToHaveTextAsync("Streamed");
+
+        await page.Page.GetByLabel(SpaPage.BackgroundJob).CheckAsync();
+        var queued = await page.AskAsync("And as a background job?");
+
+        await Expect(queued.Locator(".status")).ToHaveTextAsync(new Regex("^Queued.* → Succeeded$"));
+        await Expect(page.Answers).ToHaveCountAsync(2);
+        await Expect(page.Page.Locator("#total-answers")).ToHaveTextAsync("2");
+        var first = Assert.Single(await streamed.Locator(".meta").AllTextContentsAsync());
+        var second = Assert.Single(await queued.Locator(".meta").AllTextContentsAsync());
+        // The second turn carried the first as history, so it read more input tokens.
+        Assert.True(InputTokens(second) > InputTokens(first), $"{second} should count more input than {first}");
+        // The README's picture of the demo.
+        await page.Page.ScreenshotAsync(new() { Path = Path.Combine(Infrastructure.BrowserFixture.ScreenshotFolder, "readme-demo.png") });
+        page.AssertNoConsoleErrors();
+    }
+
+    private static int InputTokens(string meta) => int.Parse(Regex.Match(meta, @"(\d+) in /").Groups[1].Value);
 }
