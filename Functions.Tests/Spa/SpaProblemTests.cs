@@ -5,7 +5,7 @@ using static Microsoft.Playwright.Assertions;
 
 namespace Functions.Tests.Spa;
 
-/// <summary>Every problem+json the API answers is explained in words, and the page stays usable.</summary>
+/// <summary>Every problem either door answers is explained in words, hostile output stays text, and the page stays usable.</summary>
 [Collection(SpaCollection.Name)]
 public sealed class SpaProblemTests(SpaFixture spa)
 {
@@ -38,6 +38,23 @@ public sealed class SpaProblemTests(SpaFixture spa)
         await Expect(fits.Locator(".text")).ToContainTextAsync("Write me a short one");
         await Expect(page.Notice).ToBeHiddenAsync();
         page.AssertNoConsoleErrors([429]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Doors))]
+    public async Task ModelOutputWithMarkup_IsShownAsText_AndNeverRuns(string door)
+    {
+        await using var page = await spa.OpenAsync(Caller("escape", door), door);
+        const string hostile = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\"><b>bold</b>";
+
+        // The offline model repeats what it was sent, so its reply carries the markup back.
+        var answer = await page.AskAsync(hostile);
+
+        await Expect(answer.Locator(".text")).ToContainTextAsync(hostile);
+        Assert.Equal(0, await page.Page.Locator("#transcript script, #transcript img, #transcript b").CountAsync());
+        Assert.Equal("undefined", await page.Page.EvaluateAsync<string>("typeof window.pwned"));
+        await page.ScreenshotAsync($"markup-shown-as-text-{Caller("escape", door)}");
+        page.AssertNoConsoleErrors();
     }
 
     [Theory]

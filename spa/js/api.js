@@ -51,11 +51,14 @@ export class Api {
     return new URL(path, this.base).toString();
   }
 
-  headers(extra = {}) {
-    const headers = { Accept: 'application/json, application/problem+json', ...extra };
+  /** Who is asking, in development: the header the local host trusts there (Azure's sign-in sets it in production). */
+  callerHeaders() {
     const caller = this.caller();
-    if (caller) headers['X-MS-CLIENT-PRINCIPAL-ID'] = caller;
-    return headers;
+    return caller ? { 'X-MS-CLIENT-PRINCIPAL-ID': caller } : {};
+  }
+
+  headers(extra = {}) {
+    return { Accept: 'application/json, application/problem+json', ...extra, ...this.callerHeaders() };
   }
 
   /** @returns {Promise<{status: number, body: any, headers: Headers}>} */

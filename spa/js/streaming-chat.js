@@ -22,7 +22,7 @@ export async function streamChat(api, request, onDelta) {
     baseURL: api.url('/api/v1'),
     apiKey: NoKeyInTheBrowser,
     dangerouslyAllowBrowser: true,
-    defaultHeaders: api.headers(),
+    defaultHeaders: api.callerHeaders(),
     // One retry owner: the backend retries the model; this page explains a 429 or 503 and its wait instead.
     maxRetries: 0,
   });
