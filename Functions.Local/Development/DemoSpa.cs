@@ -43,6 +43,15 @@ public static class DemoSpa
         app.MapGet("/config.json", (IOptions<CallerOptions> callers) =>
             Results.Json(new { apiBase = "", callerField = callers.Value.TrustPrincipalHeader }));
 
+        ServeFiles(app, root);
+        app.Lifetime.ApplicationStarted.Register(() =>
+            app.Logger.LogInformation("Demo SPA: open {Url}/ in a browser (files from {Folder})", LocalHost.ListeningUrl(app), root));
+        return app;
+    }
+
+    /// <summary>The SPA's folder as a static site, as a static host (Static Web Apps) serves it.</summary>
+    public static void ServeFiles(IApplicationBuilder app, string root)
+    {
         var files = new PhysicalFileProvider(Path.GetFullPath(root));
         var types = new FileExtensionContentTypeProvider();
         types.Mappings[".mjs"] = "text/javascript";
@@ -58,8 +67,5 @@ public static class DemoSpa
                 context.Context.Response.Headers.XContentTypeOptions = "nosniff";
             },
         });
-        app.Lifetime.ApplicationStarted.Register(() =>
-            app.Logger.LogInformation("Demo SPA: open {Url}/ in a browser (files from {Folder})", LocalHost.ListeningUrl(app), root));
-        return app;
     }
 }

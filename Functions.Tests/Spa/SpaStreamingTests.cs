@@ -105,4 +105,24 @@ public sealed class SpaStreamingTests(SpaFixture spa)
     }
 
     private static int InputTokens(string meta) => int.Parse(Regex.Match(meta, @"(\d+) in /").Groups[1].Value);
+
+    [Fact]
+    public async Task FromAnotherOrigin_AsDeployed_BothDoorsWorkThroughCors_AndSeeTheExposedHeaders()
+    {
+        await using var page = await spa.OpenAsync("spa-cors", crossOrigin: true);
+        Assert.NotEqual(spa.StaticSiteOrigin.Port, spa.Host.Client.BaseAddress!.Port);
+
+        // The SDK's preflight carries Authorization, Content-Type, the caller and its x-stainless-* headers.
+        var streamed = await page.AskAsync("Across origins?");
+        await Expect(streamed.Locator(".status")).ToHaveTextAsync("Streamed");
+        await Expect(streamed.Locator(".meta")).ToContainTextAsync(new Regex(@"cost \$0\.0000\d+"));
+
+        // The background door reads Retry-After and Cache-Status, which CORS hides unless exposed.
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "New chat" }).ClickAsync();
+        await page.Page.GetByLabel(SpaPage.BackgroundJob).CheckAsync();
+        var fromCache = await page.AskAsync("Across origins?");
+        await Expect(fromCache.Locator(".badge.cache")).ToHaveTextAsync("From cache");
+        await page.ScreenshotAsync("cross-origin");
+        page.AssertNoConsoleErrors();
+    }
 }
