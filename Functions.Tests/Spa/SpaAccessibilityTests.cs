@@ -62,6 +62,8 @@ public sealed class SpaAccessibilityTests(SpaFixture spa)
         await page.Page.Keyboard.PressAsync("Enter");
 
         await Expect(page.LastAnswer.Locator(".text")).ToContainTextAsync("Typed, not clicked");
+        // Tab skips a disabled button: wait until the answer is complete and Send is back.
+        await Expect(page.Send).ToBeEnabledAsync();
         await page.Page.Keyboard.PressAsync("Tab");
         await Expect(page.Send).ToBeFocusedAsync();
         await page.ScreenshotAsync("keyboard-focus");
