@@ -125,4 +125,19 @@ public sealed class SpaStreamingTests(SpaFixture spa)
         await page.ScreenshotAsync("cross-origin");
         page.AssertNoConsoleErrors();
     }
+
+    [Fact]
+    public async Task OpenAIPackageMissing_StreamedChatSaysWhy_AndBackgroundJobsStillWork()
+    {
+        await using var page = await spa.OpenAsync("spa-no-sdk");
+        await page.Page.RouteAsync("**/vendor/openai/**", route => route.FulfillAsync(new RouteFulfillOptions { Status = 404 }));
+
+        await page.AskAsync("Stream, please");
+        await Expect(page.Notice).ToContainTextAsync("The openai package did not load");
+
+        await page.Page.GetByLabel(SpaPage.BackgroundJob).CheckAsync();
+        var answer = await page.AskAsync("Then in the background");
+        await Expect(answer.Locator(".text")).ToContainTextAsync("Then in the background");
+        page.AssertNoConsoleErrors([404]);
+    }
 }

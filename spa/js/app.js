@@ -3,7 +3,6 @@ import { Api, StreamCut } from './api.js';
 import { Notice } from './notice.js';
 import { Transcript, formatUsd } from './transcript.js';
 import { runBackgroundJob } from './background-job.js';
-import { streamChat } from './streaming-chat.js';
 import { loadSpendReport } from './spend.js';
 
 const $ = id => document.getElementById(id);
@@ -86,6 +85,7 @@ async function askStreaming(text, answer) {
   if (maxTokens !== undefined) request.max_tokens = maxTokens;
   if ($('deterministic').checked) request.temperature = 0;
 
+  const { streamChat } = await loadStreamingChat();
   const { content, model, usage, cache } = await streamChat(api, request, piece => answer.appendText(piece));
   answer.setStatus(cache ? 'Streamed from the cache' : 'Streamed');
   showAnswer(answer, {
@@ -95,6 +95,19 @@ async function askStreaming(text, answer) {
     costUsd: usage?.cost_usd ?? 0,
   }, cache);
   return { content };
+}
+
+/**
+ * The openai package (some 240 modules) loads on the first streamed question, not with the page, so the page is up at
+ * once, and stays usable in background-job mode if the package is missing.
+ */
+async function loadStreamingChat() {
+  try {
+    return await import('./streaming-chat.js');
+  } catch (error) {
+    throw new Error('The openai package did not load, so streamed chat is unavailable (the Functions.Local build copies it ' +
+      `to spa/vendor/openai). Background jobs still work. ${error.message}`);
+  }
 }
 
 /** The background door: the job's status changes, then its answer. */
