@@ -1,3 +1,4 @@
+using Functions.Core;
 using Functions.Core.Cache;
 using Functions.Local.Timers;
 
@@ -7,6 +8,6 @@ namespace Functions.Local;
 public static class CacheTimerTriggers
 {
     public static IServiceCollection AddCacheTimerTriggers(this IServiceCollection services) =>
-        services.AddTimerTrigger("SweepCache", "Cache:SweepSchedule", new CacheOptions().SweepSchedule,
+        services.AddTimerTrigger(FunctionNames.SweepCache, FunctionNames.SweepCacheScheduleSetting, new CacheOptions().SweepSchedule,
             (provider, cancellationToken) => provider.GetRequiredService<CacheSweepHandler>().HandleAsync(cancellationToken));
 }

@@ -1,23 +1,20 @@
+using Functions.Core;
 using Functions.Core.Completions;
-using Functions.Core.Storage;
-using Functions.Local.Queues;
-using Microsoft.Extensions.Options;
+using Microsoft.Azure.WebJobs;
 
 namespace Functions.Local;
 
-/// <summary>The queue triggers, bound to the same queues as the Functions app's <c>ProcessChat</c> and <c>ProcessChatPoison</c>.</summary>
-public static class ChatQueueTriggers
+/// <summary>
+/// The Functions app's <c>ProcessChat</c> and <c>ProcessChatPoison</c>, on the WebJobs SDK's queue trigger (the Functions
+/// host's engine) with the same names and bindings. Exceptions propagate: redelivery and the poison queue depend on them.
+/// </summary>
+public sealed class ChatQueueTriggers(ProcessChatHandler process, PoisonChatHandler poison)
 {
-    public static IServiceCollection AddChatQueueTriggers(this IServiceCollection services)
-    {
-        services.AddQueueTrigger("ProcessChat", provider => Names(provider).ChatQueue,
-            (provider, message, cancellationToken) =>
-                provider.GetRequiredService<ProcessChatHandler>().HandleAsync(message.Body.ToString(), cancellationToken));
-        services.AddQueueTrigger("ProcessChatPoison", provider => Names(provider).PoisonQueue,
-            (provider, message, cancellationToken) =>
-                provider.GetRequiredService<PoisonChatHandler>().HandleAsync(message.Body.ToString(), cancellationToken));
-        return services;
-    }
+    [FunctionName(FunctionNames.ProcessChat)]
+    public Task Process([QueueTrigger(FunctionNames.ChatQueue)] string message, CancellationToken cancellationToken) =>
+        process.HandleAsync(message, cancellationToken);
 
-    private static StorageOptions Names(IServiceProvider provider) => provider.GetRequiredService<IOptions<StorageOptions>>().Value;
+    [FunctionName(FunctionNames.ProcessChatPoison)]
+    public Task Poison([QueueTrigger(FunctionNames.ChatPoisonQueue)] string message, CancellationToken cancellationToken) =>
+        poison.HandleAsync(message, cancellationToken);
 }

@@ -1,24 +1,30 @@
 using Functions.Core;
 using Functions.Local.Development;
+using Functions.Local.Queues;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace Functions.Local;
 
-/// <summary>Builds the local host: the Functions app's settings, the dependencies it lacks, Core, the triggers.</summary>
+/// <summary>
+/// Builds the local host in the two steps of <see cref="WebApplication"/>: <see cref="CreateBuilder"/> reads the Functions
+/// app's settings (a caller, such as a test, may then add its own settings and services, as WebApplicationFactory does),
+/// and <see cref="BuildAsync"/> starts the dependencies that are missing and adds Core, the triggers and the endpoints.
+/// </summary>
 public static class LocalHost
 {
     /// <summary>Where <c>func start</c> listens, so clients and the README work against either host.</summary>
     public const string DefaultUrl = "http://localhost:7071";
 
-    /// <param name="configure">Tests add their settings here; they take precedence over every file.</param>
-    /// <param name="loadLocalSettings">False in tests, so a developer's local.settings.json cannot leak in.</param>
-    public static async Task<WebApplication> BuildAsync(string[] args, Action<WebApplicationBuilder>? configure = null,
-        bool loadLocalSettings = true)
+    public static WebApplicationBuilder CreateBuilder(string[] args)
     {
         var builder = WebApplication.CreateBuilder(args);
-        FunctionsConfigurationFiles.Add(builder.Configuration, loadLocalSettings);
-        configure?.Invoke(builder);
+        FunctionsConfigurationFiles.Add(builder.Configuration, builder.Environment);
+        return builder;
+    }
+
+    public static async Task<WebApplication> BuildAsync(WebApplicationBuilder builder)
+    {
         if (string.IsNullOrWhiteSpace(builder.Configuration[WebHostDefaults.ServerUrlsKey]))
         {
             builder.WebHost.UseUrls(DefaultUrl);
@@ -28,7 +34,7 @@ public static class LocalHost
         // Registered first, so it stops last: Azurite outlives the listeners that drain into it.
         builder.Services.AddHostedService(_ => dependencies);
         builder.Services.AddServerlessCore(builder.Configuration);
-        builder.Services.AddChatQueueTriggers();
+        builder.Services.AddQueueTriggers(typeof(ChatQueueTriggers));
         builder.Services.AddCacheTimerTriggers();
         builder.Services.AddSpendTimerTriggers();
 
@@ -46,8 +52,9 @@ public static class LocalHost
         dependencies.Announce(app.Logger);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
             "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}}, POST {Url}/api/v1/chat/completions and GET {Url}/api/spend; " +
-            "queue triggers ProcessChat and ProcessChatPoison and timers SpendRollup and SweepCache are running",
-            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app)));
+            "queue triggers {ProcessChat} and {ProcessChatPoison} (WebJobs SDK) and timers {SpendRollup} and {SweepCache} are running",
+            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app),
+            FunctionNames.ProcessChat, FunctionNames.ProcessChatPoison, FunctionNames.SpendRollup, FunctionNames.SweepCache));
         return app;
     }
 

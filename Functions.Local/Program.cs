@@ -1,4 +1,4 @@
 using Functions.Local;
 
-await using var app = await LocalHost.BuildAsync(args);
+await using var app = await LocalHost.BuildAsync(LocalHost.CreateBuilder(args));
 await app.RunAsync();

@@ -1,3 +1,4 @@
+using Functions.Core;
 using Functions.Core.Spend;
 using Functions.Local.Timers;
 
@@ -7,6 +8,6 @@ namespace Functions.Local;
 public static class SpendTimerTriggers
 {
     public static IServiceCollection AddSpendTimerTriggers(this IServiceCollection services) =>
-        services.AddTimerTrigger("SpendRollup", SpendRollupHandler.ScheduleSetting, SpendRollupHandler.DefaultSchedule,
+        services.AddTimerTrigger(FunctionNames.SpendRollup, FunctionNames.SpendRollupScheduleSetting, SpendRollupHandler.DefaultSchedule,
             (provider, cancellationToken) => provider.GetRequiredService<SpendRollupHandler>().HandleAsync(cancellationToken));
 }

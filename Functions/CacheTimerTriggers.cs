@@ -1,3 +1,4 @@
+using Functions.Core;
 using Functions.Core.Cache;
 using Microsoft.Azure.Functions.Worker;
 
@@ -6,7 +7,7 @@ namespace Functions;
 /// <summary>Removes expired response-cache rows on the <c>Cache:SweepSchedule</c> NCRONTAB schedule (app setting <c>Cache__SweepSchedule</c>).</summary>
 public sealed class CacheTimerTriggers(CacheSweepHandler sweep)
 {
-    [Function("SweepCache")]
-    public Task Sweep([TimerTrigger("%Cache:SweepSchedule%")] TimerInfo timer, CancellationToken cancellationToken) =>
+    [Function(FunctionNames.SweepCache)]
+    public Task Sweep([TimerTrigger(FunctionNames.SweepCacheSchedule)] TimerInfo timer, CancellationToken cancellationToken) =>
         sweep.HandleAsync(cancellationToken);
 }

@@ -1,6 +1,6 @@
+using Functions.Core;
 using Functions.Core.ChatCompletions;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Functions;
@@ -8,9 +8,9 @@ namespace Functions;
 /// <summary>POST /api/v1/chat/completions: the OpenAI-compatible interactive door (JSON, or SSE with stream: true).</summary>
 public sealed class ChatCompletionTriggers(ChatCompletionsHandler completions)
 {
-    [Function("ChatCompletions")]
-    public async Task<IActionResult> Complete(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = ChatCompletionRoutes.Completions)] HttpRequest request,
+    [Function(FunctionNames.ChatCompletions)]
+    public async Task<IResult> Complete(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = FunctionNames.ChatCompletionsRoute)] HttpRequest request,
         CancellationToken cancellationToken) =>
-        new ResultActionResult(await completions.HandleAsync(request, cancellationToken));
+        await completions.HandleAsync(request, cancellationToken);
 }

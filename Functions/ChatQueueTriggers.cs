@@ -1,3 +1,4 @@
+using Functions.Core;
 using Functions.Core.Completions;
 using Microsoft.Azure.Functions.Worker;
 
@@ -9,12 +10,12 @@ namespace Functions;
 /// </summary>
 public sealed class ChatQueueTriggers(ProcessChatHandler process, PoisonChatHandler poison)
 {
-    [Function("ProcessChat")]
-    public Task Process([QueueTrigger("%Storage:ChatQueue%")] string message, CancellationToken cancellationToken) =>
+    [Function(FunctionNames.ProcessChat)]
+    public Task Process([QueueTrigger(FunctionNames.ChatQueue)] string message, CancellationToken cancellationToken) =>
         process.HandleAsync(message, cancellationToken);
 
     /// <summary>Messages the host gave up on: their jobs end Failed with the last error, never stuck.</summary>
-    [Function("ProcessChatPoison")]
-    public Task Poison([QueueTrigger("%Storage:ChatQueue%-poison")] string message, CancellationToken cancellationToken) =>
+    [Function(FunctionNames.ProcessChatPoison)]
+    public Task Poison([QueueTrigger(FunctionNames.ChatPoisonQueue)] string message, CancellationToken cancellationToken) =>
         poison.HandleAsync(message, cancellationToken);
 }

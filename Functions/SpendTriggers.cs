@@ -1,6 +1,6 @@
+using Functions.Core;
 using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Functions;
@@ -12,13 +12,13 @@ namespace Functions;
 /// </summary>
 public sealed class SpendTriggers(SpendRollupHandler rollup, SpendReportHandler report)
 {
-    [Function("SpendRollup")]
-    public Task Rollup([TimerTrigger("%" + SpendRollupHandler.ScheduleSetting + "%")] TimerInfo timer, CancellationToken cancellationToken) =>
+    [Function(FunctionNames.SpendRollup)]
+    public Task Rollup([TimerTrigger(FunctionNames.SpendRollupSchedule)] TimerInfo timer, CancellationToken cancellationToken) =>
         rollup.HandleAsync(cancellationToken);
 
-    [Function("GetSpend")]
-    public async Task<IActionResult> Report(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = SpendReportHandler.Route)] HttpRequest request,
+    [Function(FunctionNames.GetSpend)]
+    public async Task<IResult> Report(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionNames.GetSpendRoute)] HttpRequest request,
         CancellationToken cancellationToken) =>
-        new ResultActionResult(await report.HandleAsync(request, cancellationToken));
+        await report.HandleAsync(request, cancellationToken);
 }

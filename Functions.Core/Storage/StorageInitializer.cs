@@ -5,13 +5,17 @@ using Microsoft.Extensions.Logging;
 
 namespace Functions.Core.Storage;
 
-/// <summary>Creates every table and queue once at start-up, so no request pays for an existence check.</summary>
+/// <summary>
+/// Creates every table and queue once at start-up, so no request pays for an existence check. The work runs in
+/// <see cref="StartingAsync"/>, before any hosted service starts: in Azure before the worker accepts invocations, locally
+/// before Kestrel and the queue listeners, so a first invocation on a fresh deployment always finds its tables.
+/// </summary>
 public sealed class StorageInitializer(
     IEnumerable<TableClient> tables,
     IEnumerable<QueueClient> queues,
-    ILogger<StorageInitializer> logger) : IHostedService
+    ILogger<StorageInitializer> logger) : IHostedLifecycleService
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartingAsync(CancellationToken cancellationToken)
     {
         foreach (var table in tables)
         {
@@ -24,7 +28,15 @@ public sealed class StorageInitializer(
         StorageLog.Ready(logger, tables.Count(), queues.Count());
     }
 
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 internal static partial class StorageLog

@@ -20,5 +20,5 @@ public sealed class StorageOptions
     public string GateTable { get; set; } = "upstreamgate";
 
     /// <summary>The Functions host's convention: messages that exhaust maxDequeueCount move here.</summary>
-    public string PoisonQueue => ChatQueue + "-poison";
+    public string PoisonQueue => ChatQueue + FunctionNames.PoisonSuffix;
 }

@@ -9,6 +9,7 @@ namespace Functions.Local.Timers;
 /// </summary>
 public sealed class CronTimer(
     string functionName,
+    string scheduleSetting,
     string expression,
     CrontabSchedule schedule,
     Func<CancellationToken, Task> function,
@@ -16,6 +17,9 @@ public sealed class CronTimer(
     ILogger<CronTimer> logger) : BackgroundService
 {
     public string FunctionName => functionName;
+
+    /// <summary>The app setting the schedule is read from, as <c>[TimerTrigger("%Setting%")]</c> names it.</summary>
+    public string ScheduleSetting => scheduleSetting;
 
     /// <summary>Waits longer than this are taken in steps (a yearly schedule exceeds what one timer can wait).</summary>
     private static readonly TimeSpan MaxWait = TimeSpan.FromDays(1);

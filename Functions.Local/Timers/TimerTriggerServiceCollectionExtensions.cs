@@ -18,7 +18,7 @@ public static class TimerTriggerServiceCollectionExtensions
                 ?? throw new InvalidOperationException(
                     $"{scheduleSetting} is '{expression}', which is not an NCRONTAB expression " +
                     "(second minute hour day month day-of-week, e.g. '0 0 * * * *' for hourly).");
-            return new CronTimer(functionName, expression, schedule,
+            return new CronTimer(functionName, scheduleSetting, expression, schedule,
                 cancellationToken => function(provider, cancellationToken),
                 provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<CronTimer>>());
         });

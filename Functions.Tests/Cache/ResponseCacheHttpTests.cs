@@ -17,22 +17,9 @@ namespace Functions.Tests.Cache;
 /// requests through the queue (single flight).
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : HostedTest(azurite)
 {
-    private FakeOpenAIServer model = null!;
-    private TestHost host = null!;
-
-    public async Task InitializeAsync()
-    {
-        model = await FakeOpenAIServer.StartAsync();
-        host = await TestHost.StartAsync(azurite, model.BaseUrl);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await host.DisposeAsync();
-        await model.DisposeAsync();
-    }
+    protected override bool StartsHost => true;
 
     private static object Deterministic(string content) => new { messages = new[] { new { role = "user", content } }, temperature = 0 };
 
@@ -51,12 +38,12 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
     private async Task<(JsonElement Job, string? CacheStatus)> RunToEndAsync(object body, string cacheStatus, string caller = "alice",
         string? cacheControl = null)
     {
-        using var accepted = await SubmitAsync(host, body, caller, cacheControl);
+        using var accepted = await SubmitAsync(Host, body, caller, cacheControl);
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         Assert.Equal(cacheStatus, CacheStatusOf(accepted));
         var id = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-        var job = await host.WaitForTerminalAsync(id, caller);
-        using var get = await host.GetAsync(id, caller);
+        var job = await Host.WaitForTerminalAsync(id, caller);
+        using var get = await Host.GetAsync(id, caller);
         return (job, CacheStatusOf(get));
     }
 
@@ -65,16 +52,16 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
 
     private Task<int> RowCountAsync(TableClient table) => table.QueryAsync<TableEntity>().CountAsync().AsTask();
 
-    private Task<int> JobCountAsync() => RowCountAsync(host.App.Services.GetRequiredService<JobTable>().Client);
+    private Task<int> JobCountAsync() => RowCountAsync(Host.App.Services.GetRequiredService<JobTable>().Client);
 
     [Fact]
     public async Task Deterministic_SecondSubmit_IsAnswered200FromTheCache_WithNoJobNoQueueMessageAndNoModelCall()
     {
-        model.Enqueue(FakeReply.Completion("Paris.", promptTokens: 21, completionTokens: 3, cachedTokens: 5, model: "gpt-4.1-mini-2025-04-14"));
+        Model.Enqueue(FakeReply.Completion("Paris.", promptTokens: 21, completionTokens: 3, cachedTokens: 5, model: "gpt-4.1-mini-2025-04-14"));
         var (first, firstStatus) = await RunToEndAsync(Deterministic("Capital of France?"), "ChatBackend; fwd=miss");
         Assert.Equal("ChatBackend; fwd=miss; stored", firstStatus);
 
-        using var hit = await SubmitAsync(host, new { temperature = 0.0, messages = new[] { new { content = "Capital of France?", role = "user" } } });
+        using var hit = await SubmitAsync(Host, new { temperature = 0.0, messages = new[] { new { content = "Capital of France?", role = "user" } } });
 
         Assert.Equal(HttpStatusCode.OK, hit.StatusCode);
         Assert.Matches(@"^ChatBackend; hit; ttl=\d+$", CacheStatusOf(hit));
@@ -86,16 +73,16 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
         Assert.Equal(21, view.GetProperty("result").GetProperty("usage").GetProperty("inputTokens").GetInt32());
         // 16 uncached input tokens at $0.40/M, 5 cached at $0.10/M and 3 output at $1.60/M: 11.7 micro-dollars, rounded up.
         Assert.Equal(0.000012m, view.GetProperty("result").GetProperty("costUsd").GetDecimal());
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
         Assert.Equal(1, await JobCountAsync());
-        Assert.Empty((await host.App.Services.GetRequiredService<JobQueue>().Client.PeekMessagesAsync(32)).Value);
+        Assert.Empty((await Host.App.Services.GetRequiredService<JobQueue>().Client.PeekMessagesAsync(32)).Value);
 
         // Savings are written off the response path, in batches (Cache:SavingsFlushInterval, 50 ms in tests).
         List<Core.Spend.LedgerEntry> ledger = [];
         for (var wait = 0; wait < 100 && !ledger.Any(entry => entry.Kind == Core.Spend.LedgerEntry.Saving); wait++)
         {
             await Task.Delay(50);
-            ledger = await host.App.Services.GetRequiredService<Core.Spend.SpendLedger>()
+            ledger = await Host.App.Services.GetRequiredService<Core.Spend.SpendLedger>()
                 .ReadDayAsync(DateOnly.FromDateTime(DateTime.UtcNow), CancellationToken.None).ToListAsync();
         }
         var saving = Assert.Single(ledger, entry => entry.Kind == Core.Spend.LedgerEntry.Saving);
@@ -108,7 +95,7 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
     [Fact]
     public void LocalHost_RunsTheSweepTimer_AsTheFunctionsAppDoes()
     {
-        Assert.Contains("SweepCache", host.App.Services.GetServices<IHostedService>().OfType<CronTimer>().Select(timer => timer.FunctionName));
+        Assert.Contains("SweepCache", Host.App.Services.GetServices<IHostedService>().OfType<CronTimer>().Select(timer => timer.FunctionName));
     }
 
     [Fact]
@@ -119,37 +106,37 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
         await RunToEndAsync(creative, "ChatBackend; fwd=bypass");
         await RunToEndAsync(creative, "ChatBackend; fwd=bypass");
         await RunToEndAsync(creative, "ChatBackend; fwd=miss", cacheControl: "max-age=600");
-        using var hit = await SubmitAsync(host, creative, cacheControl: "max-age=600");
+        using var hit = await SubmitAsync(Host, creative, cacheControl: "max-age=600");
 
         Assert.Equal(HttpStatusCode.OK, hit.StatusCode);
         Assert.Matches(@"^ChatBackend; hit; ttl=(59\d|600)$", CacheStatusOf(hit));
-        Assert.Equal(3, model.Calls.Count);
+        Assert.Equal(3, Model.Calls.Count);
     }
 
     [Fact]
     public async Task NoCache_CallsTheModelAgain_AndStoresTheNewAnswerForTheNextRequest()
     {
-        model.Enqueue(FakeReply.Completion("first"), FakeReply.Completion("second"));
+        Model.Enqueue(FakeReply.Completion("first"), FakeReply.Completion("second"));
         await RunToEndAsync(Deterministic("hi"), "ChatBackend; fwd=miss");
 
         var (fresh, status) = await RunToEndAsync(Deterministic("hi"), "ChatBackend; fwd=request", cacheControl: "no-cache");
-        using var hit = await SubmitAsync(host, Deterministic("hi"));
+        using var hit = await SubmitAsync(Host, Deterministic("hi"));
 
         Assert.Equal("second", fresh.GetProperty("result").GetProperty("content").GetString());
         Assert.Equal("ChatBackend; fwd=request; stored", status);
         Assert.Equal(HttpStatusCode.OK, hit.StatusCode);
         Assert.Equal(fresh.GetRawText(), (await hit.Content.ReadFromJsonAsync<JsonElement>()).GetRawText());
-        Assert.Equal(2, model.Calls.Count);
+        Assert.Equal(2, Model.Calls.Count);
     }
 
     [Fact]
     public async Task NoStore_NeitherReadsNorWrites()
     {
-        model.Enqueue(FakeReply.Completion("stored"), FakeReply.Completion("private"));
+        Model.Enqueue(FakeReply.Completion("stored"), FakeReply.Completion("private"));
         await RunToEndAsync(Deterministic("hi"), "ChatBackend; fwd=miss");
 
         var (bypassed, status) = await RunToEndAsync(Deterministic("hi"), "ChatBackend; fwd=bypass", cacheControl: "no-store");
-        using var hit = await SubmitAsync(host, Deterministic("hi"));
+        using var hit = await SubmitAsync(Host, Deterministic("hi"));
 
         Assert.Equal("private", bypassed.GetProperty("result").GetProperty("content").GetString());
         Assert.Null(status);
@@ -159,20 +146,20 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
     [Fact]
     public async Task CallerScope_AnotherCallersIdenticalRequest_IsNotServedTheFirstCallersAnswer()
     {
-        model.Enqueue(FakeReply.Completion("for alice"), FakeReply.Completion("for bob"));
+        Model.Enqueue(FakeReply.Completion("for alice"), FakeReply.Completion("for bob"));
         await RunToEndAsync(Deterministic("hi"), "ChatBackend; fwd=miss", caller: "alice");
 
         var (bobs, _) = await RunToEndAsync(Deterministic("hi"), "ChatBackend; fwd=miss", caller: "bob");
 
         Assert.Equal("for bob", bobs.GetProperty("result").GetProperty("content").GetString());
-        Assert.Equal(2, model.Calls.Count);
+        Assert.Equal(2, Model.Calls.Count);
     }
 
     [Fact]
     public async Task SharedScope_AnotherCaller_IsServedWithAJobOfItsOwn_ThatOnlyItCanRead()
     {
-        await using var shared = await TestHost.StartAsync(azurite, model.BaseUrl, new Dictionary<string, string?> { ["Cache:Scope"] = "shared" });
-        model.Enqueue(FakeReply.Completion("shared answer"));
+        var shared = await StartHostAsync(new Dictionary<string, string?> { ["Cache:Scope"] = "shared" });
+        Model.Enqueue(FakeReply.Completion("shared answer"));
         using var accepted = await SubmitAsync(shared, Deterministic("FAQ: opening hours?"), caller: "alice");
         var alicesId = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
         await shared.WaitForTerminalAsync(alicesId, "alice");
@@ -192,7 +179,7 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
         Assert.Equal("ChatBackend; hit", CacheStatusOf(bobReadsHisOwn));
         Assert.Equal(HttpStatusCode.NotFound, bobReadsAlices.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, aliceReadsBobs.StatusCode);
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
     }
 
     [Theory]
@@ -200,13 +187,13 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
     [InlineData("content_filter")]
     public async Task IncompleteAnswer_IsNotCached(string finishReason)
     {
-        model.Enqueue(FakeReply.Completion("Paris is the cap", finishReason: finishReason));
+        Model.Enqueue(FakeReply.Completion("Paris is the cap", finishReason: finishReason));
         var (_, status) = await RunToEndAsync(Deterministic("hi"), "ChatBackend; fwd=miss");
 
         await RunToEndAsync(Deterministic("hi"), "ChatBackend; fwd=miss");
 
         Assert.Equal("ChatBackend; fwd=miss", status);
-        Assert.Equal(2, model.Calls.Count);
+        Assert.Equal(2, Model.Calls.Count);
     }
 
     [Fact]
@@ -214,21 +201,21 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
     {
         var content = string.Concat(Enumerable.Range(0, 3000).Select(i => $"Line {i}: ünïcödé 😀 text. "));
         Assert.True(content.Length * 2 > 64 * 1024);
-        model.Enqueue(FakeReply.Completion(content));
+        Model.Enqueue(FakeReply.Completion(content));
         await RunToEndAsync(Deterministic("long"), "ChatBackend; fwd=miss");
 
-        using var hit = await SubmitAsync(host, Deterministic("long"));
+        using var hit = await SubmitAsync(Host, Deterministic("long"));
 
         Assert.Equal(HttpStatusCode.OK, hit.StatusCode);
         Assert.Equal(content, (await hit.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetProperty("content").GetString());
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
     }
 
     [Fact]
     public async Task AnswerOver1MiB_JobSucceeds_ButIsNotCached()
     {
         var content = new string('x', 1024 * 1024 + 1);
-        model.Enqueue(FakeReply.Completion(content));
+        Model.Enqueue(FakeReply.Completion(content));
 
         var (job, status) = await RunToEndAsync(Deterministic("huge"), "ChatBackend; fwd=miss");
         await RunToEndAsync(Deterministic("huge"), "ChatBackend; fwd=miss");
@@ -236,30 +223,30 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
         Assert.Equal(content.Length, job.GetProperty("result").GetProperty("content").GetString()!.Length);
         Assert.Equal("ChatBackend; fwd=miss", status);
-        Assert.Equal(2, model.Calls.Count);
+        Assert.Equal(2, Model.Calls.Count);
     }
 
     /// <summary>Submits <paramref name="count"/> identical requests at once; returns every job as it ended (a hit is already ended).</summary>
     private async Task<JsonElement[]> SubmitConcurrentlyAsync(int count, string prompt) =>
         await Task.WhenAll(Enumerable.Range(0, count).Select(async _ =>
         {
-            using var response = await SubmitAsync(host, Deterministic(prompt));
+            using var response = await SubmitAsync(Host, Deterministic(prompt));
             var body = await response.Content.ReadFromJsonAsync<JsonElement>();
             return response.StatusCode == HttpStatusCode.OK
                 ? body
-                : await host.WaitForTerminalAsync(body.GetProperty("id").GetString()!, "alice", TimeSpan.FromSeconds(60));
+                : await Host.WaitForTerminalAsync(body.GetProperty("id").GetString()!, "alice", TimeSpan.FromSeconds(60));
         }));
 
     [Fact]
     public async Task TwentyConcurrentIdenticalMisses_MakeOneModelCall_AndAllSucceedWithItsAnswer()
     {
         // Each call would answer differently, and slowly enough for all twenty to overlap it.
-        model.Enqueue(Enumerable.Range(0, 20).Select(i => FakeReply.Completion($"answer {i}") with { Delay = TimeSpan.FromMilliseconds(500) })
+        Model.Enqueue(Enumerable.Range(0, 20).Select(i => FakeReply.Completion($"answer {i}") with { Delay = TimeSpan.FromMilliseconds(500) })
             .ToArray());
 
         var jobs = await SubmitConcurrentlyAsync(20, "FAQ: what are your opening hours?");
 
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
         Assert.All(jobs, job => Assert.Equal("Succeeded", job.GetProperty("status").GetString()));
         Assert.All(jobs, job => Assert.Equal("answer 0", job.GetProperty("result").GetProperty("content").GetString()));
         Assert.Equal(20, jobs.Select(job => job.GetProperty("id").GetString()).Distinct().Count());
@@ -268,13 +255,13 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : IAsyncLifet
     [Fact]
     public async Task LeaderFails_FollowersFallBackToTheirOwnCall_AndNoneIsLeftWaiting()
     {
-        model.Enqueue(FakeReply.Error(400, "invalid_request_error") with { Delay = TimeSpan.FromMilliseconds(500) });
-        model.Enqueue(Enumerable.Range(1, 5).Select(i => FakeReply.Completion($"answer {i}") with { Delay = TimeSpan.FromMilliseconds(300) })
+        Model.Enqueue(FakeReply.Error(400, "invalid_request_error") with { Delay = TimeSpan.FromMilliseconds(500) });
+        Model.Enqueue(Enumerable.Range(1, 5).Select(i => FakeReply.Completion($"answer {i}") with { Delay = TimeSpan.FromMilliseconds(300) })
             .ToArray());
 
         var jobs = await SubmitConcurrentlyAsync(5, "Summarise our refund policy.");
 
-        Assert.Equal(2, model.Calls.Count);
+        Assert.Equal(2, Model.Calls.Count);
         Assert.Single(jobs, job => job.GetProperty("status").GetString() == "Failed");
         var succeeded = jobs.Where(job => job.GetProperty("status").GetString() == "Succeeded").ToList();
         Assert.Equal(4, succeeded.Count);

@@ -8,30 +8,17 @@ namespace Functions.Tests.EndToEnd;
 
 /// <summary>Submit → queue → model → poll, through Kestrel, Azurite and a loopback OpenAI-compatible server.</summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class ChatPipelineTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class ChatPipelineTests(AzuriteFixture azurite) : HostedTest(azurite)
 {
-    private FakeOpenAIServer model = null!;
-    private TestHost host = null!;
-
-    public async Task InitializeAsync()
-    {
-        model = await FakeOpenAIServer.StartAsync();
-        host = await TestHost.StartAsync(azurite, model.BaseUrl);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await host.DisposeAsync();
-        await model.DisposeAsync();
-    }
+    protected override bool StartsHost => true;
 
     [Fact]
     public async Task Submit_ThenPoll_ReachesSucceededWithTheModelsContentAndUsage()
     {
-        model.Enqueue(FakeReply.Completion("Paris is the capital of France.", promptTokens: 21, completionTokens: 8, cachedTokens: 5,
+        Model.Enqueue(FakeReply.Completion("Paris is the capital of France.", promptTokens: 21, completionTokens: 8, cachedTokens: 5,
             model: "gpt-4.1-mini-2025-04-14"));
 
-        using var response = await host.SubmitAsync(new
+        using var response = await Host.SubmitAsync(new
         {
             messages = new object[]
             {
@@ -50,7 +37,7 @@ public sealed class ChatPipelineTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Equal($"/api/chat/{id}", response.Headers.Location?.OriginalString);
         Assert.NotNull(response.Headers.RetryAfter);
 
-        var job = await host.WaitForTerminalAsync(id);
+        var job = await Host.WaitForTerminalAsync(id);
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
         var result = job.GetProperty("result");
         Assert.Equal("Paris is the capital of France.", result.GetProperty("content").GetString());
@@ -63,7 +50,7 @@ public sealed class ChatPipelineTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.False(job.TryGetProperty("error", out _));
 
         // What the model received: the messages, the default model, the parameters and the configured key.
-        var call = Assert.Single(model.Calls);
+        var call = Assert.Single(Model.Calls);
         Assert.Equal("Bearer test-key", call.Authorization);
         Assert.Equal("gpt-4.1-mini", call.Body.GetProperty("model").GetString());
         Assert.Equal(2, call.Body.GetProperty("messages").GetArrayLength());
@@ -75,27 +62,27 @@ public sealed class ChatPipelineTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task ModelAnswers401_JobFailsWithUnauthorizedCode_AndIsNotRetried()
     {
-        model.Enqueue(FakeReply.Error(401, "invalid_api_key", "invalid_request_error"));
+        Model.Enqueue(FakeReply.Error(401, "invalid_api_key", "invalid_request_error"));
 
-        var id = await host.SubmitAcceptedAsync(TestHost.UserMessage("hello"));
-        var job = await host.WaitForTerminalAsync(id);
+        var id = await Host.SubmitAcceptedAsync(TestHost.UserMessage("hello"));
+        var job = await Host.WaitForTerminalAsync(id);
 
         Assert.Equal("Failed", job.GetProperty("status").GetString());
         var error = job.GetProperty("error");
         Assert.Equal("model_unauthorized", error.GetProperty("code").GetString());
         Assert.Contains("401", error.GetProperty("message").GetString());
         Assert.False(job.TryGetProperty("result", out _));
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
     }
 
     [Fact]
     public async Task AnotherCaller_CannotReadTheJob_Gets404()
     {
-        var id = await host.SubmitAcceptedAsync(TestHost.UserMessage("mine"), caller: "alice");
+        var id = await Host.SubmitAcceptedAsync(TestHost.UserMessage("mine"), caller: "alice");
 
-        using var asBob = await host.GetAsync(id, caller: "bob");
-        using var asAnonymous = await host.GetAsync(id);
-        var asAlice = await host.WaitForTerminalAsync(id, caller: "alice");
+        using var asBob = await Host.GetAsync(id, caller: "bob");
+        using var asAnonymous = await Host.GetAsync(id);
+        var asAlice = await Host.WaitForTerminalAsync(id, caller: "alice");
 
         Assert.Equal(HttpStatusCode.NotFound, asBob.StatusCode);
         Assert.Equal("application/problem+json", asBob.Content.Headers.ContentType?.MediaType);
@@ -106,8 +93,8 @@ public sealed class ChatPipelineTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task UnknownOrMalformedId_Gets404()
     {
-        using var unknown = await host.GetAsync(Guid.CreateVersion7().ToString("N"));
-        using var malformed = await host.GetAsync("not-a-job-id");
+        using var unknown = await Host.GetAsync(Guid.CreateVersion7().ToString("N"));
+        using var malformed = await Host.GetAsync("not-a-job-id");
 
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, malformed.StatusCode);
@@ -119,20 +106,20 @@ public sealed class ChatPipelineTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("application/json", "{\"messages\":[]}", 400)]
     public async Task BadInput_OverHttp_IsProblemJsonWithItsStatus_AndQueuesNothing(string contentType, string body, int status)
     {
-        using var response = await host.Client.PostAsync("/api/chat", new StringContent(body, Encoding.UTF8, contentType));
+        using var response = await Host.Client.PostAsync("/api/chat", new StringContent(body, Encoding.UTF8, contentType));
 
         Assert.Equal(status, (int)response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(status, problem.GetProperty("status").GetInt32());
-        Assert.Empty(model.Calls);
+        Assert.Empty(Model.Calls);
     }
 
     [Fact]
     public async Task BodyOverTheLimit_Gets413()
     {
         var huge = new string('x', 300 * 1024);
-        using var response = await host.Client.PostAsync("/api/chat",
+        using var response = await Host.Client.PostAsync("/api/chat",
             new StringContent($"{{\"messages\":[{{\"role\":\"user\",\"content\":\"{huge}\"}}]}}", Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);

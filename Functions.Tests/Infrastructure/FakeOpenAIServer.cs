@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Functions.Local.Development;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
 namespace Functions.Tests.Infrastructure;
@@ -13,11 +12,8 @@ namespace Functions.Tests.Infrastructure;
 /// </summary>
 public sealed class FakeOpenAIServer : IAsyncDisposable
 {
-    private readonly WebApplication app;
-    private readonly ConcurrentQueue<FakeReply> script = new();
     private readonly ConcurrentQueue<RecordedCall> calls = new();
-
-    private FakeOpenAIServer(WebApplication app) => this.app = app;
+    private ScriptedLoopbackServer<FakeReply> server = null!;
 
     /// <summary>The OpenAI-style base URL, ending in <c>/v1</c>.</summary>
     public Uri BaseUrl { get; private set; } = null!;
@@ -32,31 +28,21 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 
     public static async Task<FakeOpenAIServer> StartAsync()
     {
-        FakeOpenAIServer? server = null;
-        var (_, address) = await LoopbackApp.StartAsync(app =>
-        {
-            server = new FakeOpenAIServer(app);
-            app.MapPost("/v1/chat/completions", server.HandleAsync);
-        });
-        server!.BaseUrl = new Uri(address, "v1");
-        return server;
+        var fake = new FakeOpenAIServer();
+        fake.server = await ScriptedLoopbackServer<FakeReply>.StartAsync(HttpMethods.Post, "/v1/chat/completions", fake.HandleAsync);
+        fake.BaseUrl = new Uri(fake.server.Address, "v1");
+        return fake;
     }
 
-    public void Enqueue(params FakeReply[] replies)
-    {
-        foreach (var reply in replies)
-        {
-            script.Enqueue(reply);
-        }
-    }
+    public void Enqueue(params FakeReply[] replies) => server.Enqueue(replies);
 
-    private async Task HandleAsync(HttpContext context)
+    private async Task HandleAsync(HttpContext context, ScriptedLoopbackServer<FakeReply> script)
     {
         using var body = await JsonDocument.ParseAsync(context.Request.Body);
         var root = body.RootElement;
         var presented = context.Request.Headers.Authorization.ToString().Replace("Bearer ", "", StringComparison.Ordinal);
         var reply = AcceptedKey is not null && presented != AcceptedKey ? FakeReply.InvalidApiKey(presented)
-            : script.TryDequeue(out var scripted) ? scripted : Responder(root);
+            : script.TryNext(out var scripted) ? scripted : Responder(root);
         var call = new RecordedCall(context.Request.Headers.Authorization.ToString(), root.Clone(), DateTimeOffset.UtcNow, reply);
         calls.Enqueue(call);
         context.RequestAborted.Register(() => call.Aborted.TrySetResult(DateTimeOffset.UtcNow));
@@ -120,7 +106,7 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         return FakeReply.Completion("echo: " + last, model: request.GetProperty("model").GetString() ?? "fake");
     }
 
-    public ValueTask DisposeAsync() => app.DisposeAsync();
+    public ValueTask DisposeAsync() => server.DisposeAsync();
 }
 
 public sealed record RecordedCall(string Authorization, JsonElement Body, DateTimeOffset At, FakeReply Reply)

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using Functions.Local.Development;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
 namespace Functions.Tests.Infrastructure;
@@ -11,11 +9,8 @@ namespace Functions.Tests.Infrastructure;
 /// </summary>
 public sealed class LoopbackWebhook : IAsyncDisposable
 {
-    private readonly WebApplication app;
-    private readonly ConcurrentQueue<int> script = new();
     private readonly ConcurrentQueue<ReceivedWebhook> received = new();
-
-    private LoopbackWebhook(WebApplication app) => this.app = app;
+    private ScriptedLoopbackServer<int> server = null!;
 
     public Uri BaseUrl { get; private set; } = null!;
 
@@ -28,34 +23,24 @@ public sealed class LoopbackWebhook : IAsyncDisposable
 
     public static async Task<LoopbackWebhook> StartAsync()
     {
-        LoopbackWebhook? webhook = null;
-        var (app, address) = await LoopbackApp.StartAsync(app =>
-        {
-            webhook = new LoopbackWebhook(app);
-            app.MapPost("/{**path}", webhook.HandleAsync);
-        });
-        webhook!.BaseUrl = address;
+        var webhook = new LoopbackWebhook();
+        webhook.server = await ScriptedLoopbackServer<int>.StartAsync(HttpMethods.Post, "/{**path}", webhook.HandleAsync);
+        webhook.BaseUrl = webhook.server.Address;
         return webhook;
     }
 
-    public void Enqueue(params int[] statuses)
-    {
-        foreach (var status in statuses)
-        {
-            script.Enqueue(status);
-        }
-    }
+    public void Enqueue(params int[] statuses) => server.Enqueue(statuses);
 
-    private async Task HandleAsync(HttpContext context)
+    private async Task HandleAsync(HttpContext context, ScriptedLoopbackServer<int> script)
     {
         using var reader = new StreamReader(context.Request.Body);
         var body = await reader.ReadToEndAsync();
-        var status = script.TryDequeue(out var scripted) ? scripted : StatusCodes.Status200OK;
+        var status = script.TryNext(out var scripted) ? scripted : StatusCodes.Status200OK;
         received.Enqueue(new ReceivedWebhook(context.Request.Path.Value ?? "", context.Request.ContentType, body, status));
         context.Response.StatusCode = status;
     }
 
-    public ValueTask DisposeAsync() => app.DisposeAsync();
+    public ValueTask DisposeAsync() => server.DisposeAsync();
 }
 
 public sealed record ReceivedWebhook(string Path, string? ContentType, string Body, int Status);

@@ -26,44 +26,25 @@ public sealed class TestHost : IAsyncDisposable
     public string ChatQueue { get; }
     public string JobsTable { get; }
 
+    /// <summary>
+    /// Builds the local host as its Program does (<see cref="LocalHost.CreateBuilder"/>, then <see cref="LocalHost.BuildAsync"/>),
+    /// in the Testing environment (no developer's local.settings.json), with the test's settings added last so they win
+    /// over every file, on a free port, and starts it.
+    /// </summary>
     /// <param name="settings">Override any setting, including the per-test names (to share a queue between hosts).</param>
     /// <param name="configure">Runs after the test settings are added and before Core registers its services, so a
     /// test may add logging providers or substitute a service Core adds with TryAdd (a SecretClient, an IChatModel).</param>
     public static async Task<TestHost> StartAsync(AzuriteFixture azurite, Uri modelEndpoint,
         IReadOnlyDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
-        var chatQueue = AzuriteFixture.UniqueName("chat");
-        var jobsTable = AzuriteFixture.UniqueName("jobs");
-        var all = new Dictionary<string, string?>
-        {
-            ["AzureWebJobsStorage"] = azurite.ConnectionString,
-            ["OpenAI:Endpoint"] = modelEndpoint.ToString(),
-            ["OpenAI:ApiKey"] = "test-key",
-            ["OpenAI:NetworkTimeout"] = "00:00:10",
-            ["Storage:ChatQueue"] = chatQueue,
-            ["Storage:JobsTable"] = jobsTable,
-            ["Cache:Table"] = AzuriteFixture.UniqueName("cache"),
-            ["Cache:SavingsFlushInterval"] = "00:00:00.050",
-            ["Spend:Table"] = AzuriteFixture.UniqueName("spend"),
-            ["Callers:TrustPrincipalHeader"] = "true",
-            ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
-            ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",
-            ["Storage:GateTable"] = AzuriteFixture.UniqueName("gate"),
-            ["Resilience:BaseBackoff"] = "00:00:00.050",
-            ["Resilience:MaxBackoff"] = "00:00:00.500",
-        };
-        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
-        {
-            all[key] = value;
-        }
+        var all = TestSettings.For(azurite, modelEndpoint, settings);
+        var builder = LocalHost.CreateBuilder(["--environment", EnvironmentName]);
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(all);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        configure?.Invoke(builder);
 
-        var app = await LocalHost.BuildAsync([], builder =>
-        {
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            builder.Configuration.AddInMemoryCollection(all);
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
-            configure?.Invoke(builder);
-        }, loadLocalSettings: false);
+        var app = await LocalHost.BuildAsync(builder);
         try
         {
             await app.StartAsync();
@@ -75,6 +56,9 @@ public sealed class TestHost : IAsyncDisposable
         }
         return new TestHost(app, all["Storage:ChatQueue"]!, all["Storage:JobsTable"]!);
     }
+
+    /// <summary>Neither Development (which reads local.settings.json) nor Production.</summary>
+    public const string EnvironmentName = "Testing";
 
     public Task<HttpResponseMessage> SubmitAsync(object body, string? caller = null, string? idempotencyKey = null)
     {
@@ -143,8 +127,15 @@ public sealed class TestHost : IAsyncDisposable
     public static object UserMessage(string content) =>
         new { messages = new[] { new { role = "user", content } } };
 
+    private int disposed;
+
+    /// <summary>Stops the host (letting running functions finish) and frees it; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
         Client.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();

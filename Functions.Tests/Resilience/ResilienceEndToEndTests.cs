@@ -13,30 +13,12 @@ using Moq;
 
 namespace Functions.Tests.Resilience;
 
-/// <summary>Each rule of the resilience contract, through the real host, Azurite and a faulting loopback model.</summary>
+/// <summary>Each rule of the resilience contract, through the real host, Azurite and a faulting loopback Model.</summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : HostedTest(azurite)
 {
-    private FakeOpenAIServer model = null!;
-    private readonly List<TestHost> hosts = [];
-
-    public async Task InitializeAsync() => model = await FakeOpenAIServer.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        foreach (var host in hosts)
-        {
-            await host.DisposeAsync();
-        }
-        await model.DisposeAsync();
-    }
-
-    private async Task<TestHost> StartHostAsync(Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
-    {
-        var host = await TestHost.StartAsync(azurite, model.BaseUrl, settings, builder => services?.Invoke(builder.Services));
-        hosts.Add(host);
-        return host;
-    }
+    private Task<TestHost> StartHostAsync(Dictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null) =>
+        StartHostAsync(settings, builder => services?.Invoke(builder.Services));
 
     public static TheoryData<string> TransientFaults => ["408", "429", "500", "502", "503", "504", "reset", "cut-short", "malformed", "timeout"];
 
@@ -55,13 +37,13 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
     public async Task TransientFault_IsRetried_AndTheJobSucceedsOnTheNextCall(string fault)
     {
         var host = await StartHostAsync(new() { ["OpenAI:NetworkTimeout"] = "00:00:01" });
-        model.Enqueue(Fault(fault), FakeReply.Completion("recovered"));
+        Model.Enqueue(Fault(fault), FakeReply.Completion("recovered"));
 
         var job = await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("retry me")));
 
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
         Assert.Equal("recovered", job.GetProperty("result").GetProperty("content").GetString());
-        Assert.Equal(2, model.Calls.Count);
+        Assert.Equal(2, Model.Calls.Count);
     }
 
     [Theory]
@@ -73,27 +55,27 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
     public async Task PermanentFault_IsNeverRetried(int status, string code)
     {
         var host = await StartHostAsync();
-        model.Enqueue(FakeReply.Error(status, "scripted"));
+        Model.Enqueue(FakeReply.Error(status, "scripted"));
 
         var job = await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("no retry")));
 
         Assert.Equal("Failed", job.GetProperty("status").GetString());
         Assert.Equal(code, job.GetProperty("error").GetProperty("code").GetString());
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
     }
 
     [Fact]
     public async Task InsufficientQuota_FailsAtOnceWithAClearReason()
     {
         var host = await StartHostAsync();
-        model.Enqueue(FakeReply.Error(429, "insufficient_quota", "insufficient_quota"));
+        Model.Enqueue(FakeReply.Error(429, "insufficient_quota", "insufficient_quota"));
 
         var job = await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("out of credit")));
 
         var error = job.GetProperty("error");
         Assert.Equal("insufficient_quota", error.GetProperty("code").GetString());
         Assert.Contains("quota", error.GetProperty("message").GetString());
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
     }
 
     [Fact]
@@ -101,25 +83,25 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
     {
         // If the SDK still retried on its own, the scripted success behind the 503 would be reached.
         var host = await StartHostAsync(new() { ["Resilience:MaxRetries"] = "0" });
-        model.Enqueue(FakeReply.Error(503, "server_error", "server_error"), FakeReply.Completion("must not be reached"));
+        Model.Enqueue(FakeReply.Error(503, "server_error", "server_error"), FakeReply.Completion("must not be reached"));
 
         var job = await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("one call")));
 
         Assert.Equal("Failed", job.GetProperty("status").GetString());
         Assert.Equal("upstream_error", job.GetProperty("error").GetProperty("code").GetString());
         Assert.Contains("Gave up after 1 model calls", job.GetProperty("error").GetProperty("message").GetString());
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
     }
 
     [Fact]
     public async Task RetryAfterMs_IsHonoured_TheNextCallWaitsAtLeastThatLong()
     {
         var host = await StartHostAsync();
-        model.Enqueue(FakeReply.RateLimited(TimeSpan.FromMilliseconds(1200)));
+        Model.Enqueue(FakeReply.RateLimited(TimeSpan.FromMilliseconds(1200)));
 
         await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("slow down")));
 
-        var calls = model.Calls.ToList();
+        var calls = Model.Calls.ToList();
         Assert.Equal(2, calls.Count);
         Assert.True(calls[1].At - calls[0].At >= TimeSpan.FromMilliseconds(1200), $"waited only {calls[1].At - calls[0].At}");
     }
@@ -128,7 +110,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
     public async Task LongWait_SendsTheJobBackToTheQueue_ShownQueuedWithRetryAt()
     {
         var host = await StartHostAsync(new() { ["Resilience:LongWaitThreshold"] = "00:00:00.500" });
-        model.Enqueue(FakeReply.RateLimited(TimeSpan.FromSeconds(3)));
+        Model.Enqueue(FakeReply.RateLimited(TimeSpan.FromSeconds(3)));
         var id = await host.SubmitAcceptedAsync(TestHost.UserMessage("come back later"));
 
         JsonElement waiting;
@@ -146,10 +128,10 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
 
         Assert.Equal("Queued", waiting.GetProperty("status").GetString());
         var retryAt = waiting.GetProperty("retryAt").GetDateTimeOffset();
-        Assert.InRange(retryAt - model.Calls.First().At, TimeSpan.FromSeconds(2.9), TimeSpan.FromSeconds(5));
+        Assert.InRange(retryAt - Model.Calls.First().At, TimeSpan.FromSeconds(2.9), TimeSpan.FromSeconds(5));
         Assert.InRange(pollAfter!.Value, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)); // poll again when it is due
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
-        Assert.True(model.Calls.Last().At >= retryAt.AddMilliseconds(-100), "the job ran again only when due");
+        Assert.True(Model.Calls.Last().At >= retryAt.AddMilliseconds(-100), "the job ran again only when due");
     }
 
     [Fact]
@@ -159,10 +141,10 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
         var gate = AzuriteFixture.UniqueName("gate");
         var first = await StartHostAsync(new() { ["Storage:GateTable"] = gate, ["Resilience:MaxBackoff"] = "00:00:05" });
         var second = await StartHostAsync(new() { ["Storage:GateTable"] = gate, ["Resilience:MaxBackoff"] = "00:00:05" });
-        model.Enqueue(FakeReply.RateLimited(TimeSpan.FromSeconds(2)));
+        Model.Enqueue(FakeReply.RateLimited(TimeSpan.FromSeconds(2)));
 
         var throttled = await first.SubmitAcceptedAsync(TestHost.UserMessage("first"));
-        while (model.Calls.Count == 0)
+        while (Model.Calls.Count == 0)
         {
             await Task.Delay(10);
         }
@@ -171,8 +153,8 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
         await first.WaitForTerminalAsync(throttled);
         await second.WaitForTerminalAsync(other);
 
-        var rateLimitedAt = model.Calls.First().At;
-        var secondWorkersCall = Assert.Single(model.Calls, c => c.LastMessage == "second");
+        var rateLimitedAt = Model.Calls.First().At;
+        var secondWorkersCall = Assert.Single(Model.Calls, c => c.LastMessage == "second");
         Assert.True(secondWorkersCall.At - rateLimitedAt >= TimeSpan.FromSeconds(2),
             $"the other worker called after {secondWorkersCall.At - rateLimitedAt}");
     }
@@ -185,19 +167,19 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
         {
             ["Storage:GateTable"] = gate, ["Resilience:MaxBackoff"] = "00:00:01", ["Resilience:LongWaitThreshold"] = "00:00:00.500",
         });
-        model.Enqueue(FakeReply.RateLimited(TimeSpan.FromMinutes(10)));
+        Model.Enqueue(FakeReply.RateLimited(TimeSpan.FromMinutes(10)));
 
         await host.SubmitAcceptedAsync(TestHost.UserMessage("far too long"));
-        while (model.Calls.Count == 0)
+        while (Model.Calls.Count == 0)
         {
             await Task.Delay(10);
         }
         await Task.Delay(300);
         var closed = await new Core.Resilience.UpstreamGate(
-            new Azure.Data.Tables.TableClient(azurite.ConnectionString, gate), TimeProvider.System).ClosedUntilAsync(CancellationToken.None);
+            new Azure.Data.Tables.TableClient(Azurite.ConnectionString, gate), TimeProvider.System).ClosedUntilAsync(CancellationToken.None);
 
         Assert.NotNull(closed);
-        Assert.InRange(closed.Value.Until - model.Calls.First().At, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(2));
+        Assert.InRange(closed.Value.Until - Model.Calls.First().At, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(2));
     }
 
     [Fact]
@@ -214,7 +196,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
 
         Assert.Equal(first, again);
         Assert.NotEqual(first, otherCaller);
-        Assert.Equal(2, model.Calls.Count); // alice once, bob once
+        Assert.Equal(2, Model.Calls.Count); // alice once, bob once
     }
 
     [Fact]
@@ -241,7 +223,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
         await host.Service<ProcessChatHandler>().HandleAsync(new JobMessage(id).Serialize(), CancellationToken.None);
         var after = await host.GetJobAsync(id);
 
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
         Assert.Equal(before.GetProperty("completedAt").GetDateTimeOffset(), after.GetProperty("completedAt").GetDateTimeOffset());
     }
 
@@ -249,9 +231,9 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
     public async Task DuplicateDeliveryWhileAnotherWorkerHoldsTheJob_IsIgnored()
     {
         var host = await StartHostAsync();
-        model.Enqueue(FakeReply.Slow(TimeSpan.FromSeconds(1.5)));
+        Model.Enqueue(FakeReply.Slow(TimeSpan.FromSeconds(1.5)));
         var id = await host.SubmitAcceptedAsync(TestHost.UserMessage("hold on"));
-        while (model.Calls.Count == 0)
+        while (Model.Calls.Count == 0)
         {
             await Task.Delay(10);
         }
@@ -260,7 +242,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
         var job = await host.WaitForTerminalAsync(id);
 
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
     }
 
     [Fact]
@@ -278,7 +260,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
         var job = await host.WaitForTerminalAsync(orphan.Id, timeout: TimeSpan.FromSeconds(20));
 
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
-        var call = Assert.Single(model.Calls);
+        var call = Assert.Single(Model.Calls);
         Assert.True(call.At >= orphan.LeaseUntil, "taken over only once the dead worker's lease ended");
     }
 
@@ -286,7 +268,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
     public async Task StorageBlipWhileRecordingAPaidCall_IsRiddenOut_WithoutPayingForASecondCall()
     {
         var spendTable = AzuriteFixture.UniqueName("spend");
-        var flaky = new Mock<TableClient>(azurite.ConnectionString, spendTable) { CallBase = true };
+        var flaky = new Mock<TableClient>(Azurite.ConnectionString, spendTable) { CallBase = true };
         flaky.SetupSequence(table => table.AddEntityAsync(It.IsAny<TableEntity>(), It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(503, "Server busy"))
             .CallBase();
@@ -296,7 +278,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
         var job = await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("paid once")));
 
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
         var ledger = await host.Service<SpendLedger>().ReadDayAsync(DateOnly.FromDateTime(DateTime.UtcNow), CancellationToken.None).ToListAsync();
         Assert.Single(ledger, entry => entry.Kind == LedgerEntry.Call);
     }
@@ -314,7 +296,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
         var job = await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("crash once")));
 
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
-        Assert.Equal(2, model.Calls.Count);
+        Assert.Equal(2, Model.Calls.Count);
         Assert.Equal(1, crashes.Crashes);
     }
 
@@ -341,11 +323,11 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
             ["Resilience:CircuitBreakDuration"] = "00:00:01.500",
             ["Resilience:MaxRetries"] = "5",
         });
-        model.Enqueue(FakeReply.Error(503, "server_error", "server_error"), FakeReply.Error(503, "server_error", "server_error"));
+        Model.Enqueue(FakeReply.Error(503, "server_error", "server_error"), FakeReply.Error(503, "server_error", "server_error"));
 
         var job = await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("trip the breaker")));
 
-        var calls = model.Calls.ToList();
+        var calls = Model.Calls.ToList();
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
         Assert.Equal(3, calls.Count);
         Assert.True(calls[2].At - calls[1].At >= TimeSpan.FromSeconds(1.5), $"probe came after {calls[2].At - calls[1].At}");
@@ -360,14 +342,14 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : IAsyncLife
             ["Resilience:JobDeadline"] = "00:00:02",
             ["Resilience:MaxRetries"] = "10",
         });
-        model.Responder = _ => FakeReply.Slow(TimeSpan.FromSeconds(5));
+        Model.Responder = _ => FakeReply.Slow(TimeSpan.FromSeconds(5));
 
         var job = await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("too slow")));
 
         Assert.Equal("Failed", job.GetProperty("status").GetString());
         Assert.Equal("deadline_exceeded", job.GetProperty("error").GetProperty("code").GetString());
         Assert.Contains("did not answer in time", job.GetProperty("error").GetProperty("message").GetString());
-        Assert.InRange(model.Calls.Count, 1, 3);
+        Assert.InRange(Model.Calls.Count, 1, 3);
     }
 
     /// <summary>Lets the first call reach the model, then "crashes" before the result can be written.</summary>

@@ -9,7 +9,7 @@ namespace Functions.Tests.Resilience;
 /// fail transiently: every job must end, none twice, within the call budget.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class SoakTests(AzuriteFixture azurite, ITestOutputHelper output)
+public sealed class SoakTests(AzuriteFixture azurite, ITestOutputHelper output) : HostedTest(azurite)
 {
     private const int Jobs = 300;
     private const int Workers = 4;
@@ -18,7 +18,6 @@ public sealed class SoakTests(AzuriteFixture azurite, ITestOutputHelper output)
     [Fact]
     public async Task ThreeHundredJobs_FourWorkers_ThirtyPercentFaults_AllEndOnce_WithinTheCallBudget()
     {
-        await using var model = await FakeOpenAIServer.StartAsync();
         var random = new Random(20261123);
         var faults = new Func<FakeReply>[]
         {
@@ -31,7 +30,7 @@ public sealed class SoakTests(AzuriteFixture azurite, ITestOutputHelper output)
             () => FakeReply.Malformed(),
             () => FakeReply.Error(504, "timeout", "server_error") with { Delay = TimeSpan.FromSeconds(1.2) }, // beyond the 1 s network timeout
         };
-        model.Responder = request =>
+        Model.Responder = request =>
         {
             lock (random)
             {
@@ -54,49 +53,39 @@ public sealed class SoakTests(AzuriteFixture azurite, ITestOutputHelper output)
             ["Resilience:CircuitBreakDuration"] = "00:00:00.300",
         };
         var hosts = new List<TestHost>();
-        try
+        for (var i = 0; i < Workers; i++)
         {
-            for (var i = 0; i < Workers; i++)
-            {
-                hosts.Add(await TestHost.StartAsync(azurite, model.BaseUrl, shared));
-            }
-
-            var ids = new string[Jobs];
-            await Parallel.ForAsync(0, Jobs, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
-                ids[i] = await hosts[i % Workers].SubmitAcceptedAsync(TestHost.UserMessage($"soak job {i}")));
-
-            var deadline = TimeSpan.FromSeconds(50);
-            var jobs = await Task.WhenAll(ids.Select((id, i) => hosts[i % Workers].WaitForTerminalAsync(id, timeout: deadline)));
-
-            var calls = model.Calls.ToList();
-            var succeeded = jobs.Count(j => j.GetProperty("status").GetString() == "Succeeded");
-            var failed = jobs.Length - succeeded;
-            var successesPerJob = calls.Where(c => c.Reply.IsSuccess).GroupBy(c => c.Body.GetProperty("messages")[0].GetProperty("content").GetString())
-                .ToDictionary(g => g.Key!, g => g.Count());
-            var slowest = jobs.Max(j => j.GetProperty("completedAt").GetDateTimeOffset() - j.GetProperty("createdAt").GetDateTimeOffset());
-            output.WriteLine($"jobs {Jobs}, workers {Workers}: {succeeded} succeeded, {failed} failed; upstream calls {calls.Count} " +
-                $"(budget {Jobs * (1 + MaxRetries)}), faults injected {calls.Count(c => !c.Reply.IsSuccess)}, retries {calls.Count - Jobs}, " +
-                $"slowest job {slowest.TotalMilliseconds:F0} ms");
-            foreach (var failure in jobs.Where(j => j.GetProperty("status").GetString() == "Failed"))
-            {
-                output.WriteLine($"failed {failure.GetProperty("id")}: {failure.GetProperty("error")}");
-            }
-
-            Assert.Equal(Jobs, succeeded + failed); // every job terminal: WaitForTerminalAsync would have thrown otherwise
-            Assert.All(jobs.Where(j => j.GetProperty("status").GetString() == "Failed"),
-                j => Assert.Contains("Gave up after", j.GetProperty("error").GetProperty("message").GetString()));
-            Assert.All(successesPerJob.Values, count => Assert.Equal(1, count)); // no answer fetched or recorded twice
-            Assert.Equal(succeeded, successesPerJob.Count);
-            Assert.True(calls.Count <= Jobs * (1 + MaxRetries), $"{calls.Count} upstream calls");
-            Assert.All(jobs.Where(j => j.GetProperty("status").GetString() == "Succeeded"), j =>
-                Assert.Equal(11, j.GetProperty("result").GetProperty("usage").GetProperty("inputTokens").GetInt32()));
+            hosts.Add(await StartHostAsync(shared));
         }
-        finally
+
+        var ids = new string[Jobs];
+        await Parallel.ForAsync(0, Jobs, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+            ids[i] = await hosts[i % Workers].SubmitAcceptedAsync(TestHost.UserMessage($"soak job {i}")));
+
+        var deadline = TimeSpan.FromSeconds(50);
+        var jobs = await Task.WhenAll(ids.Select((id, i) => hosts[i % Workers].WaitForTerminalAsync(id, timeout: deadline)));
+
+        var calls = Model.Calls.ToList();
+        var succeeded = jobs.Count(j => j.GetProperty("status").GetString() == "Succeeded");
+        var failed = jobs.Length - succeeded;
+        var successesPerJob = calls.Where(c => c.Reply.IsSuccess).GroupBy(c => c.Body.GetProperty("messages")[0].GetProperty("content").GetString())
+            .ToDictionary(g => g.Key!, g => g.Count());
+        var slowest = jobs.Max(j => j.GetProperty("completedAt").GetDateTimeOffset() - j.GetProperty("createdAt").GetDateTimeOffset());
+        output.WriteLine($"jobs {Jobs}, workers {Workers}: {succeeded} succeeded, {failed} failed; upstream calls {calls.Count} " +
+            $"(budget {Jobs * (1 + MaxRetries)}), faults injected {calls.Count(c => !c.Reply.IsSuccess)}, retries {calls.Count - Jobs}, " +
+            $"slowest job {slowest.TotalMilliseconds:F0} ms");
+        foreach (var failure in jobs.Where(j => j.GetProperty("status").GetString() == "Failed"))
         {
-            foreach (var host in hosts)
-            {
-                await host.DisposeAsync();
-            }
+            output.WriteLine($"failed {failure.GetProperty("id")}: {failure.GetProperty("error")}");
         }
+
+        Assert.Equal(Jobs, succeeded + failed); // every job terminal: WaitForTerminalAsync would have thrown otherwise
+        Assert.All(jobs.Where(j => j.GetProperty("status").GetString() == "Failed"),
+            j => Assert.Contains("Gave up after", j.GetProperty("error").GetProperty("message").GetString()));
+        Assert.All(successesPerJob.Values, count => Assert.Equal(1, count)); // no answer fetched or recorded twice
+        Assert.Equal(succeeded, successesPerJob.Count);
+        Assert.True(calls.Count <= Jobs * (1 + MaxRetries), $"{calls.Count} upstream calls");
+        Assert.All(jobs.Where(j => j.GetProperty("status").GetString() == "Succeeded"), j =>
+            Assert.Equal(11, j.GetProperty("result").GetProperty("usage").GetProperty("inputTokens").GetInt32()));
     }
 }

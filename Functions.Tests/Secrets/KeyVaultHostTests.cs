@@ -14,21 +14,15 @@ namespace Functions.Tests.Secrets;
 
 /// <summary>The real local host with the OpenAI key in a (Moq) Key Vault: start-up, rotation and redaction.</summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class KeyVaultHostTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class KeyVaultHostTests(AzuriteFixture azurite) : HostedTest(azurite)
 {
     private const string OldKey = "sk-test-OLD-4f9c2a7e1b-xyz";
     private const string NewKey = "sk-test-NEW-8d3e6b0c5a-xyz";
 
     private readonly Mock<SecretClient> vault = new(MockBehavior.Strict);
     private readonly CapturingLoggerProvider logs = new();
-    private FakeOpenAIServer model = null!;
-
-    public async Task InitializeAsync() => model = await FakeOpenAIServer.StartAsync();
-
-    public async Task DisposeAsync() => await model.DisposeAsync();
-
     private Task<TestHost> StartAsync(SecretClient client, Uri? vaultUri = null) =>
-        TestHost.StartAsync(azurite, model.BaseUrl, TestVault.Settings(vaultUri), builder =>
+        StartHostAsync(TestVault.Settings(vaultUri), builder =>
         {
             builder.Services.AddSingleton(client);
             logs.AddTo(builder.Logging);
@@ -46,7 +40,7 @@ public sealed class KeyVaultHostTests(AzuriteFixture azurite) : IAsyncLifetime
         Assert.Contains("'openai-api-key' (OpenAIApiKey) in Key Vault https://test-vault.vault.azure.net/", ex.Message);
         Assert.Contains(reason, ex.Message);
         Assert.Contains($"HTTP {status} {errorCode}", ex.Message);
-        Assert.Empty(model.Calls);
+        Assert.Empty(Model.Calls);
     }
 
     [Fact]
@@ -68,14 +62,14 @@ public sealed class KeyVaultHostTests(AzuriteFixture azurite) : IAsyncLifetime
     public async Task RotatedKey_ModelRejectsTheOldOne_JobSucceedsWithTheNewKeyAfterExactlyOneRefresh()
     {
         vault.SetupKeyReads(OldKey, NewKey);
-        model.AcceptedKey = NewKey;
+        Model.AcceptedKey = NewKey;
         await using var host = await StartAsync(vault.Object);
 
         var id = await host.SubmitAcceptedAsync(TestHost.UserMessage("hello"));
         var job = await host.WaitForTerminalAsync(id);
 
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
-        Assert.Equal(["Bearer " + OldKey, "Bearer " + NewKey], model.Calls.Select(call => call.Authorization));
+        Assert.Equal(["Bearer " + OldKey, "Bearer " + NewKey], Model.Calls.Select(call => call.Authorization));
         vault.VerifyReads(TestVault.OpenAIKeySecret, 2);
         Assert.Contains(logs.Entries, entry => entry.Contains("OpenAIApiKey comes from Key Vault https://test-vault.vault.azure.net/, secret openai-api-key"));
         Assert.Single(logs.Entries, entry => entry.Contains("OpenAIApiKey re-read from Key Vault https://test-vault.vault.azure.net/: a new value"));
@@ -86,7 +80,7 @@ public sealed class KeyVaultHostTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         vault.SetupKeyReads(OldKey)
             .ThrowsAsync(new RequestFailedException(403, "Caller is not authorized to perform action on resource.", "Forbidden", null));
-        model.AcceptedKey = NewKey;
+        Model.AcceptedKey = NewKey;
         var bodies = new List<string>();
         await using var host = await StartAsync(vault.Object);
         using var client = new HttpClient(new RecordingHandler(bodies)) { BaseAddress = host.Client.BaseAddress };
@@ -107,7 +101,7 @@ public sealed class KeyVaultHostTests(AzuriteFixture azurite) : IAsyncLifetime
 
         Assert.Equal("Failed", job.GetProperty("status").GetString());
         Assert.Equal("model_unauthorized", job.GetProperty("error").GetProperty("code").GetString());
-        Assert.Equal("Bearer " + OldKey, Assert.Single(model.Calls).Authorization);
+        Assert.Equal("Bearer " + OldKey, Assert.Single(Model.Calls).Authorization);
         // The vault failure and the rejection did happen, and were logged by name.
         Assert.Contains(logs.Entries, entry => entry.Contains("OpenAIApiKey could not be re-read") && entry.Contains("HTTP 403"));
         Assert.Contains(logs.Entries, entry => entry.Contains("rejected the OpenAI key (HTTP 401)"));

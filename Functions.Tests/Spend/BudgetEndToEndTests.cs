@@ -18,16 +18,10 @@ namespace Functions.Tests.Spend;
 /// (3 + 4 + "user" 1 + "hi" 1 = 9, + 2 % → 10, + 8) × 0.40 + 100 × 1.60 = 167.2 → 168 µ$.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelper output) : IAsyncLifetime
+public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelper output) : HostedTest(azurite)
 {
     private const long WorstCase = 168;
     private static readonly object Hi = new { messages = new[] { new { role = "user", content = "hi" } }, maxTokens = 100 };
-
-    private FakeOpenAIServer model = null!;
-
-    public async Task InitializeAsync() => model = await FakeOpenAIServer.StartAsync();
-
-    public async Task DisposeAsync() => await model.DisposeAsync();
 
     [Fact]
     public async Task FiftyParallelSubmits_NeverTakeTheGlobalBudgetPastItsLimit()
@@ -37,9 +31,9 @@ public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelpe
         const long limit = 1700;
         for (var i = 0; i < 200; i++)
         {
-            model.Enqueue(FakeReply.Completion("slow") with { Delay = TimeSpan.FromSeconds(30) });
+            Model.Enqueue(FakeReply.Completion("slow") with { Delay = TimeSpan.FromSeconds(30) });
         }
-        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl,
+        var host = await StartHostAsync(
             new Dictionary<string, string?> { ["Budgets:GlobalDailyUsd"] = "0.0017" });
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => host.SubmitAsync(Hi, caller: $"caller-{i % 7}")));
@@ -68,9 +62,9 @@ public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelpe
         // estimate, jobs reserved a third of what they then cost. The fake bills each prompt as OpenAI does (the real
         // tokenizer) and every answer at its whole maxTokens, so the settled cost is each request's true worst case.
         const long limit = 2000; // $0.002
-        model.Responder = request => FakeReply.Completion("答", promptTokens: ChatCompletionJson.PromptTokens(request),
+        Model.Responder = request => FakeReply.Completion("答", promptTokens: ChatCompletionJson.PromptTokens(request),
             completionTokens: request.GetProperty("max_completion_tokens").GetInt32(), model: "gpt-4.1-mini");
-        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl,
+        await using var host = await TestHost.StartAsync(Azurite, Model.BaseUrl,
             new Dictionary<string, string?> { ["Budgets:GlobalDailyUsd"] = "0.002" });
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => host.SubmitAsync(
@@ -105,7 +99,7 @@ public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelpe
     [Fact]
     public async Task Submit_OverBudget_Gets429BudgetExceeded_WithTheBudgetAndItsReset_AndQueuesNothing()
     {
-        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl,
+        var host = await StartHostAsync(
             new Dictionary<string, string?> { ["Budgets:PerCallerDailyUsd"] = "0.0001" });
 
         using var response = await host.SubmitAsync(Hi, caller: "alice");
@@ -122,15 +116,15 @@ public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelpe
         Assert.NotNull(retryAfter);
         Assert.InRange(retryAfter.Value, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
         Assert.Equal(0, await CountJobRowsAsync(host));
-        Assert.Empty(model.Calls);
+        Assert.Empty(Model.Calls);
     }
 
     [Fact]
     public async Task SucceededJob_IsInTheLedger_AndSettlesItsReservationToTheRealCost()
     {
         // 21 input tokens of which 5 cached, 8 output: 16 × 0.40 + 5 × 0.10 + 8 × 1.60 = 6.4 + 0.5 + 12.8 = 19.7 → 20 µ$.
-        model.Enqueue(FakeReply.Completion("ok", promptTokens: 21, completionTokens: 8, cachedTokens: 5, model: "gpt-4.1-mini-2025-04-14"));
-        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl, new Dictionary<string, string?>
+        Model.Enqueue(FakeReply.Completion("ok", promptTokens: 21, completionTokens: 8, cachedTokens: 5, model: "gpt-4.1-mini-2025-04-14"));
+        var host = await StartHostAsync(new Dictionary<string, string?>
         {
             ["Budgets:GlobalDailyUsd"] = "1",
             ["Budgets:PerCallerMonthlyUsd"] = "1",
@@ -151,8 +145,8 @@ public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelpe
     [Fact]
     public async Task PermanentlyFailedJob_ReleasesItsReservation()
     {
-        model.Enqueue(FakeReply.Error(401, "invalid_api_key"));
-        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl,
+        Model.Enqueue(FakeReply.Error(401, "invalid_api_key"));
+        var host = await StartHostAsync(
             new Dictionary<string, string?> { ["Budgets:GlobalDailyUsd"] = "1" });
 
         var id = await host.SubmitAcceptedAsync(Hi);
@@ -169,9 +163,9 @@ public sealed class BudgetEndToEndTests(AzuriteFixture azurite, ITestOutputHelpe
         var fastRetry = new Dictionary<string, string> { ["retry-after-ms"] = "1" };
         for (var i = 0; i < 8; i++)
         {
-            model.Enqueue(FakeReply.Error(500, "server_error", "server_error", fastRetry));
+            Model.Enqueue(FakeReply.Error(500, "server_error", "server_error", fastRetry));
         }
-        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl, new Dictionary<string, string?>
+        var host = await StartHostAsync(new Dictionary<string, string?>
         {
             ["Budgets:GlobalDailyUsd"] = "1",
             ["AzureFunctionsJobHost:extensions:queues:maxDequeueCount"] = "1",

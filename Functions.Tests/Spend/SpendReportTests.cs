@@ -10,32 +10,21 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Functions.Tests.Spend;
 
 [Collection(AzuriteCollection.Name)]
-public sealed class SpendReportTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class SpendReportTests(AzuriteFixture azurite) : HostedTest(azurite)
 {
-    private FakeOpenAIServer model = null!;
-    private TestHost host = null!;
+    protected override bool StartsHost => true;
 
-    public async Task InitializeAsync()
-    {
-        model = await FakeOpenAIServer.StartAsync();
-        host = await TestHost.StartAsync(azurite, model.BaseUrl,
-            new Dictionary<string, string?> { ["Spend:AdminCallers"] = "ops, anonymous" });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await host.DisposeAsync();
-        await model.DisposeAsync();
-    }
+    protected override IReadOnlyDictionary<string, string?> HostSettings =>
+        new Dictionary<string, string?> { ["Spend:AdminCallers"] = "ops, anonymous" };
 
     [Fact]
     public async Task AdminCaller_GetsTheRollupsByCallerAndByModel()
     {
         // 1000 input and 500 output tokens on gpt-4.1-mini: 1000 × 0.40 + 500 × 1.60 = 1200 µ$.
-        model.Enqueue(FakeReply.Completion("ok", promptTokens: 1000, completionTokens: 500, model: "gpt-4.1-mini-2025-04-14"));
-        var id = await host.SubmitAcceptedAsync(TestHost.UserMessage("hello"), caller: "alice");
-        await host.WaitForTerminalAsync(id, caller: "alice");
-        await host.App.Services.GetRequiredService<SpendRollupHandler>().HandleAsync(CancellationToken.None);
+        Model.Enqueue(FakeReply.Completion("ok", promptTokens: 1000, completionTokens: 500, model: "gpt-4.1-mini-2025-04-14"));
+        var id = await Host.SubmitAcceptedAsync(TestHost.UserMessage("hello"), caller: "alice");
+        await Host.WaitForTerminalAsync(id, caller: "alice");
+        await Host.App.Services.GetRequiredService<SpendRollupHandler>().HandleAsync(CancellationToken.None);
 
         using var byCaller = await GetAsync("/api/spend", caller: "ops");
         using var byModel = await GetAsync("/api/spend?by=model", caller: "ops");
@@ -103,6 +92,6 @@ public sealed class SpendReportTests(AzuriteFixture azurite) : IAsyncLifetime
             });
             request.Headers.Add(SpendAdmins.PrincipalHeader, Convert.ToBase64String(Encoding.UTF8.GetBytes(principal)));
         }
-        return host.Client.SendAsync(request);
+        return Host.Client.SendAsync(request);
     }
 }

@@ -5,30 +5,18 @@ using System.Text.Json;
 using Azure.Data.Tables;
 using Functions.Core.Callers;
 using Functions.Core.Jobs;
-using Functions.Local;
-using Functions.Local.Development;
 
 // Everything runs here: Azurite on free ports, the offline model (answers at once, so a miss costs only the pipeline),
 // and the local host on a free port. Numbers are wall-clock on this machine, through HTTP and Azurite.
 const int Misses = 200, Hits = 1_000, Replayed = 1_000, DistinctPrompts = 100, ReplayClients = 8, Seed = 42;
 
-await using var azurite = await AzuriteProcess.StartAsync(0, 0, 0, dataFolder: null);
-await using var model = await OfflineModelServer.StartAsync();
-await using var app = await LocalHost.BuildAsync([], builder =>
+await using var host = await BenchmarkHost.StartAsync(new Dictionary<string, string?>
 {
-    builder.WebHost.UseUrls("http://127.0.0.1:0");
-    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-    {
-        ["AzureWebJobsStorage"] = azurite.ConnectionString,
-        ["OpenAI:Endpoint"] = model.BaseUrl.ToString(),
-        ["OpenAI:ApiKey"] = "benchmark",
-        ["Callers:TrustPrincipalHeader"] = "true",
-        ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
-    });
-    builder.Logging.SetMinimumLevel(LogLevel.Warning);
-}, loadLocalSettings: false);
-await app.StartAsync();
-using var http = new HttpClient { BaseAddress = new Uri(LocalHost.ListeningUrl(app)) };
+    ["Callers:TrustPrincipalHeader"] = "true",
+    ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
+});
+var app = host.App;
+var http = host.Http;
 
 async Task<(HttpStatusCode Status, JsonElement Body, double Ms)> SubmitAsync(string prompt)
 {
@@ -137,7 +125,6 @@ Console.WriteLine($"  accepted 202                {accepted.Count} (of which joi
 Console.WriteLine($"  model calls                 {replayModelCalls} (without the cache: {Replayed})");
 Console.WriteLine($"  wall time                   {replayClock.Elapsed.TotalSeconds:F1} s");
 
-await app.StopAsync();
 
 // Every model call first marks its job Running with one more model call; jobs answered by the cache never do.
 static async Task<long> ModelCallsAsync(TableClient jobs) =>

@@ -1,4 +1,4 @@
-// Usage: dotnet run -c Release --project benchmarks/ChatCompletions.Benchmarks [-- requests]
+// Usage: dotnet run -c Release --project benchmarks/ChatCompletions.Benchmarks [-- requests [--no-budget]]
 // Starts its own in-memory Azurite, a zero-latency loopback model and the local host (budget, ledger and cache on),
 // and the Portkey gateway from npm as the peer, all forwarding to the same model; then measures, side by side:
 //  1. non-streaming misses: latency (sequential) and req/s at 10 concurrent clients;
@@ -13,25 +13,25 @@ using Functions.Local;
 using Functions.Local.Development;
 
 var requests = args.Length > 0 ? int.Parse(args[0]) : 1000;
+var withBudget = !args.Contains("--no-budget");
 const int Concurrency = 10;
 
 using var storage = new StorageRoundTrips();
 await using var azurite = await AzuriteProcess.StartAsync(0, 0, 0, dataFolder: null);
 await using var model = new BenchmarkModel(storage);
 await model.StartAsync();
-await using var app = await LocalHost.BuildAsync([], builder =>
+var builder = LocalHost.CreateBuilder([]);
+builder.WebHost.UseUrls("http://127.0.0.1:0");
+builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
 {
-    builder.WebHost.UseUrls("http://127.0.0.1:0");
-    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-    {
-        ["AzureWebJobsStorage"] = azurite.ConnectionString,
-        ["OpenAI:Endpoint"] = model.BaseUrl.ToString(),
-        ["OpenAI:ApiKey"] = "benchmark",
-        // Every guard on: a budget to reserve against and settle, the ledger, the cache.
-        ["Budgets:GlobalDailyUsd"] = "1000000",
-    });
-    builder.Logging.SetMinimumLevel(LogLevel.Warning);
-}, loadLocalSettings: false);
+    ["AzureWebJobsStorage"] = azurite.ConnectionString,
+    ["OpenAI:Endpoint"] = model.BaseUrl.ToString(),
+    ["OpenAI:ApiKey"] = "benchmark",
+    // Every guard on: a budget to reserve against and settle (unless --no-budget), the ledger, the cache.
+    ["Budgets:GlobalDailyUsd"] = withBudget ? "1000000" : null,
+});
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+await using var app = await LocalHost.BuildAsync(builder);
 await app.StartAsync();
 var peers = Path.Combine(RepositoryFiles.FindRoot() ?? AppContext.BaseDirectory, "benchmarks", ".peers");
 await using var portkey = await Portkey.StartAsync(peers);
@@ -100,6 +100,10 @@ async Task<(double First, double Gap)> StreamAsync(Target target)
     var started = Stopwatch.GetTimestamp();
     using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions") { Content = new StringContent(Miss(stream: true), Encoding.UTF8, "application/json") };
     using var response = await target.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+    if (!response.IsSuccessStatusCode)
+    {
+        return (double.NaN, double.NaN); // printed as a failure: Portkey 1.15.2 answers streamed pass-through with 500 here
+    }
     using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
     double? first = null;
     double last = 0;
@@ -128,7 +132,7 @@ await LatencyAsync(targets[1], () => hit, 50);
 Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; Azurite in memory; loopback model " +
                   $"(zero latency; streams {BenchmarkModel.Answer.Split(' ').Length} chunks 20 ms apart); {requests} requests a row");
 Console.WriteLine();
-Console.WriteLine("Non-streaming misses (budget, ledger on; cache bypassed: temperature 1)");
+Console.WriteLine($"Non-streaming misses ({(withBudget ? "a global daily budget" : "no budget")}, ledger on; cache bypassed: temperature 1)");
 var direct = new Dictionary<string, List<double>>();
 foreach (var target in targets)
 {
@@ -177,13 +181,18 @@ foreach (var target in targets)
         firsts.Add(first);
         gaps.Add(gap);
     }
+    if (firsts.Any(double.IsNaN))
+    {
+        Console.WriteLine($"  {target.Name,-34} streaming failed ({firsts.Count(double.IsNaN)} of {firsts.Count} streams answered an error)");
+        continue;
+    }
     ttft[target.Name] = firsts;
     var trips = (storage.Count - before) / (double)firsts.Count;
     Print(target.Name + " TTFT", firsts, null, target == targets[1] ? trips : null);
     Console.WriteLine($"  {target.Name,-34} mean gap between chunks {gaps.Average(),6:F2} ms");
 }
 Overhead("this backend TTFT over direct", ttft[targets[1].Name], ttft[targets[0].Name]);
-if (portkey is not null)
+if (portkey is not null && ttft.ContainsKey(targets[2].Name))
 {
     Overhead("Portkey TTFT over direct", ttft[targets[2].Name], ttft[targets[0].Name]);
 }

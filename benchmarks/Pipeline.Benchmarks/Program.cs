@@ -6,27 +6,12 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Functions.Local;
-using Functions.Local.Development;
 
 var submits = args.Length > 0 ? int.Parse(args[0]) : 1000;
 var jobs = args.Length > 1 ? int.Parse(args[1]) : 200;
 
-await using var azurite = await AzuriteProcess.StartAsync(0, 0, 0, dataFolder: null);
-await using var model = await OfflineModelServer.StartAsync();
-await using var app = await LocalHost.BuildAsync([], builder =>
-{
-    builder.WebHost.UseUrls("http://127.0.0.1:0");
-    builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-    {
-        ["AzureWebJobsStorage"] = azurite.ConnectionString,
-        ["OpenAI:Endpoint"] = model.BaseUrl.ToString(),
-        ["OpenAI:ApiKey"] = "benchmark",
-    });
-    builder.Logging.SetMinimumLevel(LogLevel.Warning);
-}, loadLocalSettings: false);
-await app.StartAsync();
-using var http = new HttpClient { BaseAddress = new Uri(LocalHost.ListeningUrl(app)) };
+await using var host = await BenchmarkHost.StartAsync();
+var http = host.Http;
 
 var body = new { messages = new[] { new { role = "user", content = "How long does a submit take?" } } };
 async Task<string> SubmitAsync()
