@@ -1,5 +1,6 @@
 using Functions.Core.Cache;
 using Functions.Core.Jobs;
+using Functions.Core.Resilience;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
 
@@ -20,6 +21,9 @@ public static class FunctionNames
 
     public const string GetChat = nameof(GetChat);
     public const string GetChatRoute = JobRoutes.Status;
+
+    public const string StreamChat = nameof(StreamChat);
+    public const string StreamChatRoute = JobRoutes.Stream;
 
     public const string ChatCompletions = nameof(ChatCompletions);
     public const string ChatCompletionsRoute = global::Functions.Core.ChatCompletions.ChatCompletionRoutes.Completions;
@@ -44,4 +48,12 @@ public static class FunctionNames
     public const string SweepCache = nameof(SweepCache);
     public const string SweepCacheScheduleSetting = CacheOptions.SectionName + ":" + nameof(CacheOptions.SweepSchedule);
     public const string SweepCacheSchedule = "%" + SweepCacheScheduleSetting + "%";
+
+    public const string SweepJobs = nameof(SweepJobs);
+    public const string SweepJobsScheduleSetting = ResilienceOptions.SectionName + ":" + nameof(ResilienceOptions.JobSweepSchedule);
+    public const string SweepJobsSchedule = "%" + SweepJobsScheduleSetting + "%";
+
+    /// <summary>The catch-all for /api requests no other route and method take (404, or 405 with Allow).</summary>
+    public const string UnmatchedRoute = nameof(UnmatchedRoute);
+    public const string UnmatchedRouteTemplate = "{*path}";
 }

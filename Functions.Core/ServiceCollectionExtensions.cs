@@ -7,7 +7,10 @@ using Functions.Core.Cache;
 using Functions.Core.ChatCompletions;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
+using Functions.Core.Http;
 using Functions.Core.Jobs;
+using Functions.Core.RateLimits;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
 using Functions.Core.Secrets;
@@ -45,19 +48,23 @@ public static class ServiceCollectionExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.SectionName)
             .ValidateDataAnnotations()
-            // A lease shorter than the work it covers lets a second worker take the job over mid-call: two paid calls.
-            .Validate<IOptions<OpenAIOptions>>(
-                (resilience, openAI) => resilience.ProcessingLease >= 2 * openAI.Value.NetworkTimeout + TimeSpan.FromMinutes(1),
-                "Resilience:ProcessingLease must be at least twice OpenAI:NetworkTimeout plus a minute (a call and its key-refresh retry).")
+            // The heartbeat renews the lease during a call; between calls (a short back-off, the recording) nothing does, so
+            // a lease that ran out there would let a second worker take the job over while this one still runs it.
+            .Validate(resilience => resilience.ProcessingLease >= resilience.LongWaitThreshold + 2 * resilience.LeaseHeartbeat,
+                "Resilience:ProcessingLease must be at least Resilience:LongWaitThreshold plus twice Resilience:LeaseHeartbeat " +
+                "(a back-off between calls, and a missed beat).")
             .ValidateOnStart();
 
+        services.AddApiProblems();
         services.AddSecrets();
         services.AddTokens();
         AddStorage(services);
         AddModel(services);
         services.AddResponseCache();
+        services.AddJobStreams();
         services.AddSpend();
         services.AddAlerts();
+        services.AddRateLimits();
 
         services.AddSingleton<CallerResolver>();
         services.AddSingleton<ChatRequestReader>();
@@ -65,10 +72,12 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<GetChatHandler>();
         services.AddSingleton<JobLeases>();
         services.AddSingleton<JobWaits>();
+        services.AddSingleton<JobSweeper>();
         services.AddSingleton<ModelCaller>();
         services.AddSingleton<PaidCallRecorder>();
         services.AddSingleton<ProcessChatHandler>();
         services.AddSingleton<PoisonChatHandler>();
+        services.AddSingleton<SweepHandler>();
         services.AddChatCompletions();
         return services;
     }
@@ -106,6 +115,7 @@ public static class ServiceCollectionExtensions
                 // One retry owner per request: the door that uses ModelCaller. The SDK would otherwise retry 408/429/5xx three more times on
                 // its own, multiplying upstream load under every retry we make and hiding the server's hints from us.
                 RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+                Transport = new HttpClientPipelineTransport(UpstreamHttpClient()),
             };
             if (options.Endpoint is not null)
             {
@@ -121,6 +131,23 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<CircuitBreaker>();
     }
+
+    /// <summary>
+    /// The one connection pool to the model. A stream the caller abandons is cut at once: by default .NET would keep
+    /// reading the rest of a disposed response for up to two seconds to reuse the connection, and every token the model
+    /// generates in those seconds is billed to us but never seen, so never counted.
+    /// </summary>
+    private static HttpClient UpstreamHttpClient() => new(new SocketsHttpHandler
+    {
+        MaxResponseDrainSize = 0,
+        ResponseDrainTimeout = TimeSpan.Zero,
+        // Connections are re-made now and then so a moved endpoint (DNS) is followed.
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+    })
+    {
+        // The SDK's NetworkTimeout governs each call.
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
 
     private static StorageOptions Names(IServiceProvider provider) => provider.GetRequiredService<IOptions<StorageOptions>>().Value;
 }

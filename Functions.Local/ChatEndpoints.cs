@@ -1,6 +1,7 @@
 using Functions.Core;
 using Functions.Core.ChatCompletions;
 using Functions.Core.Jobs;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Requests;
 
 namespace Functions.Local;
@@ -19,6 +20,10 @@ public static class ChatEndpoints
             (HttpRequest request, string id, GetChatHandler handler, CancellationToken cancellationToken) =>
                 handler.HandleAsync(request, id, cancellationToken))
             .WithName(FunctionNames.GetChat);
+        api.MapGet("/" + FunctionNames.StreamChatRoute,
+            (HttpRequest request, string id, JobStreamHandler handler, CancellationToken cancellationToken) =>
+                handler.HandleAsync(request, id, cancellationToken))
+            .WithName(FunctionNames.StreamChat);
         api.MapPost("/" + FunctionNames.ChatCompletionsRoute,
             (HttpRequest request, ChatCompletionsHandler handler, CancellationToken cancellationToken) =>
                 handler.HandleAsync(request, cancellationToken))

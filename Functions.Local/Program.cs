@@ -1,4 +1,3 @@
 using Functions.Local;
 
-await using var app = await LocalHost.BuildAsync(LocalHost.CreateBuilder(args));
-await app.RunAsync();
+return await LocalHost.RunAsync(args);

@@ -1,13 +1,17 @@
 using Functions.Core;
 using Functions.Core.Jobs;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Requests;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Functions;
 
-/// <summary>POST /api/chat and GET /api/chat/{id}. Authentication is App Service's (see Callers in the README).</summary>
-public sealed class ChatHttpTriggers(SubmitChatHandler submit, GetChatHandler status)
+/// <summary>
+/// POST /api/chat, GET /api/chat/{id} and its stream, GET /api/chat/{id}/stream (Server-Sent Events, written while the
+/// worker writes them). Authentication is App Service's (see Callers in the README), or a stream URL's token.
+/// </summary>
+public sealed class ChatHttpTriggers(SubmitChatHandler submit, GetChatHandler status, JobStreamHandler stream)
 {
     [Function(FunctionNames.SubmitChat)]
     public async Task<IResult> Submit(
@@ -21,4 +25,11 @@ public sealed class ChatHttpTriggers(SubmitChatHandler submit, GetChatHandler st
         string id,
         CancellationToken cancellationToken) =>
         await status.HandleAsync(request, id, cancellationToken);
+
+    [Function(FunctionNames.StreamChat)]
+    public async Task<IResult> Stream(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionNames.StreamChatRoute)] HttpRequest request,
+        string id,
+        CancellationToken cancellationToken) =>
+        await stream.HandleAsync(request, id, cancellationToken);
 }

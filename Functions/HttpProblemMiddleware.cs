@@ -24,6 +24,10 @@ public sealed partial class HttpProblemMiddleware(ILogger<HttpProblemMiddleware>
             Failed(logger, exception, context.FunctionDefinition.Name);
             http.Response.Clear();
             http.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            // What ASP.NET Core's exception handler sends with it, so no proxy or browser caches the failure.
+            http.Response.Headers.CacheControl = "no-cache,no-store";
+            http.Response.Headers.Pragma = "no-cache";
+            http.Response.Headers.Expires = "-1";
             await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
             {
                 HttpContext = http,

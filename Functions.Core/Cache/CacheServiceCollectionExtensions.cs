@@ -21,6 +21,7 @@ public static class CacheServiceCollectionExtensions
         services.AddSingleton<SingleFlight>();
         services.AddSingleton<InteractiveFlights>();
         services.AddSingleton<CacheSweepHandler>();
+        services.AddSingleton<Storage.ISweep>(provider => provider.GetRequiredService<CacheSweepHandler>());
         return services;
     }
 

@@ -24,4 +24,10 @@ public sealed class CallerResolver(IOptions<CallerOptions> options)
 
         return settings.AllowAnonymous ? settings.AnonymousCallerId : null;
     }
+
+    /// <summary>The principal's roles, when the platform's principal headers are trusted; otherwise none.</summary>
+    public IReadOnlySet<string> Roles(HttpRequest request) =>
+        options.Value.TrustPrincipalHeader ? PrincipalRoles.Read(request.Headers[PrincipalRoles.Header].ToString()) : NoRoles;
+
+    private static readonly IReadOnlySet<string> NoRoles = new HashSet<string>();
 }

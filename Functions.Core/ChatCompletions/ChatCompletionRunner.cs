@@ -1,6 +1,9 @@
 using Functions.Core.Cache;
+using System.Text.Json;
 using Functions.Core.Completions;
+using Functions.Core.Http;
 using Functions.Core.Jobs;
+using Functions.Core.RateLimits;
 using Functions.Core.Resilience;
 using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
@@ -15,7 +18,8 @@ namespace Functions.Core.ChatCompletions;
 /// <see cref="PaidCallRecorder"/> (ledger, settlement). It is the one retry owner of the request, and retries only
 /// while no content has reached the client (a second attempt's text must never follow the first's) and the wait is
 /// short. Every call that generated anything is recorded once, also when the stream broke off or the client hung up
-/// (then with usage estimated by the tokenizer); a reservation nothing was charged to is given back.
+/// (then with usage estimated by the tokenizer); a reservation nothing was charged to (budget and the caller's
+/// tokens) is given back.
 /// </summary>
 public sealed class ChatCompletionRunner(
     InteractiveFlights flights,
@@ -23,6 +27,7 @@ public sealed class ChatCompletionRunner(
     ModelCaller model,
     PaidCallRecorder recorder,
     BudgetReservations budgets,
+    CallerRateLimiter rateLimits,
     ICacheSavingsRecorder savings,
     PriceTable prices,
     IOptions<ChatCompletionsOptions> options,
@@ -36,11 +41,11 @@ public sealed class ChatCompletionRunner(
     private static readonly TimeSpan GateStaleness = TimeSpan.FromSeconds(1);
 
     /// <summary>The answer to <paramref name="call"/>, once the host executes the result.</summary>
-    public IResult Run(ChatCompletionCall call, Job job) => new Execution(context => RunAsync(context, call, job));
+    public IResult Run(ChatCompletionCall call, Job job) => new DeferredResult(context => RunAsync(context, call, job));
 
     /// <summary>A stored answer, as JSON or replayed as a stream; no model call.</summary>
     public IResult Answer(ChatCompletionCall call, string id, JobResult answer, IReadOnlyDictionary<string, string> headers) =>
-        new Execution(context => WriteAnswerAsync(context, call, id, answer, headers, context.RequestAborted));
+        new DeferredResult(context => WriteAnswerAsync(context, call, id, answer, headers, context.RequestAborted));
 
     private async Task RunAsync(HttpContext context, ChatCompletionCall call, Job job)
     {
@@ -80,10 +85,10 @@ public sealed class ChatCompletionRunner(
                 {
                     if (call.IncludeUsage)
                     {
-                        await stream.WriteDataAsync(ChatCompletionJson.UsageChunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(),
+                        await WriteDataAsync(stream, ChatCompletionJson.UsageChunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(),
                             answered.Model, answered.Usage, CostUsd(answered)), cancellationToken);
                     }
-                    await stream.WriteDoneAsync(cancellationToken);
+                    await stream.WriteAsync(Done, cancellationToken);
                 }
             }
         }
@@ -96,6 +101,7 @@ public sealed class ChatCompletionRunner(
             if (!charged)
             {
                 await budgets.ReleaseAsync(job, CancellationToken.None);
+                await rateLimits.ReleaseAsync(job, CancellationToken.None);
             }
         }
     }
@@ -113,16 +119,23 @@ public sealed class ChatCompletionRunner(
         var maxWait = options.Value.MaxUpstreamWait;
         for (var number = 1; ; number++)
         {
-            if (await model.WaitBeforeCallAsync(cancellationToken, GateStaleness) is { } gate)
+            // The gate, then an upstream slot: a wait within the bound is sat out (a slot found is held for this request, and
+            // asking again takes it); past the bound, a closed gate is 503 and a fully booked model 429, both with Retry-After.
+            var waited = TimeSpan.Zero;
+            while (await model.WaitBeforeCallAsync(job.Request, maxWait - waited, cancellationToken, GateStaleness) is { } gate)
             {
-                if (gate.Delay > maxWait || number > 1 + resilience.Value.MaxRetries)
+                if (gate.Delay > maxWait - waited || number > 1 + resilience.Value.MaxRetries)
                 {
-                    await WriteFailureAsync(context, stream, job,
-                        new ModelCallException("upstream_unavailable", $"The model is not being called right now ({gate.Reason}); try again shortly.",
+                    await WriteFailureAsync(context, stream, job, gate.Reason == ModelCaller.Paced
+                        ? new ModelCallException(OpenAIErrors.UpstreamRateLimited,
+                            $"The model's rate limits for this backend have no room for this request for {Math.Ceiling(gate.Delay.TotalSeconds)} s; try again then.",
+                            isTransient: true, status: StatusCodes.Status429TooManyRequests)
+                        : new ModelCallException("upstream_unavailable", $"The model is not being called right now ({gate.Reason}); try again shortly.",
                             isTransient: true), gate.Delay);
                     return (null, new Attempt(job, charged));
                 }
                 await Task.Delay(gate.Delay, time, cancellationToken);
+                waited += gate.Delay;
             }
 
             job = job with { ModelCalls = number, StartedAt = job.StartedAt ?? time.GetUtcNow() };
@@ -135,7 +148,7 @@ public sealed class ChatCompletionRunner(
                     {
                         return; // a role-only or usage-only update: the usage chunk is ours to write, when asked for
                     }
-                    await stream.WriteDataAsync(ChatCompletionJson.Chunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(),
+                    await WriteDataAsync(stream, ChatCompletionJson.Chunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(),
                         job.Request.Model, delta, first), token);
                     first = false;
                     sentContent = true;
@@ -176,7 +189,7 @@ public sealed class ChatCompletionRunner(
         if (stream is { Started: true })
         {
             // After the first byte the status is spent: the SDKs raise an "error" event as an APIError.
-            await stream.WriteDataAsync(new { error = OpenAIErrors.Of(error) }, CancellationToken.None);
+            await WriteDataAsync(stream, new { error = OpenAIErrors.Of(error) }, CancellationToken.None);
             return;
         }
         context.Response.Headers[RequestIdHeader] = job.Id;
@@ -199,31 +212,22 @@ public sealed class ChatCompletionRunner(
         var first = true;
         foreach (var piece in Pieces(answer))
         {
-            await stream.WriteDataAsync(ChatCompletionJson.Chunk(responseId, created, answer.Model, piece, first), cancellationToken);
+            await WriteDataAsync(stream, ChatCompletionJson.Chunk(responseId, created, answer.Model, piece, first), cancellationToken);
             first = false;
         }
         if (call.IncludeUsage)
         {
-            await stream.WriteDataAsync(ChatCompletionJson.UsageChunk(responseId, created, answer.Model, answer.Usage, CostUsd(answer)), cancellationToken);
+            await WriteDataAsync(stream, ChatCompletionJson.UsageChunk(responseId, created, answer.Model, answer.Usage, CostUsd(answer)), cancellationToken);
         }
-        await stream.WriteDoneAsync(cancellationToken);
+        await stream.WriteAsync(Done, cancellationToken);
     }
 
     /// <summary>A stored answer as the deltas a stream of it would have had: its text in pieces, tool calls, the finish.</summary>
     private static IEnumerable<ChatDelta> Pieces(JobResult answer)
     {
-        const int PieceChars = 64;
-        var offset = 0;
-        while (offset < answer.Content.Length)
+        foreach (var piece in AnswerPieces.Of(answer.Content))
         {
-            var length = Math.Min(PieceChars, answer.Content.Length - offset);
-            // Never split a surrogate pair across two chunks.
-            if (offset + length < answer.Content.Length && char.IsHighSurrogate(answer.Content[offset + length - 1]))
-            {
-                length++;
-            }
-            yield return new ChatDelta(answer.Content.Substring(offset, length));
-            offset += length;
+            yield return new ChatDelta(piece);
         }
         if (answer.ToolCalls is { } calls)
         {
@@ -254,9 +258,9 @@ public sealed class ChatCompletionRunner(
     /// <summary>Priced as the ledger prices it (the job view's <c>costUsd</c> says the same for a queued answer).</summary>
     private decimal CostUsd(JobResult answer) => Money.Usd(prices.Cost(answer.Model, answer.Usage, time.GetUtcNow()).Micros);
 
-    /// <summary>The call runs when the host executes the result, so a stream is written as the model answers.</summary>
-    private sealed class Execution(Func<HttpContext, Task> execute) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext) => execute(httpContext);
-    }
+    private static readonly ServerSentEvent Done = new("[DONE]");
+
+    /// <summary>One OpenAI chunk (or error) as a <c>data:</c> event.</summary>
+    private static Task WriteDataAsync(ServerSentEvents stream, object payload, CancellationToken cancellationToken) =>
+        stream.WriteAsync(new ServerSentEvent(JsonSerializer.Serialize(payload, ChatCompletionJson.Options)), cancellationToken);
 }

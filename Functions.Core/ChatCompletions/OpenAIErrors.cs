@@ -87,9 +87,17 @@ public static class OpenAIErrors
                 }
                 : null);
 
+    /// <summary>The model's upstream limits have no slot within the door's wait (see <c>UpstreamPacer</c>): 429 with Retry-After.</summary>
+    public const string UpstreamRateLimited = "upstream_rate_limited";
+
     /// <summary>A failure the model call ended in, with the status a client should see (a permanent upstream refusal is 502).</summary>
     public static IResult FromModelFailure(Completions.ModelCallException error, TimeSpan? retryAfter) => error switch
     {
+        { Code: UpstreamRateLimited } => Json(StatusCodes.Status429TooManyRequests, new OpenAIError(error.Message, "rate_limit_error", null, error.Code),
+            new Dictionary<string, string>
+            {
+                [HeaderNames.RetryAfter] = Math.Max(1, (long)Math.Ceiling((retryAfter ?? TimeSpan.Zero).TotalSeconds)).ToString(CultureInfo.InvariantCulture),
+            }),
         { IsTransient: true } => UpstreamUnavailable(error.Message, retryAfter),
         { Code: "model_rejected_request" } => Json(StatusCodes.Status400BadRequest, Of(error)),
         _ => Json(StatusCodes.Status502BadGateway, Of(error)),

@@ -1,3 +1,4 @@
+using Functions.Core.RateLimits;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
 using Functions.Core.Tokens;
@@ -5,7 +6,10 @@ using Microsoft.Extensions.Options;
 
 namespace Functions.Core.Completions;
 
-/// <summary>The shared gate is closed: hold back for <see cref="Delay"/> (its remaining closure plus a random spread).</summary>
+/// <summary>
+/// Hold back for <see cref="Delay"/>: the shared gate is closed (its remaining closure plus a random spread), or the
+/// model's upstream limits have no slot yet (<see cref="Reason"/> <see cref="ModelCaller.Paced"/>).
+/// </summary>
 public sealed record GateWait(TimeSpan Delay, string Reason, DateTimeOffset Until);
 
 /// <summary>
@@ -21,15 +25,38 @@ public sealed class ModelCaller(
     CircuitBreaker circuit,
     RetryPolicy retryPolicy,
     TokenCounter tokens,
+    UpstreamPacer pacer,
     IOptions<ResilienceOptions> options,
     TimeProvider time)
 {
+    public const string Paced = "paced";
+
+    /// <summary>
+    /// Before each call of the queue worker: the shared gate, then an upstream slot (see the other overload); a pacing wait
+    /// no longer than the long-wait threshold (which the worker sleeps rather than requeues) holds the slot.
+    /// </summary>
+    public Task<GateWait?> WaitBeforeCallAsync(ChatRequest request, CancellationToken cancellationToken) =>
+        WaitBeforeCallAsync(request, options.Value.LongWaitThreshold, cancellationToken);
+
+    /// <summary>
+    /// Before each call: the shared gate, then an upstream slot for <paramref name="request"/> (see <see cref="UpstreamPacer"/>).
+    /// Null means a slot is taken: call now. A pacing wait within <paramref name="holdWithin"/> holds the slot for this
+    /// request object, so asking again once the wait is over finds it there; a longer one holds nothing.
+    /// </summary>
+    /// <param name="holdWithin">The longest pacing wait this door will sit out (the interactive door's bound).</param>
     /// <param name="maxStaleness">How old a look at the shared gate may be (see <see cref="UpstreamGate.ClosedUntilAsync"/>).</param>
-    /// <returns>How long to hold back before calling, or null when the gate is open.</returns>
-    public async Task<GateWait?> WaitBeforeCallAsync(CancellationToken cancellationToken, TimeSpan maxStaleness = default) =>
-        await gate.ClosedUntilAsync(cancellationToken, maxStaleness) is { } closed
-            ? new GateWait(closed.Until - time.GetUtcNow() + retryPolicy.Spread(), closed.Reason, closed.Until)
+    /// <returns>How long to hold back before calling, or null to call now.</returns>
+    public async Task<GateWait?> WaitBeforeCallAsync(ChatRequest request, TimeSpan holdWithin, CancellationToken cancellationToken,
+        TimeSpan maxStaleness = default)
+    {
+        if (await gate.ClosedUntilAsync(cancellationToken, maxStaleness) is { } closed)
+        {
+            return new GateWait(closed.Until - time.GetUtcNow() + retryPolicy.Spread(), closed.Reason, closed.Until);
+        }
+        return await pacer.TakeAsync(request, holdWithin, cancellationToken) is { } paced
+            ? new GateWait(paced.Wait, Paced, time.GetUtcNow() + paced.Wait)
             : null;
+    }
 
     /// <param name="call">This call's number among the request's calls (1 for the first): it sets the back-off.</param>
     public async Task<ModelCallOutcome> CallAsync(ChatRequest request, int call, CancellationToken cancellationToken)
@@ -37,11 +64,13 @@ public sealed class ModelCaller(
         try
         {
             var result = await model.CompleteAsync(request, cancellationToken);
+            Settle(request, result);
             circuit.RecordSuccess();
             return ModelCallOutcome.Answered(result);
         }
         catch (ModelCallException ex)
         {
+            Settle(request, null);
             return await FailedAsync(ex, call, paid: null, cancellationToken);
         }
     }
@@ -65,15 +94,32 @@ public sealed class ModelCaller(
         }
         catch (ModelCallException ex)
         {
-            return await FailedAsync(ex, call, answer.Paid(tokens), cancellationToken);
+            var paid = answer.Paid(tokens);
+            Settle(request, paid);
+            return await FailedAsync(ex, call, paid, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return ModelCallOutcome.Cancelled(answer.Paid(tokens));
+            var paid = answer.Paid(tokens);
+            Settle(request, paid);
+            return ModelCallOutcome.Cancelled(paid);
         }
+        if (!answer.IsComplete)
+        {
+            var partial = answer.Paid(tokens);
+            Settle(request, partial);
+            return await FailedAsync(new ModelCallException("upstream_malformed_response",
+                "The model's stream ended before its answer was complete.", isTransient: true), call, partial, cancellationToken);
+        }
+        var result = answer.ToResult(tokens);
+        Settle(request, result);
         circuit.RecordSuccess();
-        return ModelCallOutcome.Answered(answer.ToResult(tokens));
+        return ModelCallOutcome.Answered(result);
     }
+
+    /// <summary>Corrects the call's upstream slot to what it used (nothing, when it generated nothing).</summary>
+    private void Settle(ChatRequest request, Jobs.JobResult? used) =>
+        pacer.Settle(request, used is null ? null : used.Usage.InputTokens + used.Usage.OutputTokens);
 
     private async Task<ModelCallOutcome> FailedAsync(ModelCallException ex, int call, Jobs.JobResult? paid,
         CancellationToken cancellationToken)

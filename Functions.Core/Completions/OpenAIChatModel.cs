@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Functions.Core.Jobs;
+using Functions.Core.RateLimits;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
 using OpenAI;
@@ -14,9 +15,11 @@ namespace Functions.Core.Completions;
 /// <summary>
 /// One attempt at any OpenAI-compatible chat completions API through the official OpenAI SDK, with every failure
 /// classified into a <see cref="ModelCallException"/>. It does not retry: the SDK's own retries are off (see
-/// ServiceCollectionExtensions) and each door, through <see cref="ModelCaller"/>, owns every retry decision.
+/// ServiceCollectionExtensions) and each door, through <see cref="ModelCaller"/>, owns every retry decision. The
+/// <c>x-ratelimit-*</c> headers of every answer and every error go to the <see cref="UpstreamPacer"/> (a stream's
+/// headers only when it fails: the SDK's streaming result does not expose a successful stream's response).
 /// </summary>
-public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IChatModel
+public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time, UpstreamPacer? pacer = null) : IChatModel
 {
     private readonly ConcurrentDictionary<string, ChatClient> chatClients = new(StringComparer.Ordinal);
 
@@ -25,10 +28,11 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IC
         ChatCompletion completion;
         try
         {
-            completion = (await Chat(request).CompleteChatAsync(request.Messages.Select(ToSdkMessage), ToSdkOptions(request),
-                cancellationToken)).Value;
+            var answer = await Chat(request).CompleteChatAsync(request.Messages.Select(ToSdkMessage), ToSdkOptions(request), cancellationToken);
+            Observe(request.Model, answer.GetRawResponse());
+            completion = answer.Value;
         }
-        catch (Exception ex) when (Classify(ex, cancellationToken) is { } failure)
+        catch (Exception ex) when (Classify(ex, request.Model, cancellationToken) is { } failure)
         {
             throw failure;
         }
@@ -64,7 +68,7 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IC
                 }
                 update = enumerator.Current;
             }
-            catch (Exception ex) when (Classify(ex, cancellationToken) is { } failure)
+            catch (Exception ex) when (Classify(ex, request.Model, cancellationToken) is { } failure)
             {
                 throw failure;
             }
@@ -117,9 +121,9 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IC
     }
 
     /// <summary>Every way a call can fail, as a <see cref="ModelCallException"/>; null for the caller's own cancellation.</summary>
-    private ModelCallException? Classify(Exception ex, CancellationToken cancellationToken) => ex switch
+    private ModelCallException? Classify(Exception ex, string model, CancellationToken cancellationToken) => ex switch
     {
-        ClientResultException result => Classify(result, time.GetUtcNow()),
+        ClientResultException result => Observe(model, result.GetRawResponse(), Classify(result, time.GetUtcNow())),
         OperationCanceledException when !cancellationToken.IsCancellationRequested =>
             new ModelCallException("upstream_timeout", "The model did not answer in time.", isTransient: true, inner: ex),
         HttpRequestException or IOException =>
@@ -129,6 +133,20 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time) : IC
             new ModelCallException("upstream_malformed_response", "The model's answer could not be read.", isTransient: true, inner: ex),
         _ => null,
     };
+
+    private T Observe<T>(string model, System.ClientModel.Primitives.PipelineResponse? response, T passThrough)
+    {
+        Observe(model, response);
+        return passThrough;
+    }
+
+    private void Observe(string model, System.ClientModel.Primitives.PipelineResponse? response)
+    {
+        if (pacer is not null && response is not null)
+        {
+            pacer.Observe(model, ProviderLimits.Parse(name => response.Headers.TryGetValue(name, out var value) ? value : null));
+        }
+    }
 
     internal static ModelCallException Classify(ClientResultException ex, DateTimeOffset now)
     {

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Functions.Core.Routing;
 
 namespace Functions.Core.Completions;
 
@@ -29,6 +30,12 @@ public sealed class OpenAIOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(100);
 
+    /// <summary>The models' endpoints, deployments and limits (<c>OpenAI:Models:{n}:Name</c>, …); a model not listed is unlimited.</summary>
+    public List<ModelOptions> Models { get; set; } = [];
+
+    /// <summary>The listed model named <paramref name="name"/>, if any.</summary>
+    public ModelOptions? Model(string name) => Models.FirstOrDefault(model => model.Name == name);
+
     public IReadOnlySet<string> AllowedModelSet =>
         AllowedModels.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Append(DefaultModel)
@@ -43,6 +50,33 @@ public sealed class OpenAIOptions : IValidatableObject
                 "OpenAI:ApiKey (or a Key Vault secret mapped by KeyVault:Secrets:OpenAIApiKey) is required when OpenAI:Endpoint is not set " +
                 "(the default endpoint is api.openai.com).",
                 [nameof(ApiKey)]);
+        }
+        for (var i = 0; i < Models.Count; i++)
+        {
+            var model = Models[i];
+            var path = $"{SectionName}:Models:{i}";
+            if (string.IsNullOrWhiteSpace(model.Name))
+            {
+                yield return new ValidationResult($"{path}:Name is required.", [nameof(Models)]);
+            }
+            else if (Models.Take(i).Any(earlier => earlier.Name == model.Name))
+            {
+                yield return new ValidationResult($"{path}:Name '{model.Name}' is listed twice; model names must be unique.", [nameof(Models)]);
+            }
+            if (model.RequestsPerMinute is <= 0)
+            {
+                yield return new ValidationResult(
+                    $"{path}:RequestsPerMinute must be a positive whole number (got {model.RequestsPerMinute}); leave it unset for no limit.", [nameof(Models)]);
+            }
+            if (model.TokensPerMinute is <= 0)
+            {
+                yield return new ValidationResult(
+                    $"{path}:TokensPerMinute must be a positive whole number (got {model.TokensPerMinute}); leave it unset for no limit.", [nameof(Models)]);
+            }
+            if (model.Endpoint is { IsAbsoluteUri: false })
+            {
+                yield return new ValidationResult($"{path}:Endpoint must be an absolute URL.", [nameof(Models)]);
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 using Functions.Core.Jobs;
+using Functions.Core.RateLimits;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
 using Microsoft.Extensions.Logging;
@@ -7,11 +8,12 @@ namespace Functions.Core.Completions;
 
 /// <summary>
 /// Records a model call that was paid for, once, on either door: the ledger row (keyed by job and call, so a repeat
-/// finds it already there), then the job's budget reservation settled to the real cost. The answer is paid for, so
-/// both writes ignore shutdown and ride out a storage blip here: giving up would make a redelivery pay for a second
+/// finds it already there), then the job's budget reservation settled to the real cost, then the caller's token
+/// reservation (see <see cref="CallerRateLimiter"/>) corrected to the real usage. The answer is paid for, so
+/// the first two writes ignore shutdown and ride out a storage blip here: giving up would make a redelivery pay for a second
 /// call. About three seconds of retries in all, well inside a job's lease.
 /// </summary>
-public sealed class PaidCallRecorder(SpendLedger ledger, BudgetReservations budgets, TimeProvider time,
+public sealed class PaidCallRecorder(SpendLedger ledger, BudgetReservations budgets, CallerRateLimiter rateLimits, TimeProvider time,
     ILogger<PaidCallRecorder> logger)
 {
     private const int Attempts = 4;
@@ -25,6 +27,7 @@ public sealed class PaidCallRecorder(SpendLedger ledger, BudgetReservations budg
             await budgets.SettleAsync(job, cost, CancellationToken.None);
             return cost;
         });
+        await rateLimits.SettleAsync(job, paid.Usage, CancellationToken.None); // best effort: a lost correction only keeps the limit stricter
         return cost;
     }
 

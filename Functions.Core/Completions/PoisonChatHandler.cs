@@ -10,7 +10,8 @@ namespace Functions.Core.Completions;
 /// <see cref="JobStatus.Failed"/> with the last error seen, so no accepted job stays unfinished. It must not fail
 /// itself (its own poison queue has no reader), so a concurrent change to the job is read again, not thrown.
 /// </summary>
-public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets, TimeProvider time, ILogger<PoisonChatHandler> logger)
+public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets, RateLimits.CallerRateLimiter rateLimits, TimeProvider time,
+    ILogger<PoisonChatHandler> logger)
 {
     private const int MaxRounds = 5;
 
@@ -39,6 +40,7 @@ public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets,
             // Release first (it is idempotent): were it to fail after the job is Failed, the retried message would find
             // the job finished and the hold would stay until its window ends.
             await budgets.ReleaseAsync(job, cancellationToken);
+            await rateLimits.ReleaseAsync(job, cancellationToken);
             var last = job.LastError ?? new JobError("processing_failed", "The job could not be processed.");
             var error = new JobError(last.Code, $"Gave up after repeated processing failures ({job.ModelCalls} model calls). {last.Message}");
             try

@@ -1,6 +1,7 @@
 using Azure;
 using Functions.Core.Cache;
 using Functions.Core.Jobs;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Resilience;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -10,9 +11,10 @@ namespace Functions.Core.Completions;
 /// <summary>
 /// The queue trigger's work: run one job through the model and record the outcome once. The steps: load the job;
 /// leave it to another delivery that holds it; join its single flight (a stored or collapsed answer ends here); then
-/// call the model through the shared <see cref="ModelCaller"/> under a <see cref="JobLeases">lease</see>, waiting or
-/// requeueing between calls (<see cref="JobWaits"/>) within the job's call budget and deadline; record a paid call
-/// (<see cref="PaidCallRecorder"/>) before the result; end Succeeded or Failed. Exceptions that escape (storage
+/// stream the model's answer through the shared <see cref="ModelCaller"/> under a <see cref="JobLeases">lease</see>, its
+/// deltas appended to the job's stream (<see cref="JobStreamWriter"/>) as they come, waiting or requeueing between calls
+/// (<see cref="JobWaits"/>) within the job's call budget and deadline; record every paid call, a broken-off one too
+/// (<see cref="PaidCallRecorder"/>), before the result; end Succeeded or Failed. Exceptions that escape (storage
 /// faults, bugs) are for the host's redelivery and poison queue, whose handler then closes the job.
 /// </summary>
 public sealed class ProcessChatHandler(
@@ -22,8 +24,10 @@ public sealed class ProcessChatHandler(
     JobWaits waits,
     SingleFlight cache,
     ModelCaller model,
+    JobStreamWriter streams,
     PaidCallRecorder recorder,
     Spend.BudgetReservations budgets,
+    RateLimits.CallerRateLimiter rateLimits,
     IOptions<ResilienceOptions> options,
     TimeProvider time,
     ILogger<ProcessChatHandler> logger)
@@ -65,6 +69,7 @@ public sealed class ProcessChatHandler(
         if (flight.Answered is { } answered)
         {
             await budgets.ReleaseAsync(job, cancellationToken); // answered without a model call: nothing to pay for
+            await rateLimits.ReleaseAsync(job, cancellationToken);
             await WriteOutcomeAsync(answered, cancellationToken);
             return;
         }
@@ -100,7 +105,7 @@ public sealed class ProcessChatHandler(
                     await FailAsync(job, GiveUp(job), cancellationToken);
                     return;
                 }
-                if (await model.WaitBeforeCallAsync(cancellationToken) is { } gate)
+                if (await model.WaitBeforeCallAsync(job.Request, cancellationToken) is { } gate)
                 {
                     CompletionsLog.GateClosed(logger, job.Id, gate.Reason, gate.Until);
                     if (!await WaitAsync(job, gate.Delay, cancellationToken))
@@ -115,12 +120,31 @@ public sealed class ProcessChatHandler(
                 }
                 job = held = taken;
 
-                var outcome = await model.CallAsync(job.Request, job.ModelCalls, cancellationToken);
+                var (outcome, stillHeld) = await CallUnderLeaseAsync(job, cancellationToken);
+                if (outcome is null || stillHeld is null)
+                {
+                    // The lease lapsed and another worker took the job over: it answers the job, not us. What our call
+                    // had generated was still spent, and is recorded (under this call's number) all the same.
+                    if (outcome?.Paid is { } spent)
+                    {
+                        await recorder.RecordAsync(job, spent);
+                    }
+                    held = null;
+                    return;
+                }
+                job = held = job with { ETag = stillHeld.ETag, LeaseUntil = stillHeld.LeaseUntil };
                 if (outcome.Result is { } result)
                 {
                     await SucceedAsync(job, flight, result, started);
                     return;
                 }
+                if (outcome.Paid is { } paid)
+                {
+                    // The call broke off after the model had begun: what it generated is paid for, whatever comes next.
+                    await recorder.RecordAsync(job, paid);
+                }
+                // The host is stopping mid-call: the delivery's lease is given back below and the message comes back.
+                cancellationToken.ThrowIfCancellationRequested();
 
                 var error = outcome.Error!;
                 job = held = job with { LastError = error.ToJobError() };
@@ -148,6 +172,30 @@ public sealed class ProcessChatHandler(
             await leases.ReleaseAsync(held);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The model call, its deltas written to the job's stream as they arrive and all of them before it returns, with
+    /// the job's lease renewed while it runs (<see cref="LeaseHeartbeat"/>) and confirmed after it. A lost lease
+    /// cancels the call: the job is then another worker's to answer.
+    /// </summary>
+    /// <returns>The outcome (null when nothing is known of it), and the job as still held (null when the lease was lost).</returns>
+    private async Task<(ModelCallOutcome? Outcome, Job? StillHeld)> CallUnderLeaseAsync(Job job, CancellationToken cancellationToken)
+    {
+        await using var heartbeat = leases.Hold(job);
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, heartbeat.Lost);
+        ModelCallOutcome outcome;
+        try
+        {
+            await using var stream = await streams.BeginAsync(job, call.Token);
+            outcome = await model.StreamAsync(job.Request, job.ModelCalls, stream.AppendAsync, call.Token);
+            await stream.CompleteAsync();
+        }
+        catch (OperationCanceledException) when (heartbeat.IsLost && !cancellationToken.IsCancellationRequested)
+        {
+            return (null, null);
+        }
+        return (outcome, await heartbeat.StopAsync());
     }
 
     /// <returns>True once a short wait has been slept; false when the job was requeued for later or failed its deadline.</returns>
@@ -190,6 +238,7 @@ public sealed class ProcessChatHandler(
     private async Task FailAsync(Job job, JobError error, CancellationToken cancellationToken)
     {
         await budgets.ReleaseAsync(job, cancellationToken);
+        await rateLimits.ReleaseAsync(job, cancellationToken);
         try
         {
             await jobs.UpdateAsync(job.Fail(error, time.GetUtcNow()), cancellationToken);

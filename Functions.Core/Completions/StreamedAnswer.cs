@@ -23,6 +23,12 @@ public sealed class StreamedAnswer(ChatRequest request)
 
     public string Text => content.ToString();
 
+    /// <summary>
+    /// True once the model said why it stopped. Every OpenAI-compatible stream ends its answer with a finish reason; one
+    /// that ends without (a body that was not an event stream, a connection closed early) did not deliver an answer.
+    /// </summary>
+    public bool IsComplete => finishReason is not null;
+
     public void Add(ChatDelta delta)
     {
         content.Append(delta.Content);

@@ -15,9 +15,20 @@ public static class ApiProblems
             detail: $"{reason} (line {line}, byte {bytePosition} of that line).",
             extensions: new Dictionary<string, object?> { ["line"] = line, ["bytePositionInLine"] = bytePosition });
 
-    public static ProblemHttpResult UnsupportedMediaType(string? contentType) =>
+    public static ProblemHttpResult UnsupportedMediaType() =>
         TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type.",
-            detail: $"Send the body as application/json (got '{(string.IsNullOrEmpty(contentType) ? "none" : contentType)}').");
+            detail: "Send the body as application/json.");
+
+    public static ProblemHttpResult NotUtf8() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported charset.",
+            detail: "Send the JSON body as UTF-8 (no charset parameter, or charset=utf-8).");
+
+    /// <summary>The body could not be read: broken chunked framing or a cut connection (400), or an upload too slow (408).</summary>
+    public static ProblemHttpResult UnreadableBody(int status) => status == StatusCodes.Status408RequestTimeout
+        ? TypedResults.Problem(statusCode: status, title: "The body arrived too slowly.",
+            detail: "The request body did not arrive at the minimum data rate. Send it again.")
+        : TypedResults.Problem(statusCode: status is >= 400 and < 500 ? status : StatusCodes.Status400BadRequest,
+            title: "The body could not be read.", detail: "The request body was malformed or cut short. Send it again.");
 
     public static ProblemHttpResult PayloadTooLarge(long limitBytes) =>
         TypedResults.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "The body is too large.",
@@ -28,9 +39,18 @@ public static class ApiProblems
         TypedResults.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in required.",
             detail: "This deployment does not serve anonymous callers.");
 
-    public static ProblemHttpResult JobNotFound(string id) =>
+    /// <summary>Says nothing of the id: a client's input is never reflected into a message.</summary>
+    public static ProblemHttpResult JobNotFound() =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such job.",
-            detail: $"There is no job '{id}' for this caller.");
+            detail: "There is no job with this id for this caller.");
+
+    public static ProblemHttpResult RouteNotFound() =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found.",
+            detail: "No endpoint answers this path. The API serves POST /api/chat, GET /api/chat/{id}, GET /api/chat/{id}/stream, POST /api/v1/chat/completions and GET /api/spend.");
+
+    public static ProblemHttpResult MethodNotAllowed(IEnumerable<string> allowed) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status405MethodNotAllowed, title: "Method not allowed.",
+            detail: $"This path answers {string.Join(", ", allowed)} only.");
 
     public static ProblemHttpResult IdempotencyKeyReused() =>
         TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency-Key reused.",

@@ -1,15 +1,18 @@
 using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Spend;
-using Functions.Core.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
 namespace Functions.Core.Jobs;
 
-/// <summary><c>GET /api/chat/{id}</c>: a job's status and result, for the caller that created it and nobody else.</summary>
-public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, PriceTable prices, TimeProvider time)
+/// <summary>
+/// <c>GET /api/chat/{id}</c>: a job's status and result, for the caller that created it and nobody else. An unfinished
+/// job's view also names a fresh <c>streamUrl</c>, for a client whose earlier one has expired.
+/// </summary>
+public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, StreamTokens streams, PriceTable prices, TimeProvider time)
 {
     /// <summary>How long a client should wait before polling an unfinished job again.</summary>
     public const string PollAfterSeconds = "1";
@@ -21,31 +24,24 @@ public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, PriceT
             return ApiProblems.Unauthorized();
         }
 
-        // Another caller's job answers exactly like a missing one, so ids cannot be probed.
-        Job? job;
-        try
+        var (job, problem) = await OwnedJob.ReadAsync(jobs, id, caller, cancellationToken);
+        if (job is null)
         {
-            job = JobIds.IsWellFormed(id) ? await jobs.GetAsync(id, cancellationToken) : null;
-        }
-        catch (Exception ex) when (StorageFailure.Is(ex))
-        {
-            return ApiProblems.StorageUnavailable();
-        }
-        if (job is null || job.Caller != caller)
-        {
-            return ApiProblems.JobNotFound(id);
+            return problem!;
         }
 
         var headers = new Dictionary<string, string>();
+        var view = JobView.From(job, prices);
         if (!job.IsTerminal)
         {
             headers[HeaderNames.RetryAfter] = PollAfter(job);
+            view = view with { StreamUrl = await streams.StreamUrlAsync(job, cancellationToken) };
         }
         if (job.Cache is { } ticket)
         {
             headers[CacheStatus.HeaderName] = CacheStatus.Of(ticket);
         }
-        return new WithHeadersResult(TypedResults.Ok(JobView.From(job, prices)), headers);
+        return new WithHeadersResult(TypedResults.Ok(view), headers);
     }
 
     /// <summary>A job the model asked to wait is not worth polling before it runs again.</summary>

@@ -8,7 +8,9 @@ namespace Functions.Core.Jobs;
 /// <summary>
 /// Which delivery of a job's queue message owns the job. Taking it sets it Running for one more model call, until
 /// <see cref="ResilienceOptions.ProcessingLease"/> from now, with the row's ETag: of two deliveries only one wins.
-/// A delivery that fails before it finishes gives the lease back, so a redelivery can run the job at once.
+/// The lease is short and a <see cref="LeaseHeartbeat"/> renews it while the model call runs, so a job whose worker
+/// died is found (lease lapsed) within seconds by the <see cref="JobSweeper"/>. A delivery that fails before it
+/// finishes gives the lease back, so a redelivery can run the job at once.
 /// </summary>
 public sealed class JobLeases(JobTable jobs, IOptions<ResilienceOptions> options, TimeProvider time, ILogger<JobLeases> logger)
 {
@@ -39,6 +41,10 @@ public sealed class JobLeases(JobTable jobs, IOptions<ResilienceOptions> options
             return null;
         }
     }
+
+    /// <summary>Renews the lease on <paramref name="held"/> until stopped; see <see cref="LeaseHeartbeat"/>.</summary>
+    public LeaseHeartbeat Hold(Job held) =>
+        new(held, jobs, options.Value.LeaseHeartbeat, options.Value.ProcessingLease, time, logger);
 
     /// <summary>
     /// Gives back <paramref name="held"/>, this delivery's own Running write, by its ETag: a 412 means another delivery

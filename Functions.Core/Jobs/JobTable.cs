@@ -28,6 +28,24 @@ public sealed class JobTable(TableClient table)
         return entity is null ? null : FromEntity(entity);
     }
 
+    /// <summary>
+    /// The jobs not yet Succeeded or Failed, as a light summary (status, lease, retry time, last write), for the sweeper.
+    /// A filtered scan of the table: its cost grows with the table, which the sweeper's schedule bounds.
+    /// </summary>
+    public async IAsyncEnumerable<UnfinishedJob> QueryUnfinishedAsync(
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter(
+            $"RowKey eq {RowKey} and (Status eq {nameof(JobStatus.Queued)} or Status eq {nameof(JobStatus.Running)})");
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter,
+                           select: ["PartitionKey", "Status", "LeaseUntil", "RetryAt", "ModelCalls", "Timestamp"],
+                           cancellationToken: cancellationToken))
+        {
+            yield return new UnfinishedJob(entity.PartitionKey, Enum.Parse<JobStatus>(entity.GetString("Status")),
+                entity.GetDateTimeOffset("LeaseUntil"), entity.GetDateTimeOffset("RetryAt"), entity.Timestamp ?? DateTimeOffset.MinValue);
+        }
+    }
+
     /// <summary>Removes a job nobody has seen (its queue message could not be sent), if nobody changed it since.</summary>
     public Task DeleteAsync(Job job, CancellationToken cancellationToken) =>
         table.DeleteEntityAsync(job.Id, RowKey, job.ETag, cancellationToken);
@@ -116,3 +134,6 @@ public sealed class JobTable(TableClient table)
     private static JobError? ReadError(TableEntity entity, string prefix) =>
         entity.GetString(prefix + "Code") is { } code ? new JobError(code, entity.GetString(prefix + "Message") ?? "") : null;
 }
+
+/// <summary>What the sweeper needs to know of an unfinished job without reading its request or answer.</summary>
+public sealed record UnfinishedJob(string Id, JobStatus Status, DateTimeOffset? LeaseUntil, DateTimeOffset? RetryAt, DateTimeOffset LastWrite);

@@ -11,7 +11,8 @@ public sealed record JobView(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JobError? Error,
     DateTimeOffset CreatedAt,
     DateTimeOffset? CompletedAt,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? RetryAt = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? RetryAt = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StreamUrl = null)
 {
     /// <param name="prices">Prices the answer's usage, so a client can show what it cost without a price list of its own.</param>
     public static JobView From(Job job, PriceTable prices) => new(
@@ -32,13 +33,18 @@ public sealed record JobView(
 public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage, decimal CostUsd,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<Requests.ToolCall>? ToolCalls = null);
 
-public sealed record AcceptedJobView(string Id, string Status, string StatusUrl);
+/// <summary>The body of a 202: the job, where to poll it, and where to stream it (a URL that carries its own short-lived token).</summary>
+public sealed record AcceptedJobView(string Id, string Status, string StatusUrl, string StreamUrl);
 
 public static class JobRoutes
 {
     public const string Submit = "chat";
     public const string Status = "chat/{id}";
+    public const string Stream = "chat/{id}/stream";
 
     /// <summary>Relative, so it stays right behind any proxy or custom domain; clients resolve it against the API's origin.</summary>
     public static string StatusUrl(string id) => $"/api/chat/{id}";
+
+    /// <summary>The job's stream, with the token that lets an EventSource open it (base64url and digits: nothing to escape).</summary>
+    public static string StreamUrl(string id, string token) => $"/api/chat/{id}/stream?token={token}";
 }

@@ -9,6 +9,13 @@ public sealed partial class ChatRequestReader
     public const int MaxStopSequences = 4;
     public const int MaxTools = 128;
 
+    private static readonly IReadOnlySet<string> ResponseFormatFields = Set("type", "jsonSchema");
+    private static readonly IReadOnlySet<string> JsonSchemaFields = Set("name", "description", "schema", "strict");
+    private static readonly IReadOnlySet<string> ToolFields = Set("type", "function");
+    private static readonly IReadOnlySet<string> FunctionFields = Set("name", "description", "parameters");
+
+    private static HashSet<string> Set(params string[] names) => new(names, StringComparer.Ordinal);
+
     private static double? ReadTopP(JsonElement root, Dictionary<string, string[]> errors)
     {
         if (Optional(root, "topP") is not { } element)
@@ -72,6 +79,7 @@ public sealed partial class ChatRequestReader
             errors["responseFormat"] = ["Must be an object such as {\"type\":\"json_object\"}."];
             return null;
         }
+        JsonRules.RejectUnknownProperties(element, "responseFormat", ResponseFormatFields, errors, CamelCaseHint(ResponseFormatFields));
 
         var type = element.TryGetProperty("type", out var typeElement) && typeElement.ValueKind == JsonValueKind.String
             ? typeElement.GetString()!
@@ -98,6 +106,7 @@ public sealed partial class ChatRequestReader
         }
 
         const string path = "responseFormat.jsonSchema";
+        JsonRules.RejectUnknownProperties(schemaObject, path, JsonSchemaFields, errors, CamelCaseHint(JsonSchemaFields));
         var name = Name(schemaObject, path, errors);
         var description = OptionalString(schemaObject, "description", path, errors);
         var schema = Optional(schemaObject, "schema");
@@ -144,6 +153,7 @@ public sealed partial class ChatRequestReader
                 errors[path] = ["Must be an object: {\"type\":\"function\",\"function\":{\"name\":…}}."];
                 continue;
             }
+            JsonRules.RejectUnknownProperties(item, path, ToolFields, errors);
             if (!item.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "function")
             {
                 errors[$"{path}.type"] = ["Must be \"function\"."];
@@ -154,6 +164,7 @@ public sealed partial class ChatRequestReader
                 continue;
             }
 
+            JsonRules.RejectUnknownProperties(function, $"{path}.function", FunctionFields, errors);
             var name = Name(function, $"{path}.function", errors);
             var description = OptionalString(function, "description", $"{path}.function", errors);
             var parameters = Optional(function, "parameters");

@@ -11,6 +11,9 @@ public sealed partial class ChatRequestReader
     public const int MaxToolCallsPerMessage = 128;
     public const int MaxUserChars = 256;
 
+    private static readonly IReadOnlySet<string> ToolCallFields = Set("id", "type", "function");
+    private static readonly IReadOnlySet<string> ToolCallFunctionFields = Set("name", "arguments");
+
     private static string? ReadToolChoice(JsonElement root, IReadOnlyList<FunctionTool>? tools, Dictionary<string, string[]> errors)
     {
         if (Optional(root, "toolChoice") is not { } element)
@@ -77,6 +80,7 @@ public sealed partial class ChatRequestReader
         foreach (var item in element.EnumerateArray())
         {
             var callPath = $"{path}.toolCalls[{index++}]";
+            JsonRules.RejectUnknownProperties(item, callPath, ToolCallFields, errors);
             var id = item.ValueKind == JsonValueKind.Object && Optional(item, "id") is { } idElement
                 ? NonEmptyString(idElement, $"{callPath}.id", errors)
                 : null;
@@ -90,6 +94,7 @@ public sealed partial class ChatRequestReader
                 errors[$"{callPath}.function"] = ["Required: an object with 'name' and 'arguments'."];
                 continue;
             }
+            JsonRules.RejectUnknownProperties(function, $"{callPath}.function", ToolCallFunctionFields, errors);
             var name = Name(function, $"{callPath}.function", errors);
             var arguments = OptionalString(function, "arguments", $"{callPath}.function", errors) ?? "";
             if (name is not null)

@@ -3,7 +3,6 @@ using Functions.Core.Completions;
 using Functions.Core.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 
 namespace Functions.Core.Requests;
 
@@ -13,6 +12,29 @@ namespace Functions.Core.Requests;
 /// </summary>
 public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> limits, IOptions<OpenAIOptions> openAI)
 {
+    /// <summary>The fields of a request body; anything else is refused rather than silently dropped.</summary>
+    private static readonly IReadOnlySet<string> Fields = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "messages", "model", "temperature", "maxTokens", "topP", "seed", "stop", "responseFormat", "tools", "toolChoice", "user",
+    };
+
+    private static readonly IReadOnlySet<string> MessageFields = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "role", "content", "toolCalls", "toolCallId",
+    };
+
+    /// <summary>OpenAI's snake_case names whose camelCase is not simply the same words.</summary>
+    private static readonly IReadOnlyDictionary<string, string> Aliases = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["max_completion_tokens"] = "maxTokens",
+    };
+
+    /// <summary>For a field this reader does not know: the camelCase field the client meant, if any.</summary>
+    internal static Func<string, string?> CamelCaseHint(IReadOnlySet<string> known) => name =>
+        Aliases.TryGetValue(name, out var alias) && known.Contains(alias) ? alias
+        : known.Contains(JsonRules.SnakeToCamel(name)) ? JsonRules.SnakeToCamel(name)
+        : known.FirstOrDefault(field => field.Equals(name, StringComparison.OrdinalIgnoreCase));
+
     public async Task<(ChatRequest? Request, IResult? Problem)> ReadAsync(HttpRequest http, CancellationToken cancellationToken)
     {
         var (document, problem) = await ReadJsonAsync(http, cancellationToken);
@@ -27,49 +49,12 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
     }
 
     /// <summary>
-    /// The body as a JSON document, or the problem with it (media type, size, syntax, undecodable text): the part of
-    /// reading that does not depend on the wire format, shared with the OpenAI-compatible door. The caller disposes it.
+    /// The body as a JSON document, or the problem with it (media type and charset, size, framing, syntax, undecodable
+    /// text, duplicated keys; see <see cref="JsonRequestBody"/>): the part of reading that does not depend on the wire
+    /// format, shared with the OpenAI-compatible door. The caller disposes it.
     /// </summary>
-    public async Task<(JsonDocument? Document, IResult? Problem)> ReadJsonAsync(HttpRequest http, CancellationToken cancellationToken)
-    {
-        if (!IsJson(http.ContentType))
-        {
-            return (null, ApiProblems.UnsupportedMediaType(http.ContentType));
-        }
-
-        var maxBytes = limits.Value.MaxBodyBytes;
-        if (http.ContentLength > maxBytes)
-        {
-            return (null, ApiProblems.PayloadTooLarge(maxBytes));
-        }
-
-        var body = await ReadBodyAsync(http.Body, maxBytes, cancellationToken);
-        if (body is null)
-        {
-            return (null, ApiProblems.PayloadTooLarge(maxBytes));
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body.Value);
-        }
-        catch (JsonException ex)
-        {
-            return (null, ApiProblems.MalformedJson((ex.LineNumber ?? 0) + 1, ex.BytePositionInLine ?? 0, FirstSentence(ex.Message)));
-        }
-
-        if (FindUndecodableText(document.RootElement, "$") is { } badPath)
-        {
-            document.Dispose();
-            // JsonDocument accepts escapes such as "\ud800" (a lone surrogate) that no .NET string can hold.
-            return (null, ApiProblems.Validation(new Dictionary<string, string[]>
-            {
-                [badPath] = ["Must be valid Unicode text (no unpaired surrogates or invalid UTF-8)."],
-            }));
-        }
-        return (document, null);
-    }
+    public Task<(JsonDocument? Document, IResult? Problem)> ReadJsonAsync(HttpRequest http, CancellationToken cancellationToken) =>
+        JsonRequestBody.ReadAsync(http, limits.Value.MaxBodyBytes, cancellationToken);
 
     /// <summary>Every rule of a chat request (this API's camelCase form), all broken ones reported at once.</summary>
     public (ChatRequest? Request, IResult? Problem) Validate(JsonElement root)
@@ -89,6 +74,7 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
             return null;
         }
 
+        JsonRules.RejectUnknownProperties(root, "$", Fields, errors, CamelCaseHint(Fields));
         var settings = limits.Value;
         var messages = new List<ChatMessage>();
         if (!root.TryGetProperty("messages", out var messagesElement) || messagesElement.ValueKind == JsonValueKind.Null)
@@ -189,6 +175,7 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
             errors[path] = ["Must be an object with 'role' and 'content'."];
             return null;
         }
+        JsonRules.RejectUnknownProperties(element, path, MessageFields, errors, CamelCaseHint(MessageFields));
 
         string? role = null;
         if (!element.TryGetProperty("role", out var roleElement) || roleElement.ValueKind != JsonValueKind.String
@@ -221,9 +208,10 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
         else
         {
             content = contentElement.GetString()!;
-            if (string.IsNullOrWhiteSpace(content) && toolCalls is null)
+            if (toolCalls is null && !VisibleText.HasVisibleCharacter(content))
             {
-                errors[$"{path}.content"] = ["Must not be empty."];
+                // Spaces, zero-width or control characters only: billed like a prompt, yet it says nothing.
+                errors[$"{path}.content"] = ["Must not be empty: it needs at least one visible character."];
                 content = null;
             }
             else if (content.Length > settings.MaxMessageChars)
@@ -236,89 +224,5 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
         return role is null || content is null || (role == ChatRoles.Tool && toolCallId is null)
             ? null
             : new ChatMessage(role, content, toolCallId, toolCalls);
-    }
-
-    /// <summary>The path of the first string or property name that cannot be decoded, or null when all text is valid.</summary>
-    private static string? FindUndecodableText(JsonElement element, string path)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.String:
-                try
-                {
-                    element.GetString();
-                    return null;
-                }
-                catch (InvalidOperationException)
-                {
-                    return path;
-                }
-            case JsonValueKind.Array:
-                var index = 0;
-                foreach (var item in element.EnumerateArray())
-                {
-                    if (FindUndecodableText(item, $"{path}[{index++}]") is { } bad)
-                    {
-                        return bad;
-                    }
-                }
-                return null;
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
-                {
-                    string name;
-                    try
-                    {
-                        name = property.Name;
-                    }
-                    catch (InvalidOperationException)
-                    {
-                        return path;
-                    }
-                    if (FindUndecodableText(property.Value, path == "$" ? name : $"{path}.{name}") is { } bad)
-                    {
-                        return bad;
-                    }
-                }
-                return null;
-            default:
-                return null;
-        }
-    }
-
-    private static bool IsJson(string? contentType) =>
-        MediaTypeHeaderValue.TryParse(contentType, out var parsed)
-        && (parsed.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-            || parsed.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase));
-
-    /// <summary>Reads at most <paramref name="maxBytes"/>; null when the body is longer (chunked bodies carry no length).</summary>
-    private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(Stream body, int maxBytes, CancellationToken cancellationToken)
-    {
-        var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-    }
-
-    private static string FirstSentence(string message)
-    {
-        // System.Text.Json appends "Path: … | LineNumber: …", which the problem states in its own fields.
-        foreach (var marker in (ReadOnlySpan<string>)[" Path:", " LineNumber:"])
-        {
-            var cut = message.IndexOf(marker, StringComparison.Ordinal);
-            if (cut > 0)
-            {
-                message = message[..cut];
-            }
-        }
-        return message.TrimEnd('.', ' ', '|');
     }
 }

@@ -3,6 +3,8 @@ using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
+using Functions.Core.Jobs.Streams;
+using Functions.Core.RateLimits;
 using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -12,17 +14,21 @@ using Functions.Core.Storage;
 namespace Functions.Core.Requests;
 
 /// <summary>
-/// <c>POST /api/chat</c>: validate, answer from the cache (200), or reserve the request's worst-case cost, record the
-/// job, queue it and answer 202 with where to poll. With an <c>Idempotency-Key</c> header, a repeat of the same request
-/// by the same caller returns the same job.
+/// <c>POST /api/chat</c>: validate, answer from the cache (200), or pass the caller's rate limits, reserve the request's
+/// worst-case cost, record the job, queue it and answer 202 with where to poll. With an <c>Idempotency-Key</c> header, a
+/// repeat of the same request by the same caller returns the same job. Every answer to a known caller carries its
+/// rate-limit headers.
 /// </summary>
 public sealed class SubmitChatHandler(
     CallerResolver callers,
     ChatRequestReader reader,
     CacheLookup cache,
+    CallerRateLimiter rateLimits,
+    WorstCaseTokens worstCase,
     BudgetReservations budgets,
     JobTable jobs,
     JobQueue queue,
+    StreamTokens streams,
     TimeProvider time,
     ILogger<SubmitChatHandler> logger)
 {
@@ -37,20 +43,28 @@ public sealed class SubmitChatHandler(
         {
             return ApiProblems.Unauthorized();
         }
+        var roles = callers.Roles(http);
+        var (result, admission) = await SubmitAsync(http, caller, roles, cancellationToken);
+        return (admission ?? await PeekAsync(caller, roles)).Apply(result);
+    }
 
+    /// <returns>The answer, and the rate-limit admission if the request got that far.</returns>
+    private async Task<(IResult Result, RateLimitDecision? Admission)> SubmitAsync(HttpRequest http, string caller,
+        IReadOnlySet<string> roles, CancellationToken cancellationToken)
+    {
         var idempotencyKey = http.Headers[IdempotencyKeyHeader].ToString();
         if (idempotencyKey.Length > 0 && !JobIds.IsValidIdempotencyKey(idempotencyKey))
         {
-            return ApiProblems.Validation(new Dictionary<string, string[]>
+            return (ApiProblems.Validation(new Dictionary<string, string[]>
             {
                 [IdempotencyKeyHeader] = ["Must be 1 to 255 visible ASCII characters."],
-            });
+            }), null);
         }
 
         var (request, problem) = await reader.ReadAsync(http, cancellationToken);
         if (request is null)
         {
-            return problem!;
+            return (problem!, null);
         }
 
         var cached = idempotencyKey.Length > 0
@@ -58,7 +72,7 @@ public sealed class SubmitChatHandler(
             : await cache.LookupAsync(caller, request, http, cancellationToken);
         if (cached.Hit is { } hit)
         {
-            return hit;
+            return (hit, null); // answered before the limits: a hit admits no work
         }
 
         var idempotent = idempotencyKey.Length > 0;
@@ -69,13 +83,29 @@ public sealed class SubmitChatHandler(
         // A replay holds no new reservation: the original job's covers it.
         if (idempotent && await TryReplayAsync(job) is { } replayed)
         {
-            return replayed;
+            return (replayed, null);
+        }
+
+        RateLimitDecision admission;
+        try
+        {
+            admission = await rateLimits.AdmitAsync(caller, roles, worstCase.For(request), CancellationToken.None);
+        }
+        catch (Exception ex) when (StorageFailure.Is(ex))
+        {
+            RequestsLog.StorageFailed(logger, ex);
+            return (ApiProblems.StorageUnavailable(), null);
+        }
+        if (!admission.Admitted)
+        {
+            return (admission.Problem(time.GetUtcNow()), admission);
         }
         try
         {
             if (await budgets.ReserveAsync(job, CancellationToken.None) is { } exceeded)
             {
-                return SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow());
+                await rateLimits.ReleaseAsync(job, CancellationToken.None);
+                return (SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow()), admission);
             }
             job = await jobs.AddAsync(job, CancellationToken.None);
         }
@@ -83,13 +113,13 @@ public sealed class SubmitChatHandler(
         {
             // Lost a race with the same key: give back this submit's own hold; the winner's job carries its own.
             await TryReleaseAsync(job);
-            return await TryReplayAsync(job) ?? ApiProblems.StorageUnavailable();
+            return (await TryReplayAsync(job) ?? ApiProblems.StorageUnavailable(), admission);
         }
         catch (Exception ex) when (StorageFailure.Is(ex))
         {
             RequestsLog.StorageFailed(logger, ex);
             await TryReleaseAsync(job);
-            return ApiProblems.StorageUnavailable();
+            return (ApiProblems.StorageUnavailable(), admission);
         }
 
         try
@@ -103,11 +133,25 @@ public sealed class SubmitChatHandler(
             RequestsLog.StorageFailed(logger, ex);
             await TryDeleteUnqueuedJobAsync(job);
             await TryReleaseAsync(job);
-            return ApiProblems.StorageUnavailable();
+            return (ApiProblems.StorageUnavailable(), admission);
         }
 
         RequestsLog.Accepted(logger, job.Id, caller, request.Model, request.Messages.Count);
-        return Accepted(job);
+        return (await AcceptedAsync(job), admission);
+    }
+
+    /// <summary>The caller's limits for an answer that admitted nothing; none when storage does not answer (the answer stands).</summary>
+    private async Task<RateLimitDecision> PeekAsync(string caller, IReadOnlySet<string> roles)
+    {
+        try
+        {
+            return await rateLimits.PeekAsync(caller, roles, CancellationToken.None);
+        }
+        catch (Exception ex) when (StorageFailure.Is(ex))
+        {
+            RequestsLog.StorageFailed(logger, ex);
+            return RateLimitDecision.Unlimited;
+        }
     }
 
     /// <returns>The answer for a key already used, or null when no job has it yet.</returns>
@@ -145,14 +189,15 @@ public sealed class SubmitChatHandler(
             await queue.EnqueueAsync(existing.Id, CancellationToken.None);
         }
         RequestsLog.Replayed(logger, existing.Id, existing.Caller, existing.Status);
-        return Accepted(existing);
+        return await AcceptedAsync(existing);
     }
 
-    private static WithHeadersResult Accepted(Job job)
+    private async Task<WithHeadersResult> AcceptedAsync(Job job)
     {
         var statusUrl = JobRoutes.StatusUrl(job.Id);
+        var streamUrl = await streams.StreamUrlAsync(job, CancellationToken.None);
         return new WithHeadersResult(
-            TypedResults.Accepted(statusUrl, new AcceptedJobView(job.Id, job.Status.ToString(), statusUrl)),
+            TypedResults.Accepted(statusUrl, new AcceptedJobView(job.Id, job.Status.ToString(), statusUrl, streamUrl)),
             new Dictionary<string, string>
             {
                 [HeaderNames.RetryAfter] = GetChatHandler.PollAfterSeconds,
@@ -174,6 +219,7 @@ public sealed class SubmitChatHandler(
 
     private async Task TryReleaseAsync(Job job)
     {
+        await rateLimits.ReleaseAsync(job, CancellationToken.None); // never throws: a lost release only keeps the limit stricter
         try
         {
             await budgets.ReleaseAsync(job, CancellationToken.None);

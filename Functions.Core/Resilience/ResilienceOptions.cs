@@ -1,5 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 
+using Functions.Core.Jobs;
+
 namespace Functions.Core.Resilience;
 
 /// <summary>How hard a job tries before it fails. Bound from the <c>Resilience</c> configuration section.</summary>
@@ -38,7 +40,27 @@ public sealed class ResilienceOptions
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long a worker owns a Running job; a duplicate delivery within it is ignored, after it the job is taken over.</summary>
+    /// <summary>
+    /// How long a worker owns a Running job past its last sign of life; a duplicate delivery within it is ignored, after
+    /// it the job is taken over. Short, because <see cref="LeaseHeartbeat"/> renews it while the model call runs: a
+    /// worker that dies is noticed this long after its last renewal, not after the longest call could take.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan ProcessingLease { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan ProcessingLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often a running model call's lease is renewed (to a full <see cref="ProcessingLease"/> from then).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan LeaseHeartbeat { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A Queued job whose row nobody has touched this long (and that is not waiting for a <c>retryAt</c>) has probably
+    /// lost its queue message to a dead instance, which keeps a dequeued message invisible for minutes: the sweeper
+    /// sends it a new one. A duplicate message is harmless (the job's lease lets one worker run it).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan StaleQueuedAfter { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>NCRONTAB schedule (six fields, UTC) of the job sweeper, the timer <c>SweepJobs</c> in both hosts.</summary>
+    [Required, RegularExpression(@"^\S+( \S+){5}$", ErrorMessage = "Resilience:JobSweepSchedule must be a six-field NCRONTAB expression.")]
+    public string JobSweepSchedule { get; set; } = "*/15 * * * * *";
 }

@@ -114,7 +114,8 @@ public sealed class KeyRefreshingChatModel(IChatModel inner, ApiKeyCredential cr
         {
             if (key != applied)
             {
-                credential.Update(key ?? NoKey);
+                // An empty key means none (the SDK refuses an empty credential, which would fail every call).
+                credential.Update(string.IsNullOrEmpty(key) ? NoKey : key);
                 applied = key;
             }
         }

@@ -23,13 +23,19 @@ public sealed partial class KeyVaultOptions : IValidatableObject
 
     /// <summary>
     /// Logical secret name → vault secret name, one app setting each: <c>KeyVault__Secrets__OpenAIApiKey=openai-api-key</c>.
-    /// A logical name left out (or empty) is read from configuration instead.
+    /// With a vault configured, the OpenAI key left out is read from the vault's <c>openai-api-key</c>; any other name
+    /// left out (or empty) is read from configuration instead.
     /// </summary>
     public Dictionary<string, string> Secrets { get; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>The vault secret that holds <paramref name="name"/>, when a vault is configured and maps it.</summary>
+    /// <summary>
+    /// The vault secret that holds <paramref name="name"/> when a vault is configured: the one <see cref="Secrets"/> maps,
+    /// else its default (<see cref="SecretNames.VaultDefaults"/>: <c>openai-api-key</c> for the OpenAI key); null without a vault.
+    /// </summary>
     public string? VaultSecretName(string name) =>
-        VaultUri is not null && Secrets.TryGetValue(name, out var secretName) && !string.IsNullOrWhiteSpace(secretName) ? secretName : null;
+        VaultUri is null ? null
+        : Secrets.TryGetValue(name, out var secretName) && !string.IsNullOrWhiteSpace(secretName) ? secretName
+        : SecretNames.VaultDefaults.GetValueOrDefault(name);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -50,7 +50,18 @@ public sealed class SecretStore
     /// At start-up: logs where each secret comes from and reads every vault secret once.
     /// Throws <see cref="SecretUnavailableException"/> naming the vault and the secret when one cannot be read.
     /// </summary>
-    public async Task LoadAsync(CancellationToken cancellationToken)
+    public Task LoadAsync(CancellationToken cancellationToken)
+    {
+        // Once per process: a host's start-up check loads before the host starts, and the loader then finds it done.
+        lock (definitions)
+        {
+            return loaded ??= LoadOnceAsync(cancellationToken);
+        }
+    }
+
+    private Task? loaded;
+
+    private async Task LoadOnceAsync(CancellationToken cancellationToken)
     {
         foreach (var definition in definitions.Values.Where(definition => !vaultSecrets.ContainsKey(definition.Name)))
         {

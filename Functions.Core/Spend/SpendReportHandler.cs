@@ -13,7 +13,8 @@ public sealed record SpendReport(
     SpendTotals Total,
     IReadOnlyList<SpendGroup> Groups,
     DateOnly? FinalThrough,
-    DateTimeOffset? RolledUpAt);
+    DateTimeOffset? RolledUpAt,
+    DateOnly? LiveFrom);
 
 public sealed record SpendGroup(string Key, SpendTotals Total, IReadOnlyList<SpendDay> Days);
 
@@ -21,10 +22,13 @@ public sealed record SpendDay(DateOnly Day, SpendTotals Totals);
 
 /// <summary>
 /// <c>GET /api/spend?from=yyyy-MM-dd&amp;to=yyyy-MM-dd&amp;by=caller|model</c>: the daily rollups, for admins only.
-/// <c>to</c> defaults to today (UTC), <c>from</c> to 30 days before <c>to</c>, <c>by</c> to caller. Days after
-/// <see cref="SpendReport.FinalThrough"/> are as of the last rollup (<see cref="SpendReport.RolledUpAt"/>).
+/// <c>to</c> defaults to today (UTC), <c>from</c> to 30 days before <c>to</c>, <c>by</c> to caller. Days the rollup has
+/// closed (through <see cref="SpendReport.FinalThrough"/>) come from its rows; later days, today among them, are summed
+/// from the ledger as the report is asked for (<see cref="SpendReport.LiveFrom"/>), so today's spend shows at once
+/// rather than after the next hourly rollup.
 /// </summary>
-public sealed class SpendReportHandler(CallerResolver callers, SpendAdmins admins, SpendRollups rollups, TimeProvider time)
+public sealed class SpendReportHandler(CallerResolver callers, SpendAdmins admins, SpendRollups rollups, SpendRollup rollup,
+    SpendLedger ledger, TimeProvider time)
 {
     public const string Route = "spend";
     public const int MaxDays = 366;
@@ -62,8 +66,19 @@ public sealed class SpendReportHandler(CallerResolver callers, SpendAdmins admin
             return ApiProblems.Validation(errors);
         }
 
-        var rows = await rollups.ReadAsync(from, to, cancellationToken);
         var watermark = await rollups.GetWatermarkAsync(cancellationToken);
+        var today = SpendKeys.DayOf(time.GetUtcNow());
+        var open = watermark is not null ? watermark.ClosedThrough.AddDays(1) : await ledger.FirstDayAsync(cancellationToken) ?? today;
+        var liveFrom = open > from ? open : from;
+        var rows = new List<RollupRow>();
+        if (liveFrom > from)
+        {
+            rows.AddRange(await rollups.ReadAsync(from, liveFrom.AddDays(-1) < to ? liveFrom.AddDays(-1) : to, cancellationToken));
+        }
+        for (var day = liveFrom; day <= to && day <= today; day = day.AddDays(1))
+        {
+            rows.AddRange(await rollup.ComputeDayAsync(day, cancellationToken));
+        }
         var groups = rows.Where(row => !row.IsDayTotal)
             .GroupBy(row => by == "caller" ? row.Caller! : row.Model!, StringComparer.Ordinal)
             .Select(group => new SpendGroup(group.Key, Sum(group),
@@ -71,7 +86,7 @@ public sealed class SpendReportHandler(CallerResolver callers, SpendAdmins admin
             .OrderByDescending(group => group.Total.CostMicros).ThenBy(group => group.Key, StringComparer.Ordinal)
             .ToList();
         return TypedResults.Ok(new SpendReport(from, to, by, Sum(rows.Where(row => row.IsDayTotal)), groups,
-            watermark?.ClosedThrough, watermark?.LastRunAt));
+            watermark?.ClosedThrough, watermark?.LastRunAt, liveFrom <= to ? liveFrom : null));
     }
 
     private static SpendTotals Sum(IEnumerable<RollupRow> rows) => rows.Aggregate(SpendTotals.Zero, (sum, row) => sum.Add(row.Totals));
@@ -87,7 +102,7 @@ public sealed class SpendReportHandler(CallerResolver callers, SpendAdmins admin
         {
             return date;
         }
-        errors[name] = [$"Must be a date as {DateFormat} (got '{(text.Length > 40 ? text[..40] + "…" : text)}')."];
+        errors[name] = [$"Must be a date as {DateFormat}."];
         return null;
     }
 }

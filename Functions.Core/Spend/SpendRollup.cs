@@ -50,6 +50,17 @@ public sealed class SpendRollup(SpendLedger ledger, SpendRollups rollups, TimePr
 
     private async Task<long> RollUpDayAsync(DateOnly day, CancellationToken cancellationToken)
     {
+        var (rows, entries) = await SumDayAsync(day, cancellationToken);
+        await rollups.WriteDayAsync(day, rows, cancellationToken);
+        return entries;
+    }
+
+    /// <summary>A day's rows as the rollup would write them now: the day total first, then one per caller and model.</summary>
+    public async Task<IReadOnlyList<RollupRow>> ComputeDayAsync(DateOnly day, CancellationToken cancellationToken) =>
+        (await SumDayAsync(day, cancellationToken)).Rows;
+
+    private async Task<(IReadOnlyList<RollupRow> Rows, long Entries)> SumDayAsync(DateOnly day, CancellationToken cancellationToken)
+    {
         var total = SpendTotals.Zero;
         var byCallerAndModel = new Dictionary<(string Caller, string Model), SpendTotals>();
         var entries = 0L;
@@ -60,13 +71,9 @@ public sealed class SpendRollup(SpendLedger ledger, SpendRollups rollups, TimePr
             total = total.Add(entry);
             entries++;
         }
-
-        await rollups.WriteDayAsync(day,
-            [
-                new RollupRow(day, null, null, total),
-                .. byCallerAndModel.Select(pair => new RollupRow(day, pair.Key.Caller, pair.Key.Model, pair.Value)),
-            ],
-            cancellationToken);
-        return entries;
+        return ([
+            new RollupRow(day, null, null, total),
+            .. byCallerAndModel.Select(pair => new RollupRow(day, pair.Key.Caller, pair.Key.Model, pair.Value)),
+        ], entries);
     }
 }

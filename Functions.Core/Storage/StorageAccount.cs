@@ -2,6 +2,7 @@ using Azure.Core;
 using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Queues;
+using Functions.Core.Settings;
 using Microsoft.Extensions.Configuration;
 
 namespace Functions.Core.Storage;
@@ -34,6 +35,18 @@ public sealed class StorageAccount
         var connectionString = configuration[SettingName];
         if (!string.IsNullOrWhiteSpace(connectionString))
         {
+            try
+            {
+                // Parsed now, so a malformed string (a truncated account key) stops start-up naming the setting.
+                _ = new TableServiceClient(connectionString);
+                _ = new QueueServiceClient(connectionString);
+            }
+            catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
+            {
+                throw new InvalidSettingException(SettingName,
+                    "is not a valid storage connection string (UseDevelopmentStorage=true for Azurite, or an account's " +
+                    "DefaultEndpointsProtocol=…;AccountName=…;AccountKey=… with a base64 key).", ex);
+            }
             return new StorageAccount(connectionString, null, null, null);
         }
 
@@ -43,8 +56,8 @@ public sealed class StorageAccount
         var tableUri = section["tableServiceUri"] ?? (accountName is null ? null : $"https://{accountName}.table.core.windows.net");
         if (queueUri is null || tableUri is null)
         {
-            throw new InvalidOperationException(
-                $"Storage is not configured: set '{SettingName}' to a connection string (UseDevelopmentStorage=true for Azurite) " +
+            throw new InvalidSettingException(SettingName,
+                "is not set: set it to a connection string (UseDevelopmentStorage=true for Azurite) " +
                 $"or set '{SettingName}__accountName' (or '__queueServiceUri' and '__tableServiceUri') for identity-based access.");
         }
 
@@ -54,8 +67,14 @@ public sealed class StorageAccount
                 ? ManagedIdentityId.SystemAssigned
                 : ManagedIdentityId.FromUserAssignedClientId(clientId))
             : new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
-        return new StorageAccount(null, new Uri(queueUri), new Uri(tableUri), credential);
+        return new StorageAccount(null, ServiceUri(queueUri, "queueServiceUri"), ServiceUri(tableUri, "tableServiceUri"), credential);
     }
+
+    private static Uri ServiceUri(string value, string name) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http"
+            ? uri
+            : throw new InvalidSettingException($"{SettingName}__{name}",
+                "must be an absolute https URI (from __accountName, a valid storage account name).");
 
     /// <summary>
     /// Base64 messages by default: what the Functions queue trigger expects unless host.json sets messageEncoding.

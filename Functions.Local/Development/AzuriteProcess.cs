@@ -14,7 +14,11 @@ public sealed partial class AzuriteProcess : IAsyncDisposable
     public const string DevAccountKey =
         "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
+    /// <summary>Beside the data of an Azurite with a data folder: its process id, removed when it is stopped.</summary>
+    public const string PidFileName = "azurite.pid";
+
     private readonly Process process;
+    private string? pidFile;
 
     private AzuriteProcess(Process process, int blobPort, int queuePort, int tablePort)
     {
@@ -23,6 +27,8 @@ public sealed partial class AzuriteProcess : IAsyncDisposable
         QueuePort = queuePort;
         TablePort = tablePort;
     }
+
+    public int ProcessId => process.Id;
 
     public int BlobPort { get; }
     public int QueuePort { get; }
@@ -33,9 +39,6 @@ public sealed partial class AzuriteProcess : IAsyncDisposable
         $"BlobEndpoint=http://127.0.0.1:{BlobPort}/devstoreaccount1;" +
         $"QueueEndpoint=http://127.0.0.1:{QueuePort}/devstoreaccount1;" +
         $"TableEndpoint=http://127.0.0.1:{TablePort}/devstoreaccount1;";
-
-    /// <summary>The emulator's default ports (10000-10002), which <c>UseDevelopmentStorage=true</c> points at.</summary>
-    public static bool DefaultPortsInUse() => IsListening(10001) && IsListening(10002);
 
     /// <param name="dataFolder">Where Azurite keeps its data; null keeps it in memory (tests).</param>
     public static async Task<AzuriteProcess> StartAsync(int blobPort, int queuePort, int tablePort, string? dataFolder,
@@ -113,7 +116,13 @@ public sealed partial class AzuriteProcess : IAsyncDisposable
             Kill(process);
             throw;
         }
-        return new AzuriteProcess(process, ports["Blob"], ports["Queue"], ports["Table"]);
+        var azurite = new AzuriteProcess(process, ports["Blob"], ports["Queue"], ports["Table"]);
+        if (dataFolder is not null)
+        {
+            azurite.pidFile = Path.Combine(dataFolder, PidFileName);
+            await File.WriteAllTextAsync(azurite.pidFile, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+        }
+        return azurite;
     }
 
     public async ValueTask DisposeAsync()
@@ -121,6 +130,10 @@ public sealed partial class AzuriteProcess : IAsyncDisposable
         Kill(process);
         await process.WaitForExitAsync();
         process.Dispose();
+        if (pidFile is not null)
+        {
+            File.Delete(pidFile);
+        }
     }
 
     private static void Kill(Process process)
@@ -135,7 +148,7 @@ public sealed partial class AzuriteProcess : IAsyncDisposable
         }
     }
 
-    private static bool IsListening(int port)
+    public static bool IsListening(int port)
     {
         try
         {

@@ -7,7 +7,8 @@ namespace Functions.Local.Development;
 /// Writes an answer as OpenAI's streaming wire format (<c>text/event-stream</c> of <c>chat.completion.chunk</c>
 /// events, then <c>data: [DONE]</c>), a word at a time with <paramref name="chunkDelay"/> between, for the offline
 /// model and the tests' fake. The usage chunk comes when the request asked for it (<c>stream_options.include_usage</c>),
-/// as OpenAI does. <paramref name="cutAfterChunks"/> drops the connection after that many content chunks.
+/// as OpenAI does. <paramref name="cutAfterChunks"/> drops the connection after that many content chunks;
+/// <paramref name="sent"/> hears of each content chunk (its index) as it is flushed, for a benchmark's clock.
 /// </summary>
 public static partial class ChatCompletionStream
 {
@@ -18,13 +19,13 @@ public static partial class ChatCompletionStream
         request.TryGetProperty("stream_options", out var options) && options.ValueKind == JsonValueKind.Object
         && options.TryGetProperty("include_usage", out var include) && include.ValueKind == JsonValueKind.True;
 
-    /// <summary>The answer cut into the pieces it streams as: each word with the space before it.</summary>
+    /// <summary>The answer cut into the pieces it streams as: each word with the space before it (the last with what follows it too).</summary>
     public static IReadOnlyList<string> Pieces(string content) =>
         Words().Matches(content).Select(match => match.Value).ToList() is { Count: > 0 } pieces ? pieces : [content];
 
     public static async Task WriteAsync(HttpContext context, JsonElement request, string content, string model,
         int promptTokens, int completionTokens, int cachedTokens = 0, string finishReason = "stop",
-        TimeSpan chunkDelay = default, int? cutAfterChunks = null)
+        TimeSpan chunkDelay = default, int? cutAfterChunks = null, Action<int>? sent = null)
     {
         var response = context.Response;
         var cancellationToken = context.RequestAborted;
@@ -34,10 +35,10 @@ public static partial class ChatCompletionStream
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
         await SendAsync(Chunk(id, created, model, new { role = "assistant", content = "" }, null));
-        var sent = 0;
+        var count = 0;
         foreach (var piece in Pieces(content))
         {
-            if (cutAfterChunks is { } cut && sent == cut)
+            if (cutAfterChunks is { } cut && count == cut)
             {
                 await response.Body.FlushAsync(cancellationToken);
                 // A reset discards what the peer has not read yet: give it the chunks first, as a real mid-stream break does.
@@ -50,7 +51,8 @@ public static partial class ChatCompletionStream
                 await Task.Delay(chunkDelay, cancellationToken);
             }
             await SendAsync(Chunk(id, created, model, new { content = piece }, null));
-            sent++;
+            sent?.Invoke(count);
+            count++;
         }
         await SendAsync(Chunk(id, created, model, new { }, finishReason));
         if (IncludesUsage(request))
@@ -77,6 +79,6 @@ public static partial class ChatCompletionStream
         choices = new[] { new { index = 0, delta, finish_reason = finishReason } },
     };
 
-    [GeneratedRegex(@"\s*\S+")]
+    [GeneratedRegex(@"\s*\S+(\s+$)?")]
     private static partial Regex Words();
 }

@@ -38,18 +38,13 @@ public sealed class DevelopmentDependencies : IHostedService
         }
 
         configuration[StorageAccount.SettingName] = "UseDevelopmentStorage=true";
-        if (AzuriteProcess.DefaultPortsInUse())
-        {
-            announcements.Add((LogLevel.Information, "Storage: using the emulator already listening on 127.0.0.1:10001 (queues) and :10002 (tables)."));
-            return;
-        }
-
         var root = RepositoryFiles.FindRoot();
-        var dataFolder = root is null ? null : Path.Combine(root, ".azurite");
-        var azurite = await AzuriteProcess.StartAsync(10000, 10001, 10002, dataFolder);
-        started.Add(azurite);
-        announcements.Add((LogLevel.Information,
-            $"Storage: started Azurite on 127.0.0.1:10000-10002 ({(dataFolder is null ? "in memory" : "data in " + dataFolder)}); it stops with this host."));
+        var choice = await LocalAzurite.EnsureAsync(10000, 10001, 10002, root is null ? null : Path.Combine(root, ".azurite"));
+        if (choice.Started is not null)
+        {
+            started.Add(choice.Started);
+        }
+        announcements.Add((choice.Level, choice.Announcement));
     }
 
     private async Task StartModelAsync(IConfiguration configuration)

@@ -18,9 +18,11 @@ public sealed class AppSettingsTests(BicepTemplateFixture bicep)
 
     /// <summary>
     /// Settings whose absence means something: an empty price list keeps the built-in prices, and the fallback price
-    /// is for models with no entry, so it has no model name or effective date of its own.
+    /// is for models with no entry, so it has no model name or effective date of its own. No model list means every
+    /// model unlimited, and no role overrides means every caller gets the per-caller limits.
     /// </summary>
-    private static readonly string[] Optional = ["Pricing__Models", "Pricing__Fallback__Model", "Pricing__Fallback__EffectiveFrom"];
+    private static readonly string[] Optional =
+        ["Pricing__Models", "Pricing__Fallback__Model", "Pricing__Fallback__EffectiveFrom", "OpenAI__Models", "RateLimits__Roles"];
 
     [Fact]
     public void AppSettings_SetEverySettingTheOptionsClassesRead()
@@ -111,6 +113,25 @@ public sealed class AppSettingsTests(BicepTemplateFixture bicep)
         Assert.Equal("", Setting("OpenAI__ApiKey"));
         Assert.Equal("openai-api-key", Setting("KeyVault__Secrets__OpenAIApiKey"));
         Assert.Contains("vaultUri", Setting("KeyVault__VaultUri"));
+    }
+
+    [Fact]
+    public void JobStreamSigningKey_ComesFromAVaultSecret_SoEveryInstanceSignsAlike()
+    {
+        Assert.Equal("job-stream-signing-key", Setting("KeyVault__Secrets__JobStreamSigningKey"));
+        Assert.Null(Settings["JobStreams__SigningKey"]);
+    }
+
+    [Fact]
+    public void Authentication_LetsRequestsWithoutATokenReachTheApp_WhichAnswersThemItself()
+    {
+        // An EventSource cannot send a bearer token: a platform 401 would stop a job stream before its URL token is checked.
+        var authentication = Assert.Single(bicep.Template.OfType("Microsoft.Web/sites/config"),
+            config => config.Name.Contains("'authsettingsV2'", StringComparison.Ordinal));
+
+        Assert.Equal("AllowAnonymous", authentication.Text("properties.globalValidation.unauthenticatedClientAction"));
+        Assert.Equal("false", authentication.Text("properties.globalValidation.requireAuthentication"));
+        Assert.Contains("allowAnonymous", Setting("Callers__AllowAnonymous"));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using Functions.Core;
+using Azure.Data.Tables;
 using Functions.Core.Spend;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,7 +10,7 @@ namespace Functions.Tests.Infrastructure;
 
 /// <summary>
 /// Functions.Core's real services, without a host, against Azurite, with a clock the test moves. Each call gets
-/// its own spend table (two calls sharing a name act as two instances of the app).
+/// its own spend and rate-limit tables (two calls sharing their names act as two instances of the app).
 /// </summary>
 public static class CoreServices
 {
@@ -23,6 +24,7 @@ public static class CoreServices
             ["Storage:ChatQueue"] = AzuriteFixture.UniqueName("chat"),
             ["Storage:JobsTable"] = AzuriteFixture.UniqueName("jobs"),
             ["Spend:Table"] = AzuriteFixture.UniqueName("spend"),
+            ["RateLimits:Table"] = AzuriteFixture.UniqueName("rates"),
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -44,6 +46,8 @@ public static class CoreServices
         services.AddServerlessCore(configuration);
         var provider = services.BuildServiceProvider();
         await provider.GetRequiredService<SpendTable>().Client.CreateIfNotExistsAsync();
+        // By name, not through RateLimitStore: a test of invalid limits must get this far.
+        await provider.GetRequiredService<TableServiceClient>().GetTableClient(all["RateLimits:Table"]).CreateIfNotExistsAsync();
         return provider;
     }
 

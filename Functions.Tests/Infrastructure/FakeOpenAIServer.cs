@@ -9,6 +9,8 @@ namespace Functions.Tests.Infrastructure;
 /// An OpenAI-compatible chat completions server on loopback whose answers each test scripts: replies are served in
 /// the order enqueued; once the script runs out, <see cref="Responder"/> answers (by default a completion echoing the
 /// last message). Faults: any status and headers, delays (timeouts), reset connections, bodies cut short, malformed JSON.
+/// With <see cref="EnforceLimits"/> it also enforces a deployment's RPM and TPM as the provider does: real 429s with
+/// <c>retry-after-ms</c>, and <c>x-ratelimit-*</c> headers on every answer.
 /// </summary>
 public sealed class FakeOpenAIServer : IAsyncDisposable
 {
@@ -25,6 +27,12 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 
     /// <summary>When set, a call with any other key gets OpenAI's 401 <c>invalid_api_key</c>, whose message quotes that key.</summary>
     public string? AcceptedKey { get; set; }
+
+    /// <summary>The limits being enforced, if any (see <see cref="EnforceLimits"/>).</summary>
+    public FakeProviderLimits? Limits { get; private set; }
+
+    /// <summary>From now on, answers beyond <paramref name="requestsPerMinute"/> or <paramref name="tokensPerMinute"/> (each a bucket of that size, refilled continuously) are 429s.</summary>
+    public void EnforceLimits(int requestsPerMinute, int tokensPerMinute) => Limits = new FakeProviderLimits(requestsPerMinute, tokensPerMinute);
 
     public static async Task<FakeOpenAIServer> StartAsync()
     {
@@ -43,6 +51,10 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         var presented = context.Request.Headers.Authorization.ToString().Replace("Bearer ", "", StringComparison.Ordinal);
         var reply = AcceptedKey is not null && presented != AcceptedKey ? FakeReply.InvalidApiKey(presented)
             : script.TryNext(out var scripted) ? scripted : Responder(root);
+        if (Limits is { } limits && reply.IsSuccess)
+        {
+            reply = limits.Admit(reply, FakeReply.TokensOf(reply.Body));
+        }
         var call = new RecordedCall(context.Request.Headers.Authorization.ToString(), root.Clone(), DateTimeOffset.UtcNow, reply);
         calls.Enqueue(call);
         context.RequestAborted.Register(() => call.Aborted.TrySetResult(DateTimeOffset.UtcNow));
@@ -134,6 +146,13 @@ public sealed record FakeReply(
 {
     public bool IsSuccess => Status == 200 && Fault == FakeFault.None && Body.StartsWith('{') && Body.Contains("chat.completion");
 
+    /// <summary>The total tokens a completion body reports.</summary>
+    public static int TokensOf(string body)
+    {
+        using var document = JsonDocument.Parse(body);
+        return document.RootElement.GetProperty("usage").GetProperty("total_tokens").GetInt32();
+    }
+
     public static FakeReply Completion(string content, int promptTokens = 11, int completionTokens = 7, int cachedTokens = 0,
         string model = "fake-model", string finishReason = "stop") =>
         new(200, JsonSerializer.Serialize(
@@ -187,4 +206,62 @@ public sealed record FakeReply(
                 type = "invalid_request_error", code = "invalid_api_key", param = (string?)null,
             },
         }));
+}
+
+/// <summary>
+/// A deployment's limits as the fake enforces them: two buckets (requests, tokens) of a minute's quota each, refilled
+/// continuously, charged the usage the answer reports. Written apart from the backend's own counters on purpose.
+/// </summary>
+public sealed class FakeProviderLimits(int requestsPerMinute, int tokensPerMinute)
+{
+    private readonly object sync = new();
+    private double requests = requestsPerMinute, tokens = tokensPerMinute;
+    private DateTimeOffset at = DateTimeOffset.UtcNow;
+
+    public int RequestsPerMinute => requestsPerMinute;
+    public int TokensPerMinute => tokensPerMinute;
+    public int Answered { get; private set; }
+    public int Refused { get; private set; }
+    public long TokensCharged { get; private set; }
+
+    public FakeReply Admit(FakeReply reply, int cost)
+    {
+        lock (sync)
+        {
+            var now = DateTimeOffset.UtcNow;
+            var minutes = (now - at).TotalMinutes;
+            at = now;
+            requests = Math.Min(requestsPerMinute, requests + minutes * requestsPerMinute);
+            tokens = Math.Min(tokensPerMinute, tokens + minutes * tokensPerMinute);
+            if (requests >= 1 && tokens >= cost)
+            {
+                requests -= 1;
+                tokens -= cost;
+                Answered++;
+                TokensCharged += cost;
+                return reply with { Headers = Headers(reply.Headers) };
+            }
+            Refused++;
+            var wait = TimeSpan.FromMinutes(Math.Max(requests >= 1 ? 0 : (1 - requests) / requestsPerMinute,
+                tokens >= cost ? 0 : (cost - tokens) / tokensPerMinute));
+            var refused = FakeReply.Error(429, "rate_limit_exceeded", "requests");
+            var headers = Headers(null);
+            headers["retry-after-ms"] = ((long)Math.Ceiling(wait.TotalMilliseconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return refused with { Headers = headers };
+        }
+    }
+
+    private Dictionary<string, string> Headers(IReadOnlyDictionary<string, string>? existing)
+    {
+        var headers = new Dictionary<string, string>(existing ?? new Dictionary<string, string>())
+        {
+            ["x-ratelimit-limit-requests"] = $"{requestsPerMinute}",
+            ["x-ratelimit-remaining-requests"] = $"{(long)Math.Floor(requests)}",
+            ["x-ratelimit-reset-requests"] = $"{(long)Math.Ceiling((requestsPerMinute - requests) / requestsPerMinute * 60_000)}ms",
+            ["x-ratelimit-limit-tokens"] = $"{tokensPerMinute}",
+            ["x-ratelimit-remaining-tokens"] = $"{(long)Math.Floor(tokens)}",
+            ["x-ratelimit-reset-tokens"] = $"{(long)Math.Ceiling((tokensPerMinute - tokens) / tokensPerMinute * 60_000)}ms",
+        };
+        return headers;
+    }
 }

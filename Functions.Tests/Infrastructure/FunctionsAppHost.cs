@@ -25,7 +25,14 @@ namespace Functions.Tests.Infrastructure;
 /// </summary>
 public sealed class FunctionsAppHost : IAsyncDisposable
 {
-    private FunctionsAppHost(IHost host) => Host = host;
+    /// <summary>The app's worker middleware, in the order Program.cs registers it (UseMiddleware adds each as a service).</summary>
+    private readonly IReadOnlyList<Type> middleware;
+
+    private FunctionsAppHost(IHost host, IReadOnlyList<Type> middleware)
+    {
+        Host = host;
+        this.middleware = middleware;
+    }
 
     public IHost Host { get; }
 
@@ -36,9 +43,13 @@ public sealed class FunctionsAppHost : IAsyncDisposable
     /// <summary>Builds the host from the app's entry point; nothing runs yet.</summary>
     public static FunctionsAppHost Build(IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
     {
-        var entryPoint = typeof(global::Functions.ChatHttpTriggers).Assembly.EntryPoint!;
-        return new FunctionsAppHost(HostCapture.Build(entryPoint, [], builder =>
+        var app = typeof(global::Functions.ChatHttpTriggers).Assembly;
+        var middleware = new List<Type>();
+        var host = HostCapture.Build(app.EntryPoint!, [], builder =>
         {
+            builder.ConfigureServices((_, registered) => middleware.AddRange(registered
+                .Select(service => service.ServiceType)
+                .Where(type => type.Assembly == app && typeof(IFunctionsWorkerMiddleware).IsAssignableFrom(type))));
             builder.ConfigureAppConfiguration(configuration => configuration
                 .AddInMemoryCollection(FromTheFunctionsHost)
                 .AddInMemoryCollection(settings));
@@ -47,7 +58,8 @@ public sealed class FunctionsAppHost : IAsyncDisposable
             {
                 builder.ConfigureServices(services);
             }
-        }));
+        });
+        return new FunctionsAppHost(host, middleware);
     }
 
     /// <summary>
@@ -127,7 +139,7 @@ public sealed class FunctionsAppHost : IAsyncDisposable
         }
 
         object? result = null;
-        await Middleware(scope.ServiceProvider).Invoke(context, async _ => result = await InvokeAsync(context, http));
+        await RunAsync(context, async () => result = await InvokeAsync(context, http));
         switch (result)
         {
             case IActionResult action:
@@ -161,12 +173,21 @@ public sealed class FunctionsAppHost : IAsyncDisposable
     {
         await using var scope = Services.CreateAsyncScope();
         var context = new WorkerFunctionContext(Function(functionName), scope.ServiceProvider, CancellationToken.None);
-        await Middleware(scope.ServiceProvider).Invoke(context, async _ => await InvokeAsync(context, triggerValue));
+        await RunAsync(context, () => InvokeAsync(context, triggerValue));
     }
 
-    /// <summary>The app's worker middleware (Program.cs's UseMiddleware), resolved as the worker resolves it.</summary>
-    private static IFunctionsWorkerMiddleware Middleware(IServiceProvider services) =>
-        services.GetRequiredService<global::Functions.HttpProblemMiddleware>();
+    /// <summary>The function inside the app's worker middleware, first registered outermost, as the worker chains it.</summary>
+    private Task RunAsync(FunctionContext context, Func<Task> function)
+    {
+        FunctionExecutionDelegate next = _ => function();
+        foreach (var type in middleware.Reverse())
+        {
+            var inner = next;
+            var instance = (IFunctionsWorkerMiddleware)context.InstanceServices.GetRequiredService(type);
+            next = invocation => instance.Invoke(invocation, inner);
+        }
+        return next(context);
+    }
 
     /// <summary>Activates the function's class with the worker's activator and calls its method, binding each parameter.</summary>
     private async Task<object?> InvokeAsync(WorkerFunctionContext context, object trigger)
@@ -198,10 +219,12 @@ public sealed class FunctionsAppHost : IAsyncDisposable
 
     private (FunctionsMetadata Function, RouteValueDictionary Values)? Route(string method, string path)
     {
-        foreach (var function in Functions)
+        // As the Functions host routes: the most specific template first, so a catch-all takes only what is left.
+        foreach (var function in Functions.Where(function => function.Trigger.Type == "httpTrigger")
+                     .OrderBy(function => RoutePrecedence.ComputeInbound(TemplateParser.Parse(function.Trigger.Route!))))
         {
             var trigger = function.Trigger;
-            if (trigger.Type != "httpTrigger" || !trigger.Methods.Contains(method, StringComparer.OrdinalIgnoreCase))
+            if (!trigger.Methods.Contains(method, StringComparer.OrdinalIgnoreCase))
             {
                 continue;
             }

@@ -6,18 +6,22 @@ namespace Functions.Tests.Infrastructure;
 /// <summary>
 /// Takes hold of a host an entry point builds, as WebApplicationFactory does for minimal hosting: it listens to the
 /// hosting diagnostics, adds the test's configuration and services when the host is being built (after the app's own,
-/// so they win), and stops the entry point right after the host is built, before it runs. Only hosts built on the
-/// thread of work that created the capture are touched, so tests building other hosts in parallel are left alone.
+/// so they win, as WebApplicationFactory's ConfigureTestServices do), and by default stops the entry point right after
+/// the host is built, before it runs. Only hosts built on the flow of work that created the capture are touched, so
+/// tests building other hosts in parallel are left alone.
 /// </summary>
 public sealed class HostCapture : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IDisposable
 {
     private static readonly AsyncLocal<HostCapture?> Current = new();
     private readonly Action<IHostBuilder> configure;
+    private readonly bool stopWhenBuilt;
     private readonly List<IDisposable> subscriptions = [];
 
-    public HostCapture(Action<IHostBuilder> configure)
+    /// <param name="stopWhenBuilt">False to let the code that builds the host go on and run it.</param>
+    public HostCapture(Action<IHostBuilder> configure, bool stopWhenBuilt = true)
     {
         this.configure = configure;
+        this.stopWhenBuilt = stopWhenBuilt;
         Current.Value = this;
         subscriptions.Add(DiagnosticListener.AllListeners.Subscribe(this));
     }
@@ -64,7 +68,10 @@ public sealed class HostCapture : IObserver<DiagnosticListener>, IObserver<KeyVa
         else if (value is { Key: "HostBuilt", Value: IHost host })
         {
             Host = host;
-            throw new HostAbortedException();
+            if (stopWhenBuilt)
+            {
+                throw new HostAbortedException();
+            }
         }
     }
 

@@ -20,6 +20,7 @@ public static class TestSettings
             ["Cache:Table"] = AzuriteFixture.UniqueName("cache"),
             ["Cache:SavingsFlushInterval"] = "00:00:00.050",
             ["Spend:Table"] = AzuriteFixture.UniqueName("spend"),
+            ["RateLimits:Table"] = AzuriteFixture.UniqueName("rates"),
             ["Callers:TrustPrincipalHeader"] = "true",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
             ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",

@@ -23,6 +23,7 @@ public sealed class GetChatHandlerTests
         table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>(It.IsAny<string>(), It.IsAny<string>(), null, It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(storageStatus, "storage down"));
         var handler = new GetChatHandler(new CallerResolver(Options.Create(new CallerOptions())), new JobTable(table.Object),
+            Streams.TestStreamTokens.Create(),
             new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance), TimeProvider.System);
 
         var result = await handler.HandleAsync(new DefaultHttpContext().Request, Guid.CreateVersion7().ToString("N"), CancellationToken.None);

@@ -8,6 +8,7 @@ using Functions.Core.Callers;
 using Functions.Core.Completions;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
+using Functions.Core.RateLimits;
 using Functions.Core.Requests;
 using Functions.Core.Spend;
 using Functions.Core.Tokens;
@@ -35,12 +36,16 @@ public sealed class SubmitChatHandlerTests
                 Options.Create(new CacheOptions()), TimeProvider.System), new JobTable(table.Object),
             Mock.Of<ICacheSavingsRecorder>(MockBehavior.Strict), Prices, Options.Create(new CacheOptions()), TimeProvider.System,
             NullLogger<CacheLookup>.Instance),
-        // No budget is configured, so the reservation writes nothing.
+        // No rate limit and no budget is configured, so neither writes anything.
+        new CallerRateLimiter(new RateLimitStore(Mock.Of<TableClient>(MockBehavior.Strict)), new WorstCaseTokens(new TokenCounter(), Options.Create(new RequestLimitsOptions())),
+            Options.Create(new RateLimitOptions()), Options.Create(new CallerOptions()), TimeProvider.System, NullLogger<CallerRateLimiter>.Instance),
+        new WorstCaseTokens(new TokenCounter(), Options.Create(new RequestLimitsOptions())),
         new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))),
             Prices, Options.Create(new BudgetOptions()),
             Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
         new JobTable(table.Object),
         new JobQueue(queue.Object),
+        Jobs.Streams.TestStreamTokens.Create(),
         TimeProvider.System,
         NullLogger<SubmitChatHandler>.Instance);
 

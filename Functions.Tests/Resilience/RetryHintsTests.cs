@@ -74,11 +74,25 @@ public sealed class RetryPolicyTests
     public void ServerHint_IsHonouredWhenItAsksForLonger() =>
         Assert.Equal(TimeSpan.FromSeconds(5), Policy(1).Backoff(1, TimeSpan.FromSeconds(5)));
 
-    [Fact]
-    public void ShortServerHint_DoesNotShortenTheBackoffBelowJitter()
+    [Theory]
+    [InlineData(0.0, 1)]      // jitter drew 0 ms: the server's 1 ms wins
+    [InlineData(0.5, 200)]    // jitter drew half of retry 3's 400 ms ceiling: longer than the hint, so it stands
+    [InlineData(0.999, 399.6)]
+    public void ShortServerHint_IsTheFloor_TheJitterAboveItStands(double draw, double expectedMs)
     {
-        var policy = Policy(3);
+        var policy = new RetryPolicy(Options.Create(new ResilienceOptions
+        {
+            BaseBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromSeconds(1),
+        }), new FixedDraw(draw));
+
         var delay = policy.Backoff(3, TimeSpan.FromMilliseconds(1));
-        Assert.InRange(delay, TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(400));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), delay);
+    }
+
+    /// <summary>A Random whose every draw is the same, so a jittered delay is known exactly.</summary>
+    private sealed class FixedDraw(double value) : Random
+    {
+        public override double NextDouble() => value;
     }
 }

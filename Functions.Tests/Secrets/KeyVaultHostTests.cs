@@ -6,6 +6,7 @@ using Azure;
 using Azure.Core;
 using Azure.Security.KeyVault.Secrets;
 using Functions.Core.Secrets;
+using Functions.Core.Settings;
 using Functions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Moq;
@@ -56,6 +57,28 @@ public sealed class KeyVaultHostTests(AzuriteFixture azurite) : HostedTest(azuri
 
         Assert.Contains($"'openai-api-key' (OpenAIApiKey) in Key Vault {unreachable}", ex.Message);
         Assert.Contains("the vault is unreachable (2 attempts", ex.Message);
+        // One line for the operator; the nested exceptions only at Debug, never a hosting error with its stack traces.
+        var line = StartupFailure.Describe(ex);
+        Assert.NotNull(line);
+        Assert.DoesNotContain('\n', line);
+        Assert.StartsWith("Secret unavailable: ", line);
+        Assert.DoesNotContain(logs.Entries, entry => entry.StartsWith("Error", StringComparison.Ordinal) || entry.StartsWith("Critical", StringComparison.Ordinal));
+        Assert.Contains(logs.Entries, entry => entry.StartsWith("Debug", StringComparison.Ordinal) && entry.Contains("AggregateException"));
+    }
+
+    [Fact]
+    public async Task VaultWithNoSecretMapping_ReadsTheOpenAIKeyFromItsDefaultSecret()
+    {
+        vault.SetupKeyReads(OldKey);
+        Model.AcceptedKey = OldKey;
+        var settings = TestVault.Settings();
+        settings.Remove("KeyVault:Secrets:OpenAIApiKey");
+        var host = await StartHostAsync(settings, builder => builder.Services.AddSingleton(vault.Object));
+
+        var job = await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("hi")));
+
+        Assert.Equal("Succeeded", job.GetProperty("status").GetString());
+        vault.VerifyReads(TestVault.OpenAIKeySecret, 1);
     }
 
     [Fact]

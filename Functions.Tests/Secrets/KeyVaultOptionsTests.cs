@@ -64,12 +64,17 @@ public sealed class KeyVaultOptionsTests
     }
 
     [Theory]
-    [InlineData(true, false)]
-    [InlineData(false, true)]
-    public void OpenAIOptions_WithNoKeyAndNoEndpoint_AreValidOnlyWhenTheVaultSuppliesTheKey(bool vaultMapsTheKey, bool fails)
+    [InlineData(true, true, false)]
+    [InlineData(true, false, false)] // the vault's default secret, openai-api-key, supplies the key
+    [InlineData(false, false, true)]
+    public void OpenAIOptions_WithNoKeyAndNoEndpoint_AreValidOnlyWhenAVaultSuppliesTheKey(bool vault, bool mapped, bool fails)
     {
-        var settings = new Dictionary<string, string?> { ["KeyVault:VaultUri"] = "https://my-vault.vault.azure.net/" };
-        if (vaultMapsTheKey)
+        var settings = new Dictionary<string, string?>();
+        if (vault)
+        {
+            settings["KeyVault:VaultUri"] = "https://my-vault.vault.azure.net/";
+        }
+        if (mapped)
         {
             settings["KeyVault:Secrets:OpenAIApiKey"] = "openai-api-key";
         }
@@ -80,5 +85,14 @@ public sealed class KeyVaultOptionsTests
         var exception = Record.Exception(() => provider.GetRequiredService<IOptions<OpenAIOptions>>().Value);
 
         Assert.Equal(fails, exception is OptionsValidationException);
+    }
+
+    [Fact]
+    public void WithAVaultAndNoMapping_TheOpenAIKeyIsTheVaultsDefaultSecret()
+    {
+        var options = Bind(new() { ["KeyVault:VaultUri"] = "https://my-vault.vault.azure.net/" });
+
+        Assert.Equal("openai-api-key", options.VaultSecretName(SecretNames.OpenAIApiKey));
+        Assert.Null(options.VaultSecretName(SecretNames.AlertsWebhookUrl));
     }
 }

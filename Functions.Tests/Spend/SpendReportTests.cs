@@ -42,6 +42,22 @@ public sealed class SpendReportTests(AzuriteFixture azurite) : HostedTest(azurit
     }
 
     [Fact]
+    public async Task TodaysSpend_IsLiveFromTheLedger_BeforeAnyRollupHasRun()
+    {
+        Model.Enqueue(FakeReply.Completion("ok", promptTokens: 1000, completionTokens: 500, model: "gpt-4.1-mini"));
+        var id = await Host.SubmitAcceptedAsync(TestHost.UserMessage("hello"), caller: "alice");
+        await Host.WaitForTerminalAsync(id, caller: "alice");
+
+        using var response = await GetAsync("/api/spend", caller: "ops");
+
+        var report = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(1200, report.GetProperty("total").GetProperty("costMicros").GetInt64());
+        Assert.Equal("alice", Assert.Single(report.GetProperty("groups").EnumerateArray()).GetProperty("key").GetString());
+        Assert.Equal(DateTime.UtcNow.ToString("yyyy-MM-dd"), report.GetProperty("liveFrom").GetString());
+        Assert.Equal(JsonValueKind.Null, report.GetProperty("rolledUpAt").ValueKind);
+    }
+
+    [Fact]
     public async Task PrincipalWithTheAdminRole_Gets200()
     {
         using var response = await GetAsync("/api/spend", caller: "carol", roles: ["reader", "admin"]);

@@ -197,6 +197,8 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       KeyVault__ManagedIdentityClientId: identity.properties.clientId
       KeyVault__RefreshInterval: '00:05:00'
       KeyVault__Secrets__OpenAIApiKey: 'openai-api-key'
+      // The HMAC key of job-stream URLs (streamUrl), shared by every instance; the deployer sets it (README.md, "Deploy to Azure").
+      KeyVault__Secrets__JobStreamSigningKey: 'job-stream-signing-key'
 
       // OpenAIOptions
       OpenAI__Endpoint: openAIEndpoint
@@ -253,7 +255,31 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Resilience__JobDeadline: '00:15:00'
       Resilience__CircuitFailureThreshold: '5'
       Resilience__CircuitBreakDuration: '00:00:30'
-      Resilience__ProcessingLease: '00:05:00'
+      Resilience__ProcessingLease: '00:00:30'
+      Resilience__LeaseHeartbeat: '00:00:10'
+      Resilience__StaleQueuedAfter: '00:00:45'
+      Resilience__JobSweepSchedule: '*/15 * * * * *'
+
+      // RateLimitOptions: per-caller limits (empty: none; set RateLimits__Roles__{role}__RequestsPerMinute etc. to
+      // override by role) and upstream pacing to the limits listed in OpenAI__Models__{n}__Name/__RequestsPerMinute/
+      // __TokensPerMinute (none listed here: every model unlimited).
+      RateLimits__PerCaller__RequestsPerMinute: ''
+      RateLimits__PerCaller__TokensPerMinute: ''
+      RateLimits__Anonymous__RequestsPerMinute: ''
+      RateLimits__Anonymous__TokensPerMinute: ''
+      RateLimits__Table: 'ratelimits'
+      RateLimits__Pacing: 'true'
+      RateLimits__PacingLease: '00:00:01'
+
+      // JobStreamOptions (the code's defaults): GET /api/chat/{id}/stream, its batching, polling, limits and retention.
+      JobStreams__FlushInterval: '00:00:00.100'
+      JobStreams__FlushTokens: '64'
+      JobStreams__PollInterval: '00:00:00.100'
+      JobStreams__KeepAliveInterval: '00:00:15'
+      JobStreams__MaxOpenPerCaller: '10'
+      JobStreams__TokenLifetime: '00:30:00'
+      JobStreams__Retention: '1.00:00:00'
+      JobStreams__Table: 'jobstreams'
 
       // ChatCompletionsOptions (the code's defaults): how long the interactive door waits before its first byte.
       ChatCompletions__MaxUpstreamWait: '00:00:02'
@@ -290,7 +316,6 @@ module authentication '../core/host/app-service-auth.bicep' = if (enableAuthenti
     siteName: functionApp.name
     clientId: authClientId
     tenantId: authTenantId
-    allowAnonymous: allowAnonymous
   }
 }
 

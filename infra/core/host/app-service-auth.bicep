@@ -11,9 +11,6 @@ param clientId string
 @description('Tenant whose tokens are accepted.')
 param tenantId string
 
-@description('Let requests without a token through (the app then treats them as its anonymous caller); when false the platform answers 401.')
-param allowAnonymous bool
-
 resource site 'Microsoft.Web/sites@2025-03-01' existing = {
   name: siteName
 }
@@ -25,9 +22,13 @@ resource authentication 'Microsoft.Web/sites/config@2025-03-01' = {
     platform: {
       enabled: true
     }
+    // The platform lets requests without a token through and the app decides: with Callers__AllowAnonymous=false it
+    // answers them 401 problem+json itself. It must, because a browser's EventSource cannot send a bearer token: a job
+    // stream (GET /api/chat/{id}/stream) is authorised by the signed token in its URL instead, and a platform 401
+    // would stop it before the app could check that token. Tokens that are sent are still validated here.
     globalValidation: {
-      requireAuthentication: !allowAnonymous
-      unauthenticatedClientAction: allowAnonymous ? 'AllowAnonymous' : 'Return401'
+      requireAuthentication: false
+      unauthenticatedClientAction: 'AllowAnonymous'
     }
     identityProviders: {
       azureActiveDirectory: {

@@ -1,16 +1,48 @@
+using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace Functions.Core.ChatCompletions;
+namespace Functions.Core.Http;
+
+/// <summary>
+/// One event of a <c>text/event-stream</c>: its <see cref="Data"/>, and optionally the <c>event:</c> name a browser's
+/// <c>EventSource</c> dispatches it under, the <c>id:</c> it sends back as <c>Last-Event-ID</c> when it reconnects, and
+/// the <c>retry:</c> reconnection delay.
+/// </summary>
+public sealed record ServerSentEvent(string Data, string? Event = null, string? Id = null, TimeSpan? Retry = null)
+{
+    /// <summary>The event's wire form (WHATWG HTML, "server-sent events"): a field a line, a blank line after.</summary>
+    public byte[] ToBytes()
+    {
+        var text = new StringBuilder();
+        if (Event is not null)
+        {
+            text.Append("event: ").Append(Event).Append('\n');
+        }
+        if (Id is not null)
+        {
+            text.Append("id: ").Append(Id).Append('\n');
+        }
+        if (Retry is { } retry)
+        {
+            text.Append("retry: ").Append(((long)retry.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+        // A line break inside the data would end the field: each line is a data field of its own, which the client joins.
+        foreach (var line in Data.ReplaceLineEndings("\n").Split('\n'))
+        {
+            text.Append("data: ").Append(line).Append('\n');
+        }
+        return Encoding.UTF8.GetBytes(text.Append('\n').ToString());
+    }
+}
 
 /// <summary>
 /// A <c>text/event-stream</c> response written as events arrive, each flushed at once. The response starts (status,
 /// headers) with the first event or keep-alive, not before, so that until then the door can still answer with a
 /// status code. While nothing else is sent, a <c>:</c> comment goes out every <c>keepAlive</c> so proxies and
 /// browsers keep an idle connection open while the model thinks. One writer at a time: events and keep-alives never
-/// interleave.
+/// interleave. Both doors use it: the interactive one for OpenAI's chunks, job streams for their named events.
 /// </summary>
 public sealed class ServerSentEvents : IAsyncDisposable
 {
@@ -36,16 +68,10 @@ public sealed class ServerSentEvents : IAsyncDisposable
     /// <summary>True once the status and headers are on the wire: from then on every failure must be an event.</summary>
     public bool Started { get; private set; }
 
-    /// <summary>True once any data event was sent (not counting keep-alives).</summary>
-    public bool SentData { get; private set; }
+    public Task WriteAsync(ServerSentEvent message, CancellationToken cancellationToken) =>
+        WriteAsync(message.ToBytes(), cancellationToken);
 
-    public Task WriteDataAsync(object payload, CancellationToken cancellationToken) =>
-        WriteAsync(Encoding.UTF8.GetBytes("data: " + JsonSerializer.Serialize(payload, ChatCompletionJson.Options) + "\n\n"), true,
-            cancellationToken);
-
-    public Task WriteDoneAsync(CancellationToken cancellationToken) => WriteAsync("data: [DONE]\n\n"u8.ToArray(), true, cancellationToken);
-
-    private async Task WriteAsync(byte[] bytes, bool data, CancellationToken cancellationToken)
+    private async Task WriteAsync(byte[] bytes, CancellationToken cancellationToken)
     {
         await writing.WaitAsync(cancellationToken);
         try
@@ -56,7 +82,6 @@ public sealed class ServerSentEvents : IAsyncDisposable
             }
             await response.Body.WriteAsync(bytes, cancellationToken);
             await response.Body.FlushAsync(cancellationToken);
-            SentData |= data;
             Interlocked.Exchange(ref lastWrite, time.GetTimestamp());
         }
         finally
@@ -93,7 +118,7 @@ public sealed class ServerSentEvents : IAsyncDisposable
             {
                 if (time.GetElapsedTime(Interlocked.Read(ref lastWrite)) >= interval)
                 {
-                    await WriteAsync(KeepAliveComment, false, stopping.Token);
+                    await WriteAsync(KeepAliveComment, stopping.Token);
                 }
             }
         }

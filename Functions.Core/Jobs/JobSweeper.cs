@@ -1,0 +1,84 @@
+using Azure;
+using Functions.Core.Resilience;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Functions.Core.Jobs;
+
+/// <summary>
+/// The <c>SweepJobs</c> timer's work (<see cref="ResilienceOptions.JobSweepSchedule"/>, both hosts): finds jobs an
+/// instance abandoned when it died and puts them back on the queue, so a crash costs seconds rather than the queue
+/// engine's ten-minute message lease. Abandoned means Running with a lease that lapsed (its heartbeat stopped), or
+/// Queued and untouched for <see cref="ResilienceOptions.StaleQueuedAfter"/> (its message was dequeued by an instance
+/// that then died). Each is first written back (Queued, no lease) by its ETag, so of two sweepers, or a sweeper and a
+/// late worker, only one acts; then a new message is sent. The old message, when it reappears, finds the job held or
+/// finished and does nothing twice. No model call is made here, and the dead worker never records: its lease is gone.
+/// </summary>
+public sealed class JobSweeper(JobTable jobs, JobQueue queue, IOptions<ResilienceOptions> options, TimeProvider time,
+    ILogger<JobSweeper> logger)
+{
+    /// <summary>Past a lease's end before the job counts as abandoned, so clocks a little apart agree it ended.</summary>
+    private static readonly TimeSpan Slack = TimeSpan.FromSeconds(2);
+
+    /// <returns>How many jobs were put back on the queue.</returns>
+    public async Task<int> HandleAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var candidates = new List<(string Id, string Reason)>();
+        var unfinished = 0;
+        await foreach (var job in jobs.QueryUnfinishedAsync(cancellationToken))
+        {
+            unfinished++;
+            if (Abandoned(job, now) is { } reason)
+            {
+                candidates.Add((job.Id, reason));
+            }
+        }
+
+        var requeued = 0;
+        foreach (var (id, reason) in candidates)
+        {
+            if (await TryRequeueAsync(id, reason, cancellationToken))
+            {
+                requeued++;
+            }
+        }
+        JobsLog.SweepDone(logger, unfinished, requeued);
+        return requeued;
+    }
+
+    private string? Abandoned(UnfinishedJob job, DateTimeOffset now) => job switch
+    {
+        { Status: JobStatus.Running, LeaseUntil: { } until } when until + Slack < now => "its worker's lease lapsed",
+        { Status: JobStatus.Running, LeaseUntil: null } when job.LastWrite + options.Value.ProcessingLease < now => "running with no lease",
+        { Status: JobStatus.Queued } when (job.RetryAt ?? job.LastWrite) < now - options.Value.StaleQueuedAfter
+            && job.LastWrite < now - options.Value.StaleQueuedAfter => "queued but untouched (its message is held by an instance that died)",
+        _ => null,
+    };
+
+    private async Task<bool> TryRequeueAsync(string id, string reason, CancellationToken cancellationToken)
+    {
+        // Read whole and decide again: a worker may have taken the job, or it may have been requeued for later, since the scan.
+        var now = time.GetUtcNow();
+        if (await jobs.GetAsync(id, cancellationToken) is not { IsTerminal: false } job || job.Status switch
+            {
+                JobStatus.Running => job.LeaseUntil is { } until && until + Slack >= now,
+                _ => job.RetryAt is { } retryAt && retryAt >= now - options.Value.StaleQueuedAfter,
+            })
+        {
+            return false;
+        }
+        try
+        {
+            // The ETag makes this the one sweeper, and after the dead worker's lease: a live worker's renewal would have changed it.
+            await jobs.UpdateAsync(job with { Status = JobStatus.Queued, LeaseUntil = null, RetryAt = null }, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            return false;
+        }
+        await queue.EnqueueAsync(job.Id, cancellationToken);
+        JobsLog.Swept(logger, job.Id, reason, job.Status, job.ModelCalls);
+        return true;
+    }
+}
