@@ -18,6 +18,10 @@ public sealed class SpaFixture : IAsyncLifetime
 
     public const string AdminCaller = "spa-admin";
 
+    /// <summary>A role with a small request rate limit; every other caller has none.</summary>
+    public const string RateLimitedRole = "trial";
+    public const int RateLimitedRequestsPerMinute = 2;
+
     private readonly AzuriteFixture azurite = new();
     private readonly BrowserFixture browser = new();
     private OfflineModelServer? model;
@@ -51,6 +55,8 @@ public sealed class SpaFixture : IAsyncLifetime
             // A page with no caller is a signed-out user: the session-expired path.
             ["Callers:AllowAnonymous"] = "false",
             ["Spend:AdminCallers"] = AdminCaller,
+            // Only callers in this role (the platform's X-MS-CLIENT-PRINCIPAL says so) have a rate limit: the 429 path.
+            [$"RateLimits:Roles:{RateLimitedRole}:RequestsPerMinute"] = RateLimitedRequestsPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         apiOrigin = Host.Client.BaseAddress!.GetLeftPart(UriPartial.Authority);
     }

@@ -42,6 +42,50 @@ public sealed class SpaProblemTests(SpaFixture spa)
 
     [Theory]
     [MemberData(nameof(Doors))]
+    public async Task RateLimitRefusal_SaysWhichLimit_ShowsWhatIsLeft_AndCountsDownTheWait(string door)
+    {
+        await using var page = await spa.OpenAsync(Caller("rate", door), door);
+        await SignInWithRoleAsync(page, SpaFixture.RateLimitedRole);
+        var limit = SpaFixture.RateLimitedRequestsPerMinute;
+        // A background job is two requests (the submit and its stream); a streamed answer is one.
+        var answered = door == SpaPage.BackgroundJob ? 1 : limit;
+
+        for (var ask = 1; ask <= answered; ask++)
+        {
+            var fits = await page.AskAsync($"Question {ask}");
+            await Expect(fits.Locator(".text")).ToContainTextAsync($"Question {ask}");
+            await Expect(page.Page.Locator("#rate-requests")).ToHaveTextAsync($"{limit - ask} of {limit} left");
+        }
+        var refused = await page.AskAsync("One too many");
+
+        await Expect(page.Notice).ToContainTextAsync("Rate limit reached");
+        await Expect(page.Notice).ToContainTextAsync(door == SpaPage.BackgroundJob
+            ? $"You may send {limit} requests per minute"
+            : $"This caller may use {limit} requests per minute");
+        await Expect(page.Notice).ToContainTextAsync("Nothing was queued or charged");
+        await Expect(page.Notice.Locator(".notice-wait")).ToContainTextAsync(new Regex(@"try again in \d+ s"));
+        await Expect(page.Page.Locator("#rate-requests")).ToHaveTextAsync($"0 of {limit} left");
+        await Expect(refused).ToHaveClassAsync(new Regex("failed"));
+        await Expect(page.Message).ToHaveValueAsync("One too many");
+        await page.ScreenshotAsync($"rate-limited-{Caller("rate", door)}");
+        page.AssertNoConsoleErrors([429]);
+    }
+
+    /// <summary>
+    /// What App Service authentication does in Azure: every request to the API carries the signed-in principal's roles in
+    /// X-MS-CLIENT-PRINCIPAL (the local host trusts it in Development, as it trusts the principal id).
+    /// </summary>
+    private static Task SignInWithRoleAsync(SpaPage page, string role)
+    {
+        var principal = Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(new { claims = new[] { new { typ = "roles", val = role } } }));
+        return page.Page.RouteAsync("**/api/**", route => route.ContinueAsync(new RouteContinueOptions
+        {
+            Headers = new Dictionary<string, string>(route.Request.Headers) { ["x-ms-client-principal"] = principal },
+        }));
+    }
+
+    [Theory]
+    [MemberData(nameof(Doors))]
     public async Task ModelOutputWithMarkup_IsShownAsText_AndNeverRuns(string door)
     {
         await using var page = await spa.OpenAsync(Caller("escape", door), door);

@@ -7,6 +7,7 @@ export class ApiProblem extends Error {
     this.name = 'ApiProblem';
     this.status = status;
     this.problem = problem ?? {};
+    this.headers = headers ?? null;
     this.retryAfterSeconds = parseRetryAfter(headers?.get('Retry-After'));
   }
 }

@@ -1,9 +1,10 @@
 // The demo's wiring: the settings, the composer and the transcript, and which door each turn goes through.
-import { Api, StreamCut } from './api.js';
+import { Api, ApiProblem, StreamCut } from './api.js';
 import { Notice } from './notice.js';
 import { Transcript, formatUsd } from './transcript.js';
 import { runBackgroundJob } from './background-job.js';
 import { loadSpendReport } from './spend.js';
+import { showRateLimits } from './rate-limits.js';
 
 const $ = id => document.getElementById(id);
 
@@ -72,6 +73,7 @@ async function send() {
       answer.fail(explanation.heading, '');
     }
     markFields(explanation.fields);
+    if (error instanceof ApiProblem) showLimits(error.headers);
   } finally {
     setBusy(false);
   }
@@ -86,7 +88,8 @@ async function askStreaming(text, answer) {
   if ($('deterministic').checked) request.temperature = 0;
 
   const { streamChat } = await loadStreamingChat();
-  const { content, model, usage, cache } = await streamChat(api, request, piece => answer.appendText(piece));
+  const { content, model, usage, cache, headers } = await streamChat(api, request, piece => answer.appendText(piece));
+  showLimits(headers);
   answer.setStatus(cache ? 'Streamed from the cache' : 'Streamed');
   showAnswer(answer, {
     content,
@@ -110,7 +113,7 @@ async function loadStreamingChat() {
   }
 }
 
-/** The background door: the job's status changes, then its answer. */
+/** The background door: the job's status changes and its text as the worker writes it (the job's stream). */
 async function askBackgroundJob(text, answer) {
   const body = { messages: [...history, { role: 'user', content: text }] };
   const maxTokens = maxTokensSetting();
@@ -126,13 +129,17 @@ async function askBackgroundJob(text, answer) {
   const { job, cache } = await runBackgroundJob(api, body, {
     onStatus: showStatus,
     onConnectionLost: failures => answer.setStatus(`${statuses.join(' → ')} · connection lost, reconnecting (attempt ${failures})…`),
+    onDelta: piece => answer.appendText(piece),
+    onRestart: () => answer.setText(''),
+    onHeaders: showLimits,
   });
   showStatus(job.status);
   if (job.status === 'Failed') {
     answer.fail('The model did not answer.', `${job.error?.message ?? ''} (${job.error?.code ?? 'unknown'})`);
     return null;
   }
-  answer.setText(job.result.content);
+  // The stream showed the text as it was written; the finished job is the truth (it may have been answered from the cache).
+  if (answer.text.textContent !== job.result.content) answer.setText(job.result.content);
   showAnswer(answer, job.result, cache);
   return job.result;
 }
@@ -161,6 +168,11 @@ function showAnswer(answer, { model, usage, costUsd }, cache) {
   $('total-cost').textContent = formatUsd(totals.costUsd);
   $('total-hits').textContent = String(totals.hits);
   $('total-saved').textContent = formatUsd(totals.savedUsd);
+}
+
+/** The caller's rate limits as the last answer's headers left them (none when the caller has no limit). */
+function showLimits(headers) {
+  if (headers) showRateLimits(headers, { requests: $('rate-requests'), tokens: $('rate-tokens') });
 }
 
 /** Marks the inputs the backend's validation named (maxTokens, messages[0].content, …). */

@@ -57,6 +57,7 @@ export function explain(error, now = new Date()) {
           : problem.detail ?? 'This request could cost more than the budget has left. Nothing was charged.';
         return result('Budget reached', `${what} A smaller "Max tokens" may still fit.`, wait);
       }
+      if (problem.code === 'rate_limited') return explainRateLimit(problem, wait);
       return result('Too many requests',
         `${problem.detail ?? 'You are sending requests faster than your limit allows.'} Nothing was queued or charged.`, wait);
     case 503:
@@ -65,6 +66,23 @@ export function explain(error, now = new Date()) {
     default:
       return result(problem.title ?? `The backend answered ${status}`, problem.detail ?? '', wait);
   }
+}
+
+/**
+ * The caller's own rate limit (code rate_limited). /api/chat names the limit and its quota; the OpenAI-compatible door
+ * says the same in its message. Without a wait the request can never fit (more tokens than a whole minute's quota).
+ */
+function explainRateLimit(problem, wait) {
+  const heading = 'Rate limit reached';
+  if (wait.retryAfterSeconds == null) {
+    return { heading, detail: problem.detail ?? 'This request is larger than your limit allows.', fields: [], retryAfterSeconds: null };
+  }
+  const what = problem.limit === 'tpm' ? 'tokens' : 'requests';
+  const detail = problem.quota
+    ? `You may send ${problem.quota} ${what} per minute, and this minute's are used up. Send again when the countdown ends. ` +
+      'Nothing was queued or charged.'
+    : `${problem.detail ?? 'You are sending requests faster than your limit allows.'} Send again when the countdown ends.`;
+  return { heading, detail, fields: [], ...wait };
 }
 
 function describeBudget(name) {

@@ -15,7 +15,7 @@ const NoKeyInTheBrowser = 'none-the-backend-holds-the-key';
  * @param {import('./api.js').Api} api
  * @param {object} request an OpenAI chat completion request (messages, max_tokens, temperature, …)
  * @param {(text: string) => void} onDelta called with each piece of text as it arrives
- * @returns {Promise<{content: string, model: string, usage: object|null, cache: 'hit'|'collapsed'|null}>}
+ * @returns {Promise<{content: string, model: string, usage: object|null, cache: 'hit'|'collapsed'|null, headers: Headers}>}
  */
 export async function streamChat(api, request, onDelta) {
   const client = new OpenAI({
@@ -57,7 +57,7 @@ export async function streamChat(api, request, onDelta) {
   }
   // A connection that closes before the model said it finished ends the SDK's loop quietly: still a cut answer.
   if (!finished) throw new StreamCut(content, null);
-  return { content, model, usage, cache: cacheOf(response.headers) };
+  return { content, model, usage, cache: cacheOf(response.headers), headers: response.headers };
 }
 
 /** The SDK's errors as this page's: an answer from the backend (OpenAI's error shape) or no answer at all. */
