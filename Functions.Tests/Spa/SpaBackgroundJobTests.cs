@@ -60,7 +60,7 @@ public sealed partial class SpaBackgroundJobTests(SpaFixture spa)
     public async Task BackgroundJob_ShowsItsTextLive_FromTheJobStream()
     {
         await using var page = await spa.OpenAsync("spa-job-live", SpaPage.BackgroundJob);
-        var streams = RecordStreamRequests(page);
+        var streams = page.RecordJobStreamOpenings();
         await page.RecordAnswerStatesAsync();
 
         var answer = await page.AskAsync(LongQuestion);
@@ -81,7 +81,7 @@ public sealed partial class SpaBackgroundJobTests(SpaFixture spa)
     public async Task StreamCutAfterThreeDeltas_TheBrowserReconnects_AndResumesWithNoGapAndNoRepeat()
     {
         await using var page = await spa.OpenAsync("spa-job-cut", SpaPage.BackgroundJob);
-        var streams = RecordStreamRequests(page);
+        var streams = page.RecordJobStreamOpenings();
         // The first connection is the server's real stream, cut after its third delta (as a proxy or a dropped network
         // ends it); the browser's own reconnect, with Last-Event-ID, goes through untouched.
         var cut = 0;
@@ -164,19 +164,5 @@ public sealed partial class SpaBackgroundJobTests(SpaFixture spa)
         Assert.True(cut >= 2, "The page should have followed the job again after the cut.");
         await page.ScreenshotAsync("reconnected-after-drop");
         page.AssertNoConsoleErrors([401], connectionCut: true);
-    }
-
-    /// <summary>Every opening of a job stream the page makes (the browser's own reconnects included).</summary>
-    private static List<IRequest> RecordStreamRequests(SpaPage page)
-    {
-        var streams = new List<IRequest>();
-        page.Page.Request += (_, request) =>
-        {
-            if (new Uri(request.Url).AbsolutePath.EndsWith("/stream", StringComparison.Ordinal))
-            {
-                lock (streams) { streams.Add(request); }
-            }
-        };
-        return streams;
     }
 }

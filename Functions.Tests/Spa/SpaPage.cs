@@ -90,6 +90,20 @@ public sealed partial class SpaPage : IAsyncDisposable
     public Task<string[]> RecordedAnswerStatesAsync(string part) =>
         Page.EvaluateAsync<string[]>("part => window.__states[part]", part);
 
+    /// <summary>From now on, every opening of a job stream the page makes (the browser's own reconnects included).</summary>
+    public List<IRequest> RecordJobStreamOpenings()
+    {
+        var streams = new List<IRequest>();
+        Page.Request += (_, request) =>
+        {
+            if (new Uri(request.Url).AbsolutePath.EndsWith("/stream", StringComparison.Ordinal))
+            {
+                lock (streams) { streams.Add(request); }
+            }
+        };
+        return streams;
+    }
+
     public Task ScreenshotAsync(string name) =>
         Page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, name + ".png"), FullPage = true });
 

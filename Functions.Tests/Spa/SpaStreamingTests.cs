@@ -124,20 +124,14 @@ public sealed class SpaStreamingTests(SpaFixture spa)
         await Expect(fromCache.Locator(".badge.cache")).ToHaveTextAsync("From cache");
 
         // A new question is a job: its stream is an EventSource on the API's origin, which CORS must allow too.
-        var streamOrigins = new List<string>();
-        page.Page.Request += (_, request) =>
-        {
-            if (new Uri(request.Url).AbsolutePath.EndsWith("/stream", StringComparison.Ordinal))
-            {
-                lock (streamOrigins) { streamOrigins.Add(new Uri(request.Url).GetLeftPart(UriPartial.Authority)); }
-            }
-        };
+        var streams = page.RecordJobStreamOpenings();
         var job = await page.AskAsync("A job across origins?");
         await Expect(job.Locator(".text")).ToContainTextAsync("A job across origins?");
         await Expect(job.Locator(".status")).ToHaveTextAsync(new Regex("→ Succeeded$"));
-        lock (streamOrigins)
+        lock (streams)
         {
-            Assert.Equal([spa.Host.Client.BaseAddress!.GetLeftPart(UriPartial.Authority)], streamOrigins);
+            Assert.Equal([spa.Host.Client.BaseAddress!.GetLeftPart(UriPartial.Authority)],
+                streams.Select(request => new Uri(request.Url).GetLeftPart(UriPartial.Authority)));
         }
         await page.ScreenshotAsync("cross-origin");
         page.AssertNoConsoleErrors();
