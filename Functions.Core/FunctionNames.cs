@@ -28,6 +28,14 @@ public static class FunctionNames
     public const string ChatCompletions = nameof(ChatCompletions);
     public const string ChatCompletionsRoute = global::Functions.Core.ChatCompletions.ChatCompletionRoutes.Completions;
 
+    public const string CreateConversation = nameof(CreateConversation);
+    public const string ListConversations = nameof(ListConversations);
+    public const string ConversationsRoute = Conversations.ConversationRoutes.Collection;
+
+    public const string GetConversation = nameof(GetConversation);
+    public const string DeleteConversation = nameof(DeleteConversation);
+    public const string ConversationRoute = Conversations.ConversationRoutes.Item;
+
     public const string GetSpend = nameof(GetSpend);
     public const string GetSpendRoute = SpendReportHandler.Route;
 
@@ -40,6 +48,10 @@ public static class FunctionNames
 
     public const string ProcessChatPoison = nameof(ProcessChatPoison);
     public const string ChatPoisonQueue = ChatQueue + PoisonSuffix;
+
+    public const string SummarizeConversation = nameof(SummarizeConversation);
+    public const string SummaryQueueSetting = Conversations.ConversationsOptions.SectionName + ":" + nameof(Conversations.ConversationsOptions.SummaryQueue);
+    public const string SummaryQueue = "%" + SummaryQueueSetting + "%";
 
     public const string SpendRollup = nameof(SpendRollup);
     public const string SpendRollupScheduleSetting = SpendRollupHandler.ScheduleSetting;
@@ -56,4 +68,8 @@ public static class FunctionNames
     /// <summary>The catch-all for /api requests no other route and method take (404, or 405 with Allow).</summary>
     public const string UnmatchedRoute = nameof(UnmatchedRoute);
     public const string UnmatchedRouteTemplate = "{*path}";
+
+    public const string OperationalAlerts = nameof(OperationalAlerts);
+    public const string OperationalAlertsScheduleSetting = global::Functions.Core.Alerts.OperationalAlertOptions.ScheduleSetting;
+    public const string OperationalAlertsSchedule = "%" + OperationalAlertsScheduleSetting + "%";
 }

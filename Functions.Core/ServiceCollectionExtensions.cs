@@ -7,6 +7,7 @@ using Functions.Core.Cache;
 using Functions.Core.ChatCompletions;
 using Functions.Core.Callers;
 using Functions.Core.Completions;
+using Functions.Core.Conversations;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.RateLimits;
@@ -16,6 +17,7 @@ using Functions.Core.Resilience;
 using Functions.Core.Secrets;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
+using Functions.Core.Telemetry;
 using Functions.Core.Tokens;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -65,6 +67,7 @@ public static class ServiceCollectionExtensions
         services.AddSpend();
         services.AddAlerts();
         services.AddRateLimits();
+        services.AddServerlessTelemetry(configuration);
 
         services.AddSingleton<CallerResolver>();
         services.AddSingleton<ChatRequestReader>();
@@ -79,6 +82,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PoisonChatHandler>();
         services.AddSingleton<SweepHandler>();
         services.AddChatCompletions();
+        services.AddConversations();
         return services;
     }
 
@@ -91,7 +95,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton(provider => new JobTable(
             provider.GetRequiredService<TableServiceClient>().GetTableClient(Names(provider).JobsTable)));
         services.AddSingleton(provider => new JobQueue(
-            provider.GetRequiredService<QueueServiceClient>().GetQueueClient(Names(provider).ChatQueue)));
+            provider.GetRequiredService<QueueServiceClient>().GetQueueClient(Names(provider).ChatQueue),
+            provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton(provider => new UpstreamGate(
             provider.GetRequiredService<TableServiceClient>().GetTableClient(Names(provider).GateTable),
             provider.GetRequiredService<TimeProvider>()));
@@ -126,8 +131,9 @@ public static class ServiceCollectionExtensions
         // One credential, kept current by KeyRefreshingChatModel from the secret store (Key Vault or OpenAI:ApiKey).
         services.AddSingleton(new ApiKeyCredential(KeyRefreshingChatModel.NoKey));
         services.AddSingleton<OpenAIChatModel>();
-        services.TryAddSingleton<IChatModel>(provider =>
-            ActivatorUtilities.CreateInstance<KeyRefreshingChatModel>(provider, provider.GetRequiredService<OpenAIChatModel>()));
+        // Outside in: key refresh (may call twice on a rotated key) → one GenAI span per upstream call → the SDK.
+        services.TryAddSingleton<IChatModel>(provider => ActivatorUtilities.CreateInstance<KeyRefreshingChatModel>(provider,
+            ActivatorUtilities.CreateInstance<InstrumentedChatModel>(provider, provider.GetRequiredService<OpenAIChatModel>())));
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<CircuitBreaker>();
     }

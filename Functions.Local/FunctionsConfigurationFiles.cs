@@ -1,5 +1,6 @@
 using Functions.Core;
 using Functions.Core.Cache;
+using Functions.Core.Conversations;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
@@ -60,6 +61,7 @@ public static class FunctionsConfigurationFiles
         [FunctionNames.ChatQueueSetting] = new StorageOptions().ChatQueue,
         [FunctionNames.SweepCacheScheduleSetting] = new CacheOptions().SweepSchedule,
         [FunctionNames.SpendRollupScheduleSetting] = SpendRollupHandler.DefaultSchedule,
+        [FunctionNames.SummaryQueueSetting] = new ConversationsOptions().SummaryQueue,
     };
 
     /// <summary>The repository's copy first (edited by hand), else the one copied next to the binaries (a container).</summary>

@@ -63,10 +63,11 @@ public static class LocalHost
         // Registered first, so it stops last: Azurite outlives the listeners that drain into it.
         builder.Services.AddHostedService(_ => dependencies);
         builder.Services.AddServerlessCore(builder.Configuration);
-        builder.Services.AddQueueTriggers(typeof(ChatQueueTriggers));
+        builder.Services.AddQueueTriggers(typeof(ChatQueueTriggers), typeof(ConversationQueueTriggers));
         builder.Services.AddCacheTimerTriggers();
         builder.Services.AddJobTimerTriggers();
         builder.Services.AddSpendTimerTriggers();
+        builder.Services.AddAlertTimerTriggers();
 
         builder.Services.AddLocalCors(builder.Environment.IsDevelopment());
 
@@ -76,6 +77,7 @@ public static class LocalHost
         app.UseCors();
         app.MapDemoSpa();
         app.MapChatApi();
+        app.MapConversationsApi();
         app.MapSpendApi();
         // The Functions app's catch-all trigger: routing ranks a catch-all last, so it takes only what no route and method took.
         app.MapMethods($"/{FunctionNames.RoutePrefix}/{FunctionNames.UnmatchedRouteTemplate}",
@@ -95,12 +97,13 @@ public static class LocalHost
         }
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
             "Functions.Local is serving POST {Url}/api/chat, GET {Url}/api/chat/{{id}}, GET {Url}/api/chat/{{id}}/stream, " +
-            "POST {Url}/api/v1/chat/completions and GET {Url}/api/spend; " +
-            "queue triggers {ProcessChat} and {ProcessChatPoison} (WebJobs SDK) and timers {SpendRollup}, {SweepCache} and {SweepJobs} are running. " +
-            "Environment: {Environment}. {TrustRule}",
-            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app),
-            FunctionNames.ProcessChat, FunctionNames.ProcessChatPoison, FunctionNames.SpendRollup, FunctionNames.SweepCache,
-            FunctionNames.SweepJobs, app.Environment.EnvironmentName, TrustRule(app)));
+            "POST {Url}/api/v1/chat/completions, {Url}/api/conversations and GET {Url}/api/spend; " +
+            "queue triggers {ProcessChat}, {ProcessChatPoison} and {SummarizeConversation} (WebJobs SDK) " +
+            "and timers {SpendRollup}, {SweepCache}, {SweepJobs} and {OperationalAlerts} are running. Environment: {Environment}. {TrustRule}",
+            ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app), ListeningUrl(app),
+            FunctionNames.ProcessChat, FunctionNames.ProcessChatPoison, FunctionNames.SummarizeConversation,
+            FunctionNames.SpendRollup, FunctionNames.SweepCache, FunctionNames.SweepJobs, FunctionNames.OperationalAlerts,
+            app.Environment.EnvironmentName, TrustRule(app)));
         return app;
     }
 

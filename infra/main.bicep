@@ -160,6 +160,22 @@ module monitoring 'core/monitor/monitoring.bicep' = {
   }
 }
 
+// The operators' view of the backend: tokens, cost, latency and errors per model and endpoint, cache, queues.
+module workbook 'core/monitor/workbook.bicep' = {
+  name: 'workbook'
+  scope: resourceGroup
+  params: {
+    applicationInsightsId: resourceId(subscription().subscriptionId, resourceGroup.name, 'Microsoft.Insights/components', names.applicationInsights)
+    storageAccountId: resourceId(subscription().subscriptionId, resourceGroup.name, 'Microsoft.Storage/storageAccounts', names.storageAccount)
+    location: location
+    tags: tags
+  }
+  dependsOn: [
+    monitoring
+    storage
+  ]
+}
+
 module storage 'core/storage/storage-account.bicep' = {
   name: 'storage'
   scope: resourceGroup

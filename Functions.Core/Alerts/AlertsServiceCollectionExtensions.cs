@@ -5,10 +5,12 @@ namespace Functions.Core.Alerts;
 
 public static class AlertsServiceCollectionExtensions
 {
-    /// <summary>Budget threshold alerts and the daily digest, over a generic webhook, Slack and Teams.</summary>
+    /// <summary>Budget threshold alerts, operational alerts and the daily digest, over a generic webhook, Slack and Teams.</summary>
     public static IServiceCollection AddAlerts(this IServiceCollection services)
     {
         services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<OperationalAlertOptions>().BindConfiguration(OperationalAlertOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
 
         // Webhook URLs are credentials: secrets, from Key Vault when KeyVault__Secrets__<Name> maps them, else these settings.
         services.AddSecret(SecretNames.AlertsWebhookUrl, "Alerts:WebhookUrl");
@@ -23,6 +25,8 @@ public static class AlertsServiceCollectionExtensions
         services.AddSingleton<AlertDelivery>();
         services.AddSingleton<BudgetAlerts>();
         services.AddSingleton<DailyDigest>();
+        services.AddSingleton<AlertEpisodes>();
+        services.AddSingleton<OperationalAlerts>();
         return services;
     }
 }

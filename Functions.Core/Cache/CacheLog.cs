@@ -7,8 +7,8 @@ namespace Functions.Core.Cache;
 
 internal static partial class CacheLog
 {
-    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Cache hit for caller {Caller}: answered with job {JobId}")]
-    public static partial void Hit(ILogger logger, string caller, string jobId);
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Cache hit for caller {CallerHash}: answered with job {JobId}")]
+    public static partial void Hit(ILogger logger, string callerHash, string jobId);
 
     [LoggerMessage(EventId = 601, Level = LogLevel.Warning, Message = "The response cache is unavailable; job {JobId} is processed without it")]
     public static partial void Unavailable(ILogger logger, string jobId, Exception exception);
@@ -25,8 +25,8 @@ internal static partial class CacheLog
     [LoggerMessage(EventId = 605, Level = LogLevel.Debug, Message = "Job {JobId} waits {DelaySeconds} s for an identical request's model call")]
     public static partial void Waiting(ILogger logger, string jobId, double delaySeconds);
 
-    [LoggerMessage(EventId = 606, Level = LogLevel.Warning, Message = "A cache hit for caller {Caller} could not be recorded as a saving")]
-    public static partial void SavingNotRecorded(ILogger logger, string caller, Exception exception);
+    [LoggerMessage(EventId = 606, Level = LogLevel.Warning, Message = "A cache hit for caller {CallerHash} could not be recorded as a saving")]
+    public static partial void SavingNotRecorded(ILogger logger, string callerHash, Exception exception);
 
     [LoggerMessage(EventId = 607, Level = LogLevel.Information, Message = "Cache sweep removed {Count} expired rows")]
     public static partial void Swept(ILogger logger, int count);
@@ -45,7 +45,7 @@ internal static partial class CacheLog
         }
         catch (Exception ex) when (StorageFailure.Is(ex))
         {
-            SavingNotRecorded(logger, caller, ex);
+            SavingNotRecorded(logger, Telemetry.CallerHash.Of(caller), ex);
         }
     }
 }

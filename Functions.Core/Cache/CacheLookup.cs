@@ -56,7 +56,7 @@ public sealed class CacheLookup(
                 ? new Job(entry.JobId, caller, JobStatus.Succeeded, request, entry.CreatedAt, CompletedAt: entry.CompletedAt, Result: entry.Result)
                 : await jobs.AddAsync(new Job(JobIds.New(time), caller, JobStatus.Queued, request, now,
                     Cache: ticket! with { Outcome = CacheOutcome.Hit }).Succeed(entry.Result, now), cancellationToken);
-            CacheLog.Hit(logger, caller, job.Id);
+            CacheLog.Hit(logger, Telemetry.CallerHash.Of(caller), job.Id);
             return new CacheLookupResult(ticket, new WithHeadersResult(TypedResults.Ok(JobView.From(job, prices)), new Dictionary<string, string>
             {
                 [CacheStatus.HeaderName] = CacheStatus.Hit(hit.FreshFor),

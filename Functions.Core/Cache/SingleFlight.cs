@@ -20,7 +20,8 @@ public sealed class SingleFlight(
     ICacheSavingsRecorder savings,
     IOptions<CacheOptions> options,
     TimeProvider time,
-    ILogger<SingleFlight> logger)
+    ILogger<SingleFlight> logger,
+    Telemetry.ServerlessTelemetry? telemetry = null)
 {
     /// <summary>Decides whether <paramref name="job"/> is already answered, must wait, or calls the model (see <see cref="Flight"/>).</summary>
     public async Task<Flight> JoinAsync(Job job, CancellationToken cancellationToken)
@@ -73,6 +74,7 @@ public sealed class SingleFlight(
         {
             await savings.TryRecordHitAsync(job.Caller, entry.Result, logger);
             CacheLog.Collapsed(logger, job.Id);
+            telemetry?.CacheOutcome(Telemetry.TelemetryNames.CacheOutcomes.Collapsed);
         }
         return job.Succeed(entry.Result, own ? entry.CompletedAt : now) with
         {

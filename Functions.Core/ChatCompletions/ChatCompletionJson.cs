@@ -17,7 +17,27 @@ public static class ChatCompletionJson
 
     /// <param name="costUsd">What producing the answer cost; goes out as <c>usage.cost_usd</c> (gateways such as OpenRouter
     /// add their cost to usage the same way), so an SPA can show it without a price list of its own.</param>
-    public static object Completion(string id, long created, JobResult result, decimal costUsd) => new
+    /// <param name="conversation">A conversation turn's history, added as the extra field <c>conversation</c> (SDKs keep unknown fields).</param>
+    public static object Completion(string id, long created, JobResult result, decimal costUsd, Conversations.ConversationTurn? conversation = null)
+    {
+        var completion = Body(id, created, result, costUsd);
+        if (conversation is null)
+        {
+            return completion;
+        }
+        var node = JsonSerializer.SerializeToNode(completion, Options)!.AsObject();
+        node["conversation"] = JsonSerializer.SerializeToNode(new
+        {
+            id = conversation.ConversationId,
+            history_tokens = conversation.HistoryTokens,
+            history_messages = conversation.HistoryMessages,
+            summary_used = conversation.SummaryUsed,
+            trimmed_messages = conversation.TrimmedMessages,
+        }, Options);
+        return node;
+    }
+
+    private static object Body(string id, long created, JobResult result, decimal costUsd) => new
     {
         id,
         @object = "chat.completion",

@@ -54,6 +54,10 @@ public sealed class ChatCompletionRequestReader(ChatRequestReader reader)
         ["user"] = "user",
     };
 
+    /// <summary>Names the stored conversation a request continues, as the extra body field <c>conversation_id</c> does.</summary>
+    public const string ConversationIdHeader = "X-Conversation-Id";
+    public const string ConversationIdField = "conversation_id";
+
     public async Task<(ChatCompletionCall? Call, IResult? Error)> ReadAsync(HttpRequest http, CancellationToken cancellationToken)
     {
         var (document, problem) = await reader.ReadJsonAsync(http, cancellationToken);
@@ -63,11 +67,12 @@ public sealed class ChatCompletionRequestReader(ChatRequestReader reader)
         }
         using (document)
         {
-            return Read(document.RootElement);
+            return Read(document.RootElement, http.Headers[ConversationIdHeader].ToString() is { Length: > 0 } header ? header : null);
         }
     }
 
-    internal (ChatCompletionCall? Call, IResult? Error) Read(JsonElement root)
+    /// <param name="conversationHeader">The <c>X-Conversation-Id</c> header, which names the conversation as the body field would.</param>
+    internal (ChatCompletionCall? Call, IResult? Error) Read(JsonElement root, string? conversationHeader = null)
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
@@ -124,6 +129,9 @@ public sealed class ChatCompletionRequestReader(ChatRequestReader reader)
                 case "stream_options":
                     streamOptions = value;
                     break;
+                case ConversationIdField:
+                    translated[ChatRequestReader.ConversationIdField] = JsonNode.Parse(value.GetRawText());
+                    break;
                 default:
                     if (!Renamed.TryGetValue(name, out var internalName))
                     {
@@ -146,6 +154,15 @@ public sealed class ChatCompletionRequestReader(ChatRequestReader reader)
                 return (null, OpenAIErrors.Invalid("stream_options", "Must be {\"include_usage\": true|false}."));
             }
             includeUsage = options.TryGetProperty("include_usage", out var value) && value.GetBoolean();
+        }
+
+        if (conversationHeader is not null)
+        {
+            if (translated[ChatRequestReader.ConversationIdField] is { } named && named.ToJsonString() != JsonValue.Create(conversationHeader).ToJsonString())
+            {
+                return (null, OpenAIErrors.Invalid(ConversationIdField, $"The {ConversationIdHeader} header and conversation_id disagree: send one of them."));
+            }
+            translated[ChatRequestReader.ConversationIdField] = conversationHeader;
         }
 
         using var internalForm = JsonDocument.Parse(translated.ToJsonString());
@@ -257,7 +274,8 @@ public sealed class ChatCompletionRequestReader(ChatRequestReader reader)
         .Replace("jsonSchema", "json_schema", StringComparison.Ordinal)
         .Replace("toolChoice", "tool_choice", StringComparison.Ordinal)
         .Replace("toolCallId", "tool_call_id", StringComparison.Ordinal)
-        .Replace("toolCalls", "tool_calls", StringComparison.Ordinal);
+        .Replace("toolCalls", "tool_calls", StringComparison.Ordinal)
+        .Replace(ChatRequestReader.ConversationIdField, ConversationIdField, StringComparison.Ordinal);
 
     private static bool IsZero(JsonElement value) => value.ValueKind == JsonValueKind.Number && value.GetDouble() == 0;
 }

@@ -1,11 +1,13 @@
-using Functions.Core.Cache;
 using System.Text.Json;
+using Functions.Core.Cache;
 using Functions.Core.Completions;
+using Functions.Core.Conversations;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.RateLimits;
 using Functions.Core.Resilience;
 using Functions.Core.Spend;
+using Functions.Core.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -30,10 +32,12 @@ public sealed class ChatCompletionRunner(
     CallerRateLimiter rateLimits,
     ICacheSavingsRecorder savings,
     PriceTable prices,
+    ConversationTurns conversations,
     IOptions<ChatCompletionsOptions> options,
     IOptions<ResilienceOptions> resilience,
     TimeProvider time,
-    ILogger<ChatCompletionRunner> logger)
+    ILogger<ChatCompletionRunner> logger,
+    ServerlessTelemetry? telemetry = null)
 {
     public const string RequestIdHeader = "x-request-id";
 
@@ -43,22 +47,27 @@ public sealed class ChatCompletionRunner(
     /// <summary>The answer to <paramref name="call"/>, once the host executes the result.</summary>
     public IResult Run(ChatCompletionCall call, Job job) => new DeferredResult(context => RunAsync(context, call, job));
 
-    /// <summary>A stored answer, as JSON or replayed as a stream; no model call.</summary>
-    public IResult Answer(ChatCompletionCall call, string id, JobResult answer, IReadOnlyDictionary<string, string> headers) =>
-        new DeferredResult(context => WriteAnswerAsync(context, call, id, answer, headers, context.RequestAborted));
+    /// <summary>A stored answer, as JSON or replayed as a stream; no model call. A conversation turn is appended first.</summary>
+    public IResult Answer(ChatCompletionCall call, Job job, JobResult answer, IReadOnlyDictionary<string, string> headers) =>
+        new DeferredResult(async context => await WriteAnswerAsync(context, call, job, await AppendTurnAsync(job, answer),
+            new Dictionary<string, string>(headers).Concat(ConversationHeaders.Of(job.Conversation)).ToDictionary(), context.RequestAborted));
 
     private async Task RunAsync(HttpContext context, ChatCompletionCall call, Job job)
     {
         var cancellationToken = context.RequestAborted;
+        using var span = telemetry?.StartInteractive(job);
         var charged = false;
+        var appended = false;
         try
         {
             await using var flight = job.Cache is { } ticket ? await flights.JoinAsync(ticket, job.Id, cancellationToken) : null;
             if (flight?.Answered is { } collapsed)
             {
                 ChatCompletionsLog.Collapsed(logger, job.Id);
+                telemetry?.CacheOutcome(TelemetryNames.CacheOutcomes.Collapsed, TelemetryNames.Routes.ChatCompletions);
                 await savings.TryRecordHitAsync(job.Caller, collapsed, logger);
-                await WriteAnswerAsync(context, call, job.Id, collapsed,
+                (collapsed, appended) = (await AppendTurnAsync(job, collapsed), true);
+                await WriteAnswerAsync(context, call, job, collapsed,
                     Headers(job, job.Cache! with { Outcome = CacheOutcome.Collapsed }), cancellationToken);
                 return;
             }
@@ -77,9 +86,11 @@ public sealed class ChatCompletionRunner(
                 job = attempt.Job;
                 var stored = await cacheStore.StoreAsync(job.Succeed(answered, time.GetUtcNow()), CancellationToken.None);
                 flight?.Complete(answered);
+                // Before the answer ends: a client that has it whole finds the turn in the history.
+                (answered, appended) = (await AppendTurnAsync(job, answered), true);
                 if (stream is null)
                 {
-                    await WriteJsonAsync(context, job.Id, answered, Headers(stored, stored.Cache));
+                    await WriteJsonAsync(context, job.Id, answered, Headers(stored, stored.Cache), job.Conversation);
                 }
                 else
                 {
@@ -103,6 +114,30 @@ public sealed class ChatCompletionRunner(
                 await budgets.ReleaseAsync(job, CancellationToken.None);
                 await rateLimits.ReleaseAsync(job, CancellationToken.None);
             }
+            if (!appended)
+            {
+                await conversations.ReleaseAsync(job); // a turn with no whole answer appends nothing
+            }
+        }
+    }
+
+    /// <summary>Appends a conversation turn's question and answer (once); returns the answer as the conversation holds it.</summary>
+    private async Task<JobResult> AppendTurnAsync(Job job, JobResult answer)
+    {
+        if (job.Conversation is null)
+        {
+            return answer;
+        }
+        try
+        {
+            return (await conversations.AppendAsync(job.Succeed(answer, time.GetUtcNow()))).Result!;
+        }
+        catch (Exception ex) when (Storage.StorageFailure.Is(ex))
+        {
+            // The answer is paid for and the client gets it; the history lacks the turn, and the conversation is given back.
+            ChatCompletionsLog.StorageFailed(logger, ex);
+            await conversations.ReleaseAsync(job);
+            return answer;
         }
     }
 
@@ -196,13 +231,14 @@ public sealed class ChatCompletionRunner(
         await OpenAIErrors.FromModelFailure(error, retryAfter).ExecuteAsync(context);
     }
 
-    private async Task WriteAnswerAsync(HttpContext context, ChatCompletionCall call, string id, JobResult answer,
+    private async Task WriteAnswerAsync(HttpContext context, ChatCompletionCall call, Job job, JobResult answer,
         IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken)
     {
+        var id = job.Id;
         var all = new Dictionary<string, string>(headers) { [RequestIdHeader] = id };
         if (!call.Stream)
         {
-            await WriteJsonAsync(context, id, answer, all);
+            await WriteJsonAsync(context, id, answer, all, job.Conversation);
             return;
         }
 
@@ -236,22 +272,23 @@ public sealed class ChatCompletionRunner(
         yield return new ChatDelta(FinishReason: answer.FinishReason);
     }
 
-    private Task WriteJsonAsync(HttpContext context, string id, JobResult answer, IReadOnlyDictionary<string, string> headers)
+    private Task WriteJsonAsync(HttpContext context, string id, JobResult answer, IReadOnlyDictionary<string, string> headers,
+        ConversationTurn? conversation)
     {
         foreach (var (name, value) in headers)
         {
             context.Response.Headers[name] = value;
         }
         context.Response.Headers[RequestIdHeader] = id;
-        return TypedResults.Json(ChatCompletionJson.Completion(ResponseId(id), time.GetUtcNow().ToUnixTimeSeconds(), answer, CostUsd(answer)),
+        return TypedResults.Json(ChatCompletionJson.Completion(ResponseId(id), time.GetUtcNow().ToUnixTimeSeconds(), answer, CostUsd(answer), conversation),
             ChatCompletionJson.Options).ExecuteAsync(context);
     }
 
-    private static Dictionary<string, string> Headers(Job job, CacheTicket? ticket) => new()
+    private static Dictionary<string, string> Headers(Job job, CacheTicket? ticket) => new Dictionary<string, string>
     {
         [RequestIdHeader] = job.Id,
         [CacheStatus.HeaderName] = ticket is null ? CacheStatus.Bypass : CacheStatus.Of(ticket),
-    };
+    }.Concat(ConversationHeaders.Of(job.Conversation)).ToDictionary();
 
     private static string ResponseId(string id) => "chatcmpl-" + id;
 

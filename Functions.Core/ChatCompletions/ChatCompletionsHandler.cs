@@ -1,10 +1,12 @@
 using Functions.Core.Cache;
 using Functions.Core.Callers;
+using Functions.Core.Conversations;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.RateLimits;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
+using Functions.Core.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -13,27 +15,32 @@ namespace Functions.Core.ChatCompletions;
 /// <summary>
 /// <c>POST /api/v1/chat/completions</c>, the interactive door: OpenAI's wire format in and out, answered while the
 /// caller waits (JSON, or SSE with <c>stream: true</c>). It passes the same guards as <c>/api/chat</c>, in the same
-/// order: the caller, the shared validation, the response cache (a hit never reaches the model), the caller's rate
-/// limits and the budget's worst-case reservation. Every answer to a known caller carries its rate-limit headers, a
-/// stream's before its first byte. The call itself, its recording and the answer are <see cref="ChatCompletionRunner"/>'s.
+/// order: the caller, the shared validation, a conversation turn's history (the same hook as the queue's), the response
+/// cache (a hit never reaches the model), the caller's rate limits and the budget's worst-case reservation. Every
+/// answer to a known caller carries its rate-limit headers, a stream's before its first byte. The call itself, its
+/// recording and the answer are <see cref="ChatCompletionRunner"/>'s.
 /// </summary>
 public sealed class ChatCompletionsHandler(
     CallerResolver callers,
     ChatCompletionRequestReader reader,
+    ConversationTurns conversations,
     CacheLookup cache,
     CallerRateLimiter rateLimits,
     WorstCaseTokens worstCase,
     BudgetReservations budgets,
     ChatCompletionRunner runner,
     TimeProvider time,
-    ILogger<ChatCompletionsHandler> logger)
+    ILogger<ChatCompletionsHandler> logger,
+    ServerlessTelemetry? telemetry = null)
 {
     public async Task<IResult> HandleAsync(HttpRequest http, CancellationToken cancellationToken)
     {
+        using var span = telemetry?.StartSubmit(TelemetryNames.Routes.ChatCompletions);
         if (callers.Resolve(http) is not { } caller)
         {
             return OpenAIErrors.FromProblem(ApiProblems.Unauthorized());
         }
+        ServerlessTelemetry.TagCaller(caller);
         var roles = callers.Roles(http);
         var (result, admission) = await AnswerAsync(http, caller, roles, cancellationToken);
         return (admission ?? await PeekAsync(caller, roles)).Apply(result);
@@ -49,32 +56,47 @@ public sealed class ChatCompletionsHandler(
             return (error!, null);
         }
 
-        var (ticket, hit) = await cache.FindAsync(caller, call.Request, http, cancellationToken);
         var id = JobIds.New(time);
+        BegunTurn? turn = null;
+        if (call.Request.Conversation is not null)
+        {
+            // A turn of a stored conversation: it takes the conversation and is sent with its history.
+            var (begun, refused) = await conversations.BeginAsync(caller, call.Request, id, conversations.InteractiveHold, cancellationToken);
+            if (begun is null)
+            {
+                return (OpenAIErrors.FromProblem(refused!), null);
+            }
+            (turn, call) = (begun, call with { Request = begun.Request });
+        }
+
+        var (ticket, hit) = await cache.FindAsync(caller, call.Request, http, cancellationToken);
+        // An interactive call is a job that lives only as long as its request: the same limits, reservation, ledger rows
+        // and settlement as a queued one, without a row in the jobs table.
+        var job = new Job(id, caller, JobStatus.Running, call.Request, time.GetUtcNow(), Cache: ticket, Conversation: turn?.Turn);
+        telemetry?.CacheLookedUp(hit is not null, ticket is not null, TelemetryNames.Routes.ChatCompletions);
         if (hit is not null)
         {
-            ChatCompletionsLog.CacheHit(logger, id, caller);
-            return (runner.Answer(call, id, hit.Entry.Result, new Dictionary<string, string>
+            ChatCompletionsLog.CacheHit(logger, id, CallerHash.Of(caller));
+            return (runner.Answer(call, job, hit.Entry.Result, new Dictionary<string, string>
             {
                 [CacheStatus.HeaderName] = CacheStatus.Hit(hit.FreshFor),
                 [Microsoft.Net.Http.Headers.HeaderNames.Age] = hit.AgeHeader,
             }), null);
         }
 
-        // An interactive call is a job that lives only as long as its request: the same limits, reservation, ledger rows
-        // and settlement as a queued one, without a row in the jobs table.
-        var job = new Job(id, caller, JobStatus.Running, call.Request, time.GetUtcNow(), Cache: ticket);
         RateLimitDecision? admission = null;
         try
         {
             admission = await rateLimits.AdmitAsync(caller, roles, worstCase.For(call.Request), CancellationToken.None);
             if (!admission.Admitted)
             {
+                await ReleaseTurnAsync(caller, id, turn);
                 return (OpenAIErrors.FromProblem(admission.Problem(time.GetUtcNow())), admission);
             }
             if (await budgets.ReserveAsync(job, CancellationToken.None) is { } exceeded)
             {
                 await rateLimits.ReleaseAsync(job, CancellationToken.None);
+                await ReleaseTurnAsync(caller, id, turn);
                 return (OpenAIErrors.FromProblem(SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow())), admission);
             }
         }
@@ -85,10 +107,14 @@ public sealed class ChatCompletionsHandler(
             {
                 await rateLimits.ReleaseAsync(job, CancellationToken.None);
             }
+            await ReleaseTurnAsync(caller, id, turn);
             return (OpenAIErrors.FromProblem(ApiProblems.StorageUnavailable()), admission);
         }
         return (runner.Run(call, job), admission);
     }
+
+    private Task ReleaseTurnAsync(string caller, string id, BegunTurn? turn) =>
+        turn is null ? Task.CompletedTask : conversations.ReleaseAsync(caller, id, turn);
 
     /// <summary>The caller's limits for an answer that admitted nothing; none when storage does not answer (the answer stands).</summary>
     private async Task<RateLimitDecision> PeekAsync(string caller, IReadOnlySet<string> roles)

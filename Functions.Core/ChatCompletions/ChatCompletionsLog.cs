@@ -4,8 +4,8 @@ namespace Functions.Core.ChatCompletions;
 
 internal static partial class ChatCompletionsLog
 {
-    [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Chat completion {Id} for caller {Caller} answered from the cache")]
-    public static partial void CacheHit(ILogger logger, string id, string caller);
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Chat completion {Id} for caller {CallerHash} answered from the cache")]
+    public static partial void CacheHit(ILogger logger, string id, string callerHash);
 
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information,
         Message = "Chat completion {Id} on {Model}: {InputTokens} input and {OutputTokens} output tokens{Estimated}, {ModelCalls} model calls, {ElapsedMs} ms")]

@@ -2,6 +2,7 @@ using Functions.Core.Jobs;
 using Functions.Core.RateLimits;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
+using Functions.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Functions.Core.Completions;
@@ -14,14 +15,17 @@ namespace Functions.Core.Completions;
 /// call. About three seconds of retries in all, well inside a job's lease.
 /// </summary>
 public sealed class PaidCallRecorder(SpendLedger ledger, BudgetReservations budgets, CallerRateLimiter rateLimits, TimeProvider time,
-    ILogger<PaidCallRecorder> logger)
+    ILogger<PaidCallRecorder> logger, ServerlessTelemetry? telemetry = null)
 {
     private const int Attempts = 4;
 
     /// <summary>Records call <see cref="Job.ModelCalls"/> of <paramref name="job"/>; returns its cost in micro-dollars.</summary>
-    public async Task<long> RecordAsync(Job job, JobResult paid)
+    /// <param name="kind">What the call was for, as the ledger and the spend report tell calls apart (a turn's answer, or a summary).</param>
+    public async Task<long> RecordAsync(Job job, JobResult paid, string kind = LedgerEntry.Call)
     {
-        var cost = await RetryingAsync(job, () => ledger.RecordCallAsync(job, paid, CancellationToken.None));
+        using var span = telemetry?.StartRecording(job);
+        var cost = await RetryingAsync(job, () => ledger.RecordCallAsync(job, paid, CancellationToken.None, kind));
+        telemetry?.Recorded(job, paid.Model, cost);
         await RetryingAsync(job, async () =>
         {
             await budgets.SettleAsync(job, cost, CancellationToken.None);

@@ -10,8 +10,8 @@ namespace Functions.Core.Completions;
 /// <see cref="JobStatus.Failed"/> with the last error seen, so no accepted job stays unfinished. It must not fail
 /// itself (its own poison queue has no reader), so a concurrent change to the job is read again, not thrown.
 /// </summary>
-public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets, RateLimits.CallerRateLimiter rateLimits, TimeProvider time,
-    ILogger<PoisonChatHandler> logger)
+public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets, RateLimits.CallerRateLimiter rateLimits,
+    Conversations.ConversationTurns conversations, TimeProvider time, Telemetry.ServerlessTelemetry telemetry, ILogger<PoisonChatHandler> logger)
 {
     private const int MaxRounds = 5;
 
@@ -22,6 +22,7 @@ public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets,
             CompletionsLog.UnreadableMessage(logger, messageText.Length);
             return;
         }
+        using var span = telemetry.StartPoison(message);
 
         for (var round = 1; round <= MaxRounds; round++)
         {
@@ -41,6 +42,7 @@ public sealed class PoisonChatHandler(JobTable jobs, BudgetReservations budgets,
             // the job finished and the hold would stay until its window ends.
             await budgets.ReleaseAsync(job, cancellationToken);
             await rateLimits.ReleaseAsync(job, cancellationToken);
+            await conversations.ReleaseAsync(job);
             var last = job.LastError ?? new JobError("processing_failed", "The job could not be processed.");
             var error = new JobError(last.Code, $"Gave up after repeated processing failures ({job.ModelCalls} model calls). {last.Message}");
             try

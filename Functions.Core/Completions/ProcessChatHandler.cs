@@ -3,6 +3,7 @@ using Functions.Core.Cache;
 using Functions.Core.Jobs;
 using Functions.Core.Jobs.Streams;
 using Functions.Core.Resilience;
+using Functions.Core.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -28,8 +29,10 @@ public sealed class ProcessChatHandler(
     PaidCallRecorder recorder,
     Spend.BudgetReservations budgets,
     RateLimits.CallerRateLimiter rateLimits,
+    Conversations.ConversationTurns conversations,
     IOptions<ResilienceOptions> options,
     TimeProvider time,
+    ServerlessTelemetry telemetry,
     ILogger<ProcessChatHandler> logger)
 {
     public async Task HandleAsync(string messageText, CancellationToken cancellationToken)
@@ -40,6 +43,7 @@ public sealed class ProcessChatHandler(
             CompletionsLog.UnreadableMessage(logger, messageText.Length);
             return;
         }
+        using var span = telemetry.StartProcess(message); // continues the submit's trace, carried in the message
 
         var job = await jobs.GetAsync(message.JobId, cancellationToken);
         if (job is null)
@@ -47,6 +51,7 @@ public sealed class ProcessChatHandler(
             CompletionsLog.JobMissing(logger, message.JobId);
             return;
         }
+        ServerlessTelemetry.TagJob(job);
         if (job.IsTerminal)
         {
             // A redelivery after the outcome was recorded: no second model call, no second usage record.
@@ -222,9 +227,16 @@ public sealed class ProcessChatHandler(
             job.ModelCalls, (long)time.GetElapsedTime(started).TotalMilliseconds);
     }
 
-    /// <summary>Writes the outcome once: the ETag proves no other worker recorded anything since we took the job.</summary>
+    /// <summary>
+    /// Writes the outcome once: the ETag proves no other worker recorded anything since we took the job. A conversation
+    /// turn is appended first (once, keyed by the job), so a caller that sees the job Succeeded finds it in the history.
+    /// </summary>
     private async Task WriteOutcomeAsync(Job finished, CancellationToken cancellationToken)
     {
+        if (finished is { Status: JobStatus.Succeeded, Conversation: not null })
+        {
+            finished = await conversations.AppendAsync(finished);
+        }
         try
         {
             await jobs.UpdateAsync(finished, cancellationToken);
@@ -239,6 +251,7 @@ public sealed class ProcessChatHandler(
     {
         await budgets.ReleaseAsync(job, cancellationToken);
         await rateLimits.ReleaseAsync(job, cancellationToken);
+        await conversations.ReleaseAsync(job); // a failed turn appends nothing
         try
         {
             await jobs.UpdateAsync(job.Fail(error, time.GetUtcNow()), cancellationToken);

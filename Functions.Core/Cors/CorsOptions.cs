@@ -31,6 +31,7 @@ public static class CorsHeaders
         "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests",
         "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
         "x-route", "x-model",
+        Conversations.ConversationHeaders.Id, Conversations.ConversationHeaders.HistoryTokens, Conversations.ConversationHeaders.SummaryUsed,
     ];
 
     /// <summary>Origins a developer's SPA dev server has (Vite on :5173 and the like), allowed in Development only.</summary>

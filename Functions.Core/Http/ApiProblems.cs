@@ -46,7 +46,7 @@ public static class ApiProblems
 
     public static ProblemHttpResult RouteNotFound() =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found.",
-            detail: "No endpoint answers this path. The API serves POST /api/chat, GET /api/chat/{id}, GET /api/chat/{id}/stream, POST /api/v1/chat/completions and GET /api/spend.");
+            detail: "No endpoint answers this path. The API serves POST /api/chat, GET /api/chat/{id}, GET /api/chat/{id}/stream, POST /api/v1/chat/completions, POST and GET /api/conversations, GET and DELETE /api/conversations/{id} and GET /api/spend.");
 
     public static ProblemHttpResult MethodNotAllowed(IEnumerable<string> allowed) =>
         TypedResults.Problem(statusCode: StatusCodes.Status405MethodNotAllowed, title: "Method not allowed.",

@@ -1,4 +1,5 @@
 using Functions.Core.ChatCompletions;
+using Functions.Core.Conversations;
 using Functions.Core.Jobs;
 using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
@@ -24,6 +25,10 @@ public static class ApiRoutes
         new(HttpMethods.Get, JobRoutes.Status),
         new(HttpMethods.Get, JobRoutes.Stream),
         new(HttpMethods.Post, ChatCompletionRoutes.Completions),
+        new(HttpMethods.Post, ConversationRoutes.Collection),
+        new(HttpMethods.Get, ConversationRoutes.Collection),
+        new(HttpMethods.Get, ConversationRoutes.Item),
+        new(HttpMethods.Delete, ConversationRoutes.Item),
         new(HttpMethods.Get, SpendReportHandler.Route),
     ];
 

@@ -16,6 +16,7 @@ public enum JobStatus
 /// One accepted chat request and everything that happened to it. <see cref="ETag"/> guards every update.
 /// <see cref="ModelCalls"/> counts calls made (the retry budget spans deliveries); <see cref="LeaseUntil"/> is how long
 /// the worker that set it Running owns it; <see cref="RetryAt"/> is when a job sent back to the queue runs again.
+/// <see cref="Conversation"/>: the job is a turn of a stored conversation, appended to it when the job succeeds.
 /// </summary>
 public sealed record Job(
     string Id,
@@ -32,7 +33,8 @@ public sealed record Job(
     DateTimeOffset? RetryAt = null,
     DateTimeOffset? LeaseUntil = null,
     ETag ETag = default,
-    CacheTicket? Cache = null)
+    CacheTicket? Cache = null,
+    Conversations.ConversationTurn? Conversation = null)
 {
     public bool IsTerminal => Status is JobStatus.Succeeded or JobStatus.Failed;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using Functions.Core.Cache;
+using Functions.Core.Conversations;
 using Functions.Core.Requests;
 using Functions.Core.Storage;
 
@@ -50,6 +51,23 @@ public sealed class JobTable(TableClient table)
     public Task DeleteAsync(Job job, CancellationToken cancellationToken) =>
         table.DeleteEntityAsync(job.Id, RowKey, job.ETag, cancellationToken);
 
+    /// <summary>Removes a job and its overflow rows, whatever its state (its conversation was deleted); a missing job is no error.</summary>
+    public async Task RemoveAsync(string id, CancellationToken cancellationToken)
+    {
+        await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {id}"), select: ["RowKey"],
+                           cancellationToken: cancellationToken))
+        {
+            try
+            {
+                await table.DeleteEntityAsync(id, entity.RowKey, ETag.All, cancellationToken);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 404)
+            {
+                // Gone already.
+            }
+        }
+    }
+
     /// <summary>Replaces the job if nobody changed it since it was read; otherwise throws 412 <see cref="RequestFailedException"/>.</summary>
     public async Task<Job> UpdateAsync(Job job, CancellationToken cancellationToken) =>
         job with { ETag = await RowOverflow.ReplaceAsync(table, ToEntity(job), job.ETag, cancellationToken) };
@@ -86,6 +104,7 @@ public sealed class JobTable(TableClient table)
         WriteError(entity, "Error", job.Error);
         WriteError(entity, "LastError", job.LastError);
         CacheTicket.Write(entity, job.Cache);
+        WriteConversation(entity, job.Conversation);
         return entity;
     }
 
@@ -116,11 +135,33 @@ public sealed class JobTable(TableClient table)
             entity.GetDateTimeOffset("RetryAt"),
             entity.GetDateTimeOffset("LeaseUntil"),
             entity.ETag,
-            CacheTicket.Read(entity));
+            CacheTicket.Read(entity),
+            ReadConversation(entity));
     }
 
     /// <summary>The stored form of a request; two requests are the same when these are equal.</summary>
     public static string SerializeRequest(ChatRequest request) => JsonSerializer.Serialize(request, Json);
+
+    private static void WriteConversation(TableEntity entity, ConversationTurn? turn)
+    {
+        if (turn is not null)
+        {
+            entity["ConversationId"] = turn.ConversationId;
+            entity["ConversationBase"] = turn.BaseCount;
+            entity["HistoryTokens"] = turn.HistoryTokens;
+            entity["HistoryMessages"] = turn.HistoryMessages;
+            entity["SummaryUsed"] = turn.SummaryUsed;
+            entity["TrimmedMessages"] = turn.TrimmedMessages;
+            entity["SubmittedFingerprint"] = turn.Fingerprint;
+        }
+    }
+
+    private static ConversationTurn? ReadConversation(TableEntity entity) =>
+        entity.GetString("ConversationId") is { } id
+            ? new ConversationTurn(id, entity.GetInt32("ConversationBase") ?? 0, entity.GetInt32("HistoryTokens") ?? 0,
+                entity.GetInt32("HistoryMessages") ?? 0, entity.GetBoolean("SummaryUsed") ?? false, entity.GetInt32("TrimmedMessages") ?? 0,
+                entity.GetString("SubmittedFingerprint") ?? "")
+            : null;
 
     private static void WriteError(TableEntity entity, string prefix, JobError? error)
     {

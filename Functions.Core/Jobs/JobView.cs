@@ -12,7 +12,8 @@ public sealed record JobView(
     DateTimeOffset CreatedAt,
     DateTimeOffset? CompletedAt,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? RetryAt = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StreamUrl = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StreamUrl = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ConversationTurnView? Conversation = null)
 {
     /// <param name="prices">Prices the answer's usage, so a client can show what it cost without a price list of its own.</param>
     public static JobView From(Job job, PriceTable prices) => new(
@@ -25,7 +26,16 @@ public sealed record JobView(
         job.Status == JobStatus.Failed ? job.Error : null,
         job.CreatedAt,
         job.CompletedAt,
-        job.Status == JobStatus.Queued ? job.RetryAt : null);
+        job.Status == JobStatus.Queued ? job.RetryAt : null,
+        StreamUrl: null,
+        Conversation: job.Conversation is { } turn ? ConversationTurnView.From(turn) : null);
+}
+
+/// <summary>What a conversation turn sent besides its new message, so a developer can see what it cost and why.</summary>
+public sealed record ConversationTurnView(string Id, int HistoryTokens, int HistoryMessages, bool SummaryUsed, int TrimmedMessages)
+{
+    public static ConversationTurnView From(Conversations.ConversationTurn turn) =>
+        new(turn.ConversationId, turn.HistoryTokens, turn.HistoryMessages, turn.SummaryUsed, turn.TrimmedMessages);
 }
 
 /// <param name="CostUsd">What the model call that produced this answer cost, priced like its ledger entry; a cache hit

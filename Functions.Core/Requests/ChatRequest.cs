@@ -2,7 +2,11 @@ using System.Text.Json;
 
 namespace Functions.Core.Requests;
 
-/// <summary>A validated chat request: the model is resolved and every value is within limits.</summary>
+/// <summary>
+/// A validated chat request: the model is resolved and every value is within limits. <see cref="Conversation"/> is set
+/// on a turn of a stored conversation as submitted (its one new user message); the request the model is sent, with
+/// the history added, has none.
+/// </summary>
 public sealed record ChatRequest(
     IReadOnlyList<ChatMessage> Messages,
     string Model,
@@ -14,7 +18,12 @@ public sealed record ChatRequest(
     ResponseFormat? ResponseFormat = null,
     IReadOnlyList<FunctionTool>? Tools = null,
     string? ToolChoice = null,
-    string? User = null);
+    string? User = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    ConversationReference? Conversation = null);
+
+/// <summary>The stored conversation a request continues, and whether it named its model (else the conversation's applies).</summary>
+public sealed record ConversationReference(string Id, bool ModelNamed);
 
 /// <summary>
 /// One message of the conversation. An assistant message may carry the <see cref="ToolCalls"/> it made (its content

@@ -16,6 +16,7 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
     private static readonly IReadOnlySet<string> Fields = new HashSet<string>(StringComparer.Ordinal)
     {
         "messages", "model", "temperature", "maxTokens", "topP", "seed", "stop", "responseFormat", "tools", "toolChoice", "user",
+        ConversationIdField,
     };
 
     private static readonly IReadOnlySet<string> MessageFields = new HashSet<string>(StringComparer.Ordinal)
@@ -161,10 +162,11 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
         var tools = ReadTools(root, errors);
         var toolChoice = ReadToolChoice(root, tools, errors);
         var user = ReadUser(root, errors);
+        var conversation = ReadConversation(root, errors);
 
         return errors.Count > 0
             ? null
-            : new ChatRequest(messages, model, temperature, maxTokens, topP, seed, stop, responseFormat, tools, toolChoice, user);
+            : new ChatRequest(messages, model, temperature, maxTokens, topP, seed, stop, responseFormat, tools, toolChoice, user, conversation);
     }
 
     private static ChatMessage? ValidateMessage(JsonElement element, string path, RequestLimitsOptions settings,

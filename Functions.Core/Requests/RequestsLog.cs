@@ -5,12 +5,12 @@ namespace Functions.Core.Requests;
 internal static partial class RequestsLog
 {
     [LoggerMessage(EventId = 200, Level = LogLevel.Information,
-        Message = "Job {JobId} accepted for caller {Caller}: model {Model}, {MessageCount} messages")]
-    public static partial void Accepted(ILogger logger, string jobId, string caller, string model, int messageCount);
+        Message = "Job {JobId} accepted for caller {CallerHash}: model {Model}, {MessageCount} messages")]
+    public static partial void Accepted(ILogger logger, string jobId, string callerHash, string model, int messageCount);
 
     [LoggerMessage(EventId = 202, Level = LogLevel.Information,
-        Message = "Job {JobId} replayed for caller {Caller} by its Idempotency-Key; it is {Status}")]
-    public static partial void Replayed(ILogger logger, string jobId, string caller, Jobs.JobStatus status);
+        Message = "Job {JobId} replayed for caller {CallerHash} by its Idempotency-Key; it is {Status}")]
+    public static partial void Replayed(ILogger logger, string jobId, string callerHash, Jobs.JobStatus status);
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Error, Message = "Storage failed while accepting a request")]
     public static partial void StorageFailed(ILogger logger, Exception exception);

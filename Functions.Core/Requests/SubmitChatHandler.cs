@@ -1,6 +1,7 @@
 using Azure;
 using Functions.Core.Cache;
 using Functions.Core.Callers;
+using Functions.Core.Conversations;
 using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.Jobs.Streams;
@@ -10,6 +11,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using Functions.Core.Storage;
+using Functions.Core.Telemetry;
 
 namespace Functions.Core.Requests;
 
@@ -29,8 +31,10 @@ public sealed class SubmitChatHandler(
     JobTable jobs,
     JobQueue queue,
     StreamTokens streams,
+    ConversationTurns conversations,
     TimeProvider time,
-    ILogger<SubmitChatHandler> logger)
+    ILogger<SubmitChatHandler> logger,
+    ServerlessTelemetry? telemetry = null)
 {
     public const string IdempotencyKeyHeader = "Idempotency-Key";
 
@@ -39,10 +43,12 @@ public sealed class SubmitChatHandler(
 
     public async Task<IResult> HandleAsync(HttpRequest http, CancellationToken cancellationToken)
     {
+        using var span = telemetry?.StartSubmit(TelemetryNames.Routes.Chat);
         if (callers.Resolve(http) is not { } caller)
         {
             return ApiProblems.Unauthorized();
         }
+        ServerlessTelemetry.TagCaller(caller);
         var roles = callers.Roles(http);
         var (result, admission) = await SubmitAsync(http, caller, roles, cancellationToken);
         return (admission ?? await PeekAsync(caller, roles)).Apply(result);
@@ -67,21 +73,41 @@ public sealed class SubmitChatHandler(
             return (problem!, null);
         }
 
-        var cached = idempotencyKey.Length > 0
+        var idempotent = idempotencyKey.Length > 0;
+        var id = idempotent ? JobIds.ForIdempotencyKey(caller, idempotencyKey) : JobIds.New(time);
+        BegunTurn? turn = null;
+        if (request.Conversation is { } conversation)
+        {
+            // A replay must not take the conversation again; a new turn takes it and gets its history added.
+            var submitted = new Job(id, caller, JobStatus.Queued, request, time.GetUtcNow(),
+                Conversation: new ConversationTurn(conversation.Id, 0, 0, 0, false, 0, ConversationTurns.Fingerprint(request)));
+            if (idempotent && await TryReplayAsync(submitted) is { } replay)
+            {
+                return (replay, null);
+            }
+            var (begun, refused) = await conversations.BeginAsync(caller, request, id, hold: null, cancellationToken);
+            if (begun is null)
+            {
+                return (refused!, null);
+            }
+            (turn, request) = (begun, begun.Request);
+        }
+
+        // A turn's answer is appended by the worker, so it never takes a hit here: the worker's single flight serves it.
+        var cached = idempotent || turn is not null
             ? cache.TicketOnly(caller, request, http)
             : await cache.LookupAsync(caller, request, http, cancellationToken);
+        telemetry?.CacheLookedUp(cached.Hit is not null, cached.Ticket is not null);
         if (cached.Hit is { } hit)
         {
             return (hit, null); // answered before the limits: a hit admits no work
         }
 
-        var idempotent = idempotencyKey.Length > 0;
-        var id = idempotent ? JobIds.ForIdempotencyKey(caller, idempotencyKey) : JobIds.New(time);
-        var job = new Job(id, caller, JobStatus.Queued, request, time.GetUtcNow(), Cache: cached.Ticket);
+        var job = new Job(id, caller, JobStatus.Queued, request, time.GetUtcNow(), Cache: cached.Ticket, Conversation: turn?.Turn);
         // From here the reservation, the row and the message are one unit: a client that hangs up must not tear them
         // apart, so no write below takes the request's cancellation token.
         // A replay holds no new reservation: the original job's covers it.
-        if (idempotent && await TryReplayAsync(job) is { } replayed)
+        if (idempotent && turn is null && await TryReplayAsync(job) is { } replayed)
         {
             return (replayed, null);
         }
@@ -94,10 +120,12 @@ public sealed class SubmitChatHandler(
         catch (Exception ex) when (StorageFailure.Is(ex))
         {
             RequestsLog.StorageFailed(logger, ex);
+            await TryReleaseTurnAsync(job, turn);
             return (ApiProblems.StorageUnavailable(), null);
         }
         if (!admission.Admitted)
         {
+            await TryReleaseTurnAsync(job, turn);
             return (admission.Problem(time.GetUtcNow()), admission);
         }
         try
@@ -105,13 +133,15 @@ public sealed class SubmitChatHandler(
             if (await budgets.ReserveAsync(job, CancellationToken.None) is { } exceeded)
             {
                 await rateLimits.ReleaseAsync(job, CancellationToken.None);
+                await TryReleaseTurnAsync(job, turn);
                 return (SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow()), admission);
             }
             job = await jobs.AddAsync(job, CancellationToken.None);
         }
         catch (RequestFailedException ex) when (ex.Status == StatusCodes.Status409Conflict && idempotent)
         {
-            // Lost a race with the same key: give back this submit's own hold; the winner's job carries its own.
+            // Lost a race with the same key: give back this submit's own hold; the winner's job carries its own (and
+            // holds the conversation under the same id).
             await TryReleaseAsync(job);
             return (await TryReplayAsync(job) ?? ApiProblems.StorageUnavailable(), admission);
         }
@@ -119,6 +149,7 @@ public sealed class SubmitChatHandler(
         {
             RequestsLog.StorageFailed(logger, ex);
             await TryReleaseAsync(job);
+            await TryReleaseTurnAsync(job, turn);
             return (ApiProblems.StorageUnavailable(), admission);
         }
 
@@ -133,10 +164,12 @@ public sealed class SubmitChatHandler(
             RequestsLog.StorageFailed(logger, ex);
             await TryDeleteUnqueuedJobAsync(job);
             await TryReleaseAsync(job);
+            await TryReleaseTurnAsync(job, turn);
             return (ApiProblems.StorageUnavailable(), admission);
         }
 
-        RequestsLog.Accepted(logger, job.Id, caller, request.Model, request.Messages.Count);
+        System.Diagnostics.Activity.Current?.SetTag(TelemetryNames.Ours.JobId, job.Id); // the submit span
+        RequestsLog.Accepted(logger, job.Id, CallerHash.Of(caller), request.Model, request.Messages.Count);
         return (await AcceptedAsync(job), admission);
     }
 
@@ -177,8 +210,7 @@ public sealed class SubmitChatHandler(
     /// </summary>
     private async Task<IResult> ReplayAsync(Job existing, Job submitted)
     {
-        if (existing.Caller != submitted.Caller
-            || JobTable.SerializeRequest(existing.Request) != JobTable.SerializeRequest(submitted.Request))
+        if (existing.Caller != submitted.Caller || Fingerprint(existing) != Fingerprint(submitted))
         {
             return ApiProblems.IdempotencyKeyReused();
         }
@@ -188,7 +220,7 @@ public sealed class SubmitChatHandler(
         {
             await queue.EnqueueAsync(existing.Id, CancellationToken.None);
         }
-        RequestsLog.Replayed(logger, existing.Id, existing.Caller, existing.Status);
+        RequestsLog.Replayed(logger, existing.Id, CallerHash.Of(existing.Caller), existing.Status);
         return await AcceptedAsync(existing);
     }
 
@@ -204,6 +236,12 @@ public sealed class SubmitChatHandler(
                 [CacheStatus.HeaderName] = job.Cache is { } ticket ? CacheStatus.Of(ticket) : CacheStatus.Bypass,
             });
     }
+
+    /// <summary>What a replay is compared by: the request as submitted (a conversation turn's history changes).</summary>
+    private static string Fingerprint(Job job) => job.Conversation?.Fingerprint ?? JobTable.SerializeRequest(job.Request);
+
+    private Task TryReleaseTurnAsync(Job job, BegunTurn? turn) =>
+        turn is null ? Task.CompletedTask : conversations.ReleaseAsync(job.Caller, job.Id, turn);
 
     private async Task TryDeleteUnqueuedJobAsync(Job job)
     {

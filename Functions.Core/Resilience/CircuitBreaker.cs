@@ -9,7 +9,8 @@ namespace Functions.Core.Resilience;
 /// instance's jobs wait instead of hammering the API. When it reopens, the next call probes: a failure opens it again,
 /// a success closes it. Failures are counted per instance; the break is shared.
 /// </summary>
-public sealed class CircuitBreaker(UpstreamGate gate, IOptions<ResilienceOptions> options, TimeProvider time, ILogger<CircuitBreaker> logger)
+public sealed class CircuitBreaker(UpstreamGate gate, IOptions<ResilienceOptions> options, TimeProvider time, ILogger<CircuitBreaker> logger,
+    Telemetry.ServerlessTelemetry? telemetry = null)
 {
     private int consecutiveFailures;
 
@@ -21,6 +22,7 @@ public sealed class CircuitBreaker(UpstreamGate gate, IOptions<ResilienceOptions
         {
             await gate.CloseUntilAsync(time.GetUtcNow() + settings.CircuitBreakDuration, "circuit_open", cancellationToken);
             ResilienceLog.CircuitOpened(logger, failures, (long)settings.CircuitBreakDuration.TotalMilliseconds);
+            telemetry?.CircuitOpened();
         }
     }
 

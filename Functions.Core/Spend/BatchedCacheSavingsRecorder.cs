@@ -25,7 +25,7 @@ public sealed class BatchedCacheSavingsRecorder(SpendLedger ledger, IOptions<Cac
     {
         if (!pending.Writer.TryWrite(new CacheSaving(Guid.NewGuid().ToString("N"), caller, model, usage, time.GetUtcNow())))
         {
-            SpendLog.SavingDropped(logger, caller); // only after shutdown began
+            SpendLog.SavingDropped(logger, Telemetry.CallerHash.Of(caller)); // only after shutdown began
         }
         return Task.CompletedTask;
     }

@@ -25,10 +25,12 @@ public sealed record BudgetExceeded(Budget Budget, BudgetWindow Window, long Req
 /// </summary>
 public sealed class BudgetReservations(
     BudgetStore store,
+    BudgetCounterCache cache,
     PriceTable prices,
     IOptions<BudgetOptions> budgets,
     IOptions<RequestLimitsOptions> limits,
-    ILogger<BudgetReservations> logger)
+    ILogger<BudgetReservations> logger,
+    Telemetry.ServerlessTelemetry? telemetry = null)
 {
     /// <summary>Rounds of read-check-write before giving up under contention (the caller then answers 503).</summary>
     private const int MaxRounds = 100;
@@ -52,7 +54,8 @@ public sealed class BudgetReservations(
             {
                 // Give back what earlier windows took for this job.
                 await ReleaseAsync(job, cancellationToken);
-                SpendLog.BudgetExceeded(logger, job.Caller, exceeded.Budget.Name, amount);
+                SpendLog.BudgetExceeded(logger, Telemetry.CallerHash.Of(job.Caller), exceeded.Budget.Name, amount);
+                telemetry?.BudgetRefused(exceeded.Budget.Name);
                 return exceeded;
             }
         }
@@ -77,30 +80,42 @@ public sealed class BudgetReservations(
     private async Task<BudgetExceeded?> ReserveAsync(BudgetWindow window, IReadOnlyList<Budget> windowBudgets, Job job, long amount,
         CancellationToken cancellationToken)
     {
+        var keys = windowBudgets.Select(budget => budget.CounterKey(job.Caller)).ToList();
+        using var turn = await cache.TurnAsync(window, keys, cancellationToken);
         for (var round = 1; ; round++)
         {
             var counters = new List<BudgetCounter>();
+            var refusal = default(Budget);
+            var allFresh = true;
             foreach (var budget in windowBudgets)
             {
-                var key = budget.CounterKey(job.Caller);
-                var counter = await store.GetCounterAsync(window, key, cancellationToken)
-                              ?? new BudgetCounter(key, budget.Scope == BudgetScope.Global ? null : job.Caller, 0, 0);
+                var (counter, fresh) = await CounterAsync(window, budget, job.Caller, cancellationToken);
+                allFresh &= fresh;
                 if (counter.SpentMicros + counter.ReservedMicros + amount > budget.LimitMicros)
                 {
-                    return new BudgetExceeded(budget, window, amount);
+                    refusal ??= budget;
                 }
                 counters.Add(counter with { ReservedMicros = counter.ReservedMicros + amount });
             }
+            if (refusal is not null)
+            {
+                if (allFresh)
+                {
+                    return new BudgetExceeded(refusal, window, amount);
+                }
+                cache.Forget(window, keys); // refuse only on a current view: look again
+                continue;
+            }
 
-            var reservation = new BudgetReservation(ReservationId(job), job.Caller, [.. counters.Select(counter => counter.RowKey)], amount,
-                BudgetReservation.Reserved, ",", 0);
+            var reservation = new BudgetReservation(ReservationId(job), job.Caller, [.. keys], amount, BudgetReservation.Reserved, ",", 0);
             try
             {
-                await store.SubmitAsync(window, counters, reservation, cancellationToken);
+                cache.Put(window, await store.SubmitAsync(window, counters, reservation, cancellationToken));
                 return null;
             }
             catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && round < MaxRounds)
             {
+                cache.Forget(window, keys);
                 if (await store.GetReservationAsync(window, ReservationId(job), cancellationToken) is not null)
                 {
                     return null; // Already reserved (a retried write that had in fact succeeded).
@@ -108,6 +123,21 @@ public sealed class BudgetReservations(
                 SpendLog.CounterContention(logger, window.Key, round);
             }
         }
+    }
+
+    /// <summary>A counter as this instance last knew it, else as storage has it (or a new one), and whether that view is fresh.</summary>
+    private async Task<(BudgetCounter Counter, bool Fresh)> CounterAsync(BudgetWindow window, Budget budget, string caller,
+        CancellationToken cancellationToken)
+    {
+        var key = budget.CounterKey(caller);
+        if (cache.Get(window, key) is { } known)
+        {
+            return known;
+        }
+        var counter = await store.GetCounterAsync(window, key, cancellationToken)
+                      ?? new BudgetCounter(key, budget.Scope == BudgetScope.Global ? null : caller, 0, 0);
+        cache.Put(window, [counter]);
+        return (counter, true);
     }
 
     private async Task FinishAsync(Job job, int? attempt, long actualMicros, CancellationToken cancellationToken)
@@ -130,10 +160,12 @@ public sealed class BudgetReservations(
                     break;
                 }
 
+                using var turn = await cache.TurnAsync(window, reservation!.Counters, cancellationToken);
                 var counters = new List<BudgetCounter>();
-                foreach (var key in reservation!.Counters)
+                foreach (var key in reservation.Counters)
                 {
-                    var counter = await store.GetCounterAsync(window, key, cancellationToken) ?? new BudgetCounter(key, null, 0, 0);
+                    var counter = cache.Get(window, key)?.Counter
+                                  ?? await store.GetCounterAsync(window, key, cancellationToken) ?? new BudgetCounter(key, null, 0, 0);
                     counters.Add(counter with
                     {
                         ReservedMicros = Math.Max(0, counter.ReservedMicros - reservation.HeldMicros),
@@ -149,11 +181,12 @@ public sealed class BudgetReservations(
                     : reservation with { State = BudgetReservation.Released, HeldMicros = 0 };
                 try
                 {
-                    await store.SubmitAsync(window, counters, finished, cancellationToken);
+                    cache.Put(window, await store.SubmitAsync(window, counters, finished, cancellationToken));
                     break;
                 }
                 catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && round < MaxRounds)
                 {
+                    cache.Forget(window, reservation.Counters);
                     SpendLog.CounterContention(logger, window.Key, round);
                 }
             }

@@ -23,6 +23,9 @@ public sealed record LedgerEntry(
 {
     public const string Call = "call";
     public const string Saving = "saving";
+
+    /// <summary>A model call that extended a conversation's summary: spend like any call, and counted apart as a summary.</summary>
+    public const string Summary = "summary";
 }
 
 /// <summary>A cache hit waiting to be written to the ledger as a saving.</summary>
@@ -37,13 +40,14 @@ public sealed record CacheSaving(string Id, string Caller, string Model, TokenUs
 public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvider time, ILogger<SpendLedger> logger)
 {
     /// <summary>Records the model call of <paramref name="job"/>'s current attempt; returns its cost in micro-dollars.</summary>
-    public async Task<long> RecordCallAsync(Job job, JobResult result, CancellationToken cancellationToken)
+    /// <param name="kind"><see cref="LedgerEntry.Call"/>, or <see cref="LedgerEntry.Summary"/> for a conversation's summary call.</param>
+    public async Task<long> RecordCallAsync(Job job, JobResult result, CancellationToken cancellationToken, string kind = LedgerEntry.Call)
     {
         var startedAt = job.StartedAt ?? job.CreatedAt;
         var cost = prices.Cost(result.Model, result.Usage, startedAt);
-        var entry = new LedgerEntry(LedgerEntry.Call, job.Caller, result.Model, cost.PricedAs, result.Usage, cost.Micros, time.GetUtcNow(),
+        var entry = new LedgerEntry(kind, job.Caller, result.Model, cost.PricedAs, result.Usage, cost.Micros, time.GetUtcNow(),
             job.Id, job.ModelCalls);
-        var key = $"call|{job.Id}|{job.ModelCalls:D3}";
+        var key = $"{kind}|{job.Id}|{job.ModelCalls:D3}";
         if (!await TryAddAsync(SpendKeys.DayOf(startedAt), key, entry, cancellationToken))
         {
             SpendLog.CallAlreadyRecorded(logger, job.Id, job.ModelCalls);

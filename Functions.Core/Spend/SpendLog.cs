@@ -12,8 +12,8 @@ internal static partial class SpendLog
     public static partial void CallAlreadyRecorded(ILogger logger, string jobId, int attempt);
 
     [LoggerMessage(EventId = 602, Level = LogLevel.Information,
-        Message = "Caller {Caller} refused: a worst case of {RequestMicros} micro-USD would exceed budget {Budget}")]
-    public static partial void BudgetExceeded(ILogger logger, string caller, string budget, long requestMicros);
+        Message = "Caller {CallerHash} refused: a worst case of {RequestMicros} micro-USD would exceed budget {Budget}")]
+    public static partial void BudgetExceeded(ILogger logger, string callerHash, string budget, long requestMicros);
 
     [LoggerMessage(EventId = 603, Level = LogLevel.Debug, Message = "Budget window {Window} changed under us (round {Round}); retrying")]
     public static partial void CounterContention(ILogger logger, string window, int round);
@@ -25,8 +25,8 @@ internal static partial class SpendLog
     [LoggerMessage(EventId = 605, Level = LogLevel.Information, Message = "Spend rollup: another run moved the watermark first")]
     public static partial void WatermarkRace(ILogger logger);
 
-    [LoggerMessage(EventId = 620, Level = LogLevel.Warning, Message = "A cache saving for caller {Caller} arrived after shutdown began; not recorded")]
-    public static partial void SavingDropped(ILogger logger, string caller);
+    [LoggerMessage(EventId = 620, Level = LogLevel.Warning, Message = "A cache saving for caller {CallerHash} arrived after shutdown began; not recorded")]
+    public static partial void SavingDropped(ILogger logger, string callerHash);
 
     [LoggerMessage(EventId = 621, Level = LogLevel.Error, Message = "{Count} cache savings could not be written to the ledger; storage kept failing")]
     public static partial void SavingsNotRecorded(ILogger logger, int count, Exception exception);

@@ -100,6 +100,8 @@ public sealed class SpendRollups(SpendTable table)
             ["CostMicros"] = totals.CostMicros,
             ["CacheHits"] = totals.CacheHits,
             ["SavedMicros"] = totals.SavedMicros,
+            ["SummaryCalls"] = totals.SummaryCalls,
+            ["SummaryCostMicros"] = totals.SummaryCostMicros,
         };
     }
 
@@ -114,5 +116,7 @@ public sealed class SpendRollups(SpendTable table)
             entity.GetInt64("OutputTokens") ?? 0,
             entity.GetInt64("CostMicros") ?? 0,
             entity.GetInt64("CacheHits") ?? 0,
-            entity.GetInt64("SavedMicros") ?? 0));
+            entity.GetInt64("SavedMicros") ?? 0,
+            entity.GetInt64("SummaryCalls") ?? 0,
+            entity.GetInt64("SummaryCostMicros") ?? 0));
 }

@@ -1,6 +1,10 @@
 namespace Functions.Core.Spend;
 
-/// <summary>Sums of ledger entries: model calls with their tokens and cost, and cache hits with the spend they saved.</summary>
+/// <summary>
+/// Sums of ledger entries: model calls with their tokens and cost, and cache hits with the spend they saved. Summary calls
+/// (conversations' running summaries) are calls like the others, in every sum, and also counted apart in
+/// <see cref="SummaryCalls"/> and <see cref="SummaryCostMicros"/>.
+/// </summary>
 public sealed record SpendTotals(
     long Calls,
     long InputTokens,
@@ -8,7 +12,9 @@ public sealed record SpendTotals(
     long OutputTokens,
     long CostMicros,
     long CacheHits,
-    long SavedMicros)
+    long SavedMicros,
+    long SummaryCalls = 0,
+    long SummaryCostMicros = 0)
 {
     public static SpendTotals Zero { get; } = new(0, 0, 0, 0, 0, 0, 0);
 
@@ -25,6 +31,8 @@ public sealed record SpendTotals(
             CachedInputTokens = CachedInputTokens + entry.Usage.CachedInputTokens,
             OutputTokens = OutputTokens + entry.Usage.OutputTokens,
             CostMicros = CostMicros + entry.CostMicros,
+            SummaryCalls = SummaryCalls + (entry.Kind == LedgerEntry.Summary ? 1 : 0),
+            SummaryCostMicros = SummaryCostMicros + (entry.Kind == LedgerEntry.Summary ? entry.CostMicros : 0),
         };
 
     public SpendTotals Add(SpendTotals other) => new(
@@ -34,5 +42,7 @@ public sealed record SpendTotals(
         OutputTokens + other.OutputTokens,
         CostMicros + other.CostMicros,
         CacheHits + other.CacheHits,
-        SavedMicros + other.SavedMicros);
+        SavedMicros + other.SavedMicros,
+        SummaryCalls + other.SummaryCalls,
+        SummaryCostMicros + other.SummaryCostMicros);
 }

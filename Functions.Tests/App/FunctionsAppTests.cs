@@ -5,6 +5,7 @@ using Azure.Storage.Queues;
 using Functions.Core;
 using Functions.Core.Callers;
 using Functions.Core.Requests;
+using Functions.Tests.ChatCompletions;
 using Functions.Tests.Infrastructure;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
@@ -68,6 +69,32 @@ public sealed class FunctionsAppTests(AzuriteFixture azurite) : HostedTest(azuri
     }
 
     [Fact]
+    public async Task ChatCompletionsTrigger_StreamsEachDelta_TheUsageChunk_AndDone_AndRecordsTheUpstreamUsage()
+    {
+        Model.Enqueue(FakeReply.Completion("one two three four", promptTokens: 21, completionTokens: 4, model: "gpt-4.1-mini"));
+        var app = await StartFunctionsAppAsync();
+
+        using var response = await app.SendAsync(ChatCompletionsClient.Request(
+            ChatCompletionsClient.User("stream it", stream: true, includeUsage: true), caller: "bob"));
+        var body = await response.Content.ReadAsStringAsync();
+        var events = ChatCompletionsClient.Events(body);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("one two three four", ChatCompletionsClient.StreamedText(body));
+        Assert.Equal(4, events.Count(data => data.Contains("\"content\":\"") && !data.Contains("\"content\":\"\"")));
+        Assert.Equal(21, JsonDocument.Parse(events[^2]).RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal("[DONE]", events[^1]);
+        var calls = new List<Core.Spend.LedgerEntry>();
+        await foreach (var entry in app.Services.GetRequiredService<Core.Spend.SpendLedger>().ReadDayAsync(DateOnly.FromDateTime(DateTime.UtcNow), default))
+        {
+            calls.Add(entry);
+        }
+        var call = Assert.Single(calls, entry => entry.Kind == Core.Spend.LedgerEntry.Call && entry.Caller == "bob");
+        Assert.Equal(new Core.Jobs.TokenUsage(21, 0, 4), call.Usage);
+    }
+
+    [Fact]
     public async Task ProcessChatPoison_EndsTheJobFailed()
     {
         var queueName = AzuriteFixture.UniqueName("apppoison");
@@ -123,14 +150,16 @@ public sealed class FunctionsAppTests(AzuriteFixture azurite) : HostedTest(azuri
     }
 
     [Fact]
-    public async Task ApplicationInsights_GetsTheAppsInformationLogs_NotOnlyWarnings()
+    public async Task Telemetry_IsOpenTelemetry_WithNoClassicApplicationInsightsFilter()
     {
         var app = await StartFunctionsAppAsync();
 
+        // Core's wiring: spans, metrics and logs through the OpenTelemetry SDK (Azure Monitor is added in Azure, where
+        // APPLICATIONINSIGHTS_CONNECTION_STRING is set); the classic SDK and its Warning-only log rule are gone.
+        Assert.NotNull(app.Services.GetService<OpenTelemetry.Trace.TracerProvider>());
+        Assert.NotNull(app.Services.GetService<OpenTelemetry.Metrics.MeterProvider>());
         var rules = app.Services.GetRequiredService<IOptions<LoggerFilterOptions>>().Value.Rules;
-
-        Assert.DoesNotContain(rules, rule => rule.ProviderName == global::Functions.ApplicationInsightsLogging.ProviderName
-            && rule.LogLevel >= LogLevel.Warning);
+        Assert.DoesNotContain(rules, rule => rule.ProviderName?.Contains("ApplicationInsights", StringComparison.Ordinal) == true);
     }
 
     private static HttpRequestMessage Post(string path, object body, string? caller = null)

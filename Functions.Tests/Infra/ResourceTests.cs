@@ -54,6 +54,25 @@ public sealed class ResourceTests(BicepTemplateFixture bicep)
     }
 
     [Fact]
+    public void Workbook_ChartsTheGenAiMetricsOnTheComponent_AndTheQueues()
+    {
+        var workbook = Template.Single("Microsoft.Insights/workbooks");
+        // The workbook's JSON is inlined into the module's template (loadTextContent), its IDs filled in at deployment.
+        var content = Template.Text;
+
+        Assert.Equal("shared", workbook.Body["kind"]?.ToString());
+        Assert.Equal("[parameters('applicationInsightsId')]", workbook.Text("properties.sourceId"));
+        Assert.Contains("'Microsoft.Insights/components'", workbook.ModuleParameter("applicationInsightsId"));
+        Assert.Contains("'Microsoft.Storage/storageAccounts'", workbook.ModuleParameter("storageAccountId"));
+        // Tokens, cost, latency and errors per model and endpoint, cache hit ratio and queue depth.
+        foreach (var needed in (string[])["gen_ai.client.token.usage", "chat_backend.cost", "gen_ai.request.model", "server.address",
+                     "error.type", "chat_backend.cache.outcome", "QueueMessageCount", "percentile(duration, 95)"])
+        {
+            Assert.Contains(needed, content);
+        }
+    }
+
+    [Fact]
     public void FunctionApp_RunsOnTheFlexConsumptionPlan()
     {
         var plan = Template.Single("Microsoft.Web/serverfarms");

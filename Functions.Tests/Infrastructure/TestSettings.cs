@@ -21,6 +21,8 @@ public static class TestSettings
             ["Cache:SavingsFlushInterval"] = "00:00:00.050",
             ["Spend:Table"] = AzuriteFixture.UniqueName("spend"),
             ["RateLimits:Table"] = AzuriteFixture.UniqueName("rates"),
+            ["Conversations:Table"] = AzuriteFixture.UniqueName("conv"),
+            ["Conversations:SummaryQueue"] = AzuriteFixture.UniqueName("summaries"),
             ["Callers:TrustPrincipalHeader"] = "true",
             ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
             ["AzureFunctionsJobHost:extensions:queues:visibilityTimeout"] = "00:00:00",

@@ -17,6 +17,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Functions.Core.Conversations;
 using Moq;
 
 namespace Functions.Tests.Requests;
@@ -40,12 +41,16 @@ public sealed class SubmitChatHandlerTests
         new CallerRateLimiter(new RateLimitStore(Mock.Of<TableClient>(MockBehavior.Strict)), new WorstCaseTokens(new TokenCounter(), Options.Create(new RequestLimitsOptions())),
             Options.Create(new RateLimitOptions()), Options.Create(new CallerOptions()), TimeProvider.System, NullLogger<CallerRateLimiter>.Instance),
         new WorstCaseTokens(new TokenCounter(), Options.Create(new RequestLimitsOptions())),
-        new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))),
+        new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))), new BudgetCounterCache(TimeProvider.System),
             Prices, Options.Create(new BudgetOptions()),
             Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
         new JobTable(table.Object),
         new JobQueue(queue.Object),
         Jobs.Streams.TestStreamTokens.Create(),
+        // Not a conversation turn: the conversations table and queue are never touched.
+        new ConversationTurns(new ConversationTable(Mock.Of<TableClient>(MockBehavior.Strict)), new JobTable(table.Object), new TokenCounter(),
+            new SummaryQueue(Mock.Of<QueueClient>(MockBehavior.Strict)), Options.Create(new ConversationsOptions()),
+            Options.Create(new Core.Resilience.ResilienceOptions()), TimeProvider.System, NullLogger<ConversationTurns>.Instance),
         TimeProvider.System,
         NullLogger<SubmitChatHandler>.Instance);
 

@@ -247,6 +247,26 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Alerts__SlackWebhookUrl: ''
       Alerts__TeamsWebhookUrl: ''
 
+      // OperationalAlerts: upstream 429/5xx rates, circuit open, poison messages and unusual spend (the code's
+      // defaults), once per episode to the alert channels above.
+      OperationalAlerts__Window: '00:05:00'
+      OperationalAlerts__MinimumCalls: '20'
+      OperationalAlerts__RateLimitedPercent: '20'
+      OperationalAlerts__ServerErrorPercent: '10'
+      OperationalAlerts__CircuitOpen: 'true'
+      OperationalAlerts__PoisonMessages: '1'
+      OperationalAlerts__SpendMultiplier: '3'
+      OperationalAlerts__SpendTrailingHours: '24'
+      OperationalAlerts__SpendMinimumUsd: '1'
+      OperationalAlerts__FlushInterval: '00:00:15'
+
+      // TelemetryOptions: OpenTelemetry to Application Insights (Functions/Program.cs); prompts are never recorded
+      // unless RecordMessageContent is turned on.
+      Telemetry__ServiceName: 'chat-backend'
+      Telemetry__RecordMessageContent: 'false'
+      Telemetry__ConsoleSummary: 'false'
+      Telemetry__ExportQueueSize: '2048'
+
       // ResilienceOptions (the code's defaults)
       Resilience__MaxRetries: '4'
       Resilience__BaseBackoff: '00:00:00.500'
@@ -285,6 +305,15 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       ChatCompletions__MaxUpstreamWait: '00:00:02'
       ChatCompletions__KeepAliveInterval: '00:00:15'
 
+      // ConversationsOptions (the code's defaults): the history budget, the summary model, the table and summary queue
+      // (both created by the app at start-up; the SummarizeConversation trigger binds to Conversations__SummaryQueue).
+      Conversations__MaxHistoryTokens: '3000'
+      Conversations__SummaryModel: 'gpt-4.1-nano'
+      Conversations__SummaryMaxTokens: '400'
+      Conversations__MaxMessages: '1000'
+      Conversations__Table: 'conversations'
+      Conversations__SummaryQueue: 'conversation-summaries'
+
       // CorsOptions: the same origins as siteConfig.cors above, which answers preflights in Azure.
       Cors__AllowedOrigins: join(corsAllowedOrigins, ',')
 
@@ -300,8 +329,9 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Requests__MaxTotalChars: '128000'
       Requests__MaxOutputTokens: string(maxOutputTokens)
 
-      // Timer trigger schedule (%SPEND_ROLLUP_SCHEDULE%)
+      // Timer trigger schedules (%SPEND_ROLLUP_SCHEDULE%, %OPS_ALERTS_SCHEDULE%)
       SPEND_ROLLUP_SCHEDULE: spendRollupSchedule
+      OPS_ALERTS_SCHEDULE: '0 * * * * *'
     }
   }
 }
