@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Functions.Core.Spend;
 
 namespace Functions.Core.Jobs;
 
@@ -14,10 +15,14 @@ public sealed record JobView(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? StreamUrl = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ConversationTurnView? Conversation = null)
 {
-    public static JobView From(Job job) => new(
+    /// <param name="prices">Prices the answer's usage, so a client can show what it cost without a price list of its own.</param>
+    public static JobView From(Job job, PriceTable prices) => new(
         job.Id,
         job.Status.ToString(),
-        job.Result is { } r ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage, r.ToolCalls) : null,
+        job.Result is { } r
+            ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage,
+                Money.Usd(prices.Cost(r.Model, r.Usage, job.CompletedAt ?? job.CreatedAt).Micros), r.ToolCalls)
+            : null,
         job.Status == JobStatus.Failed ? job.Error : null,
         job.CreatedAt,
         job.CompletedAt,
@@ -33,7 +38,9 @@ public sealed record ConversationTurnView(string Id, int HistoryTokens, int Hist
         new(turn.ConversationId, turn.HistoryTokens, turn.HistoryMessages, turn.SummaryUsed, turn.TrimmedMessages);
 }
 
-public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage,
+/// <param name="CostUsd">What the model call that produced this answer cost, priced like its ledger entry; a cache hit
+/// that returns it costs nothing again (the spend ledger records it as a saving).</param>
+public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage, decimal CostUsd,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<Requests.ToolCall>? ToolCalls = null);
 
 /// <summary>The body of a 202: the job, where to poll it, and where to stream it (a URL that carries its own short-lived token).</summary>
