@@ -75,6 +75,7 @@ public static class LocalHost
         // A bug answers 500 problem+json with no stack trace; client faults are 4xx (Core's AddApiProblems).
         app.UseExceptionHandler();
         app.UseCors();
+        app.MapDemoSpa();
         app.MapChatApi();
         app.MapConversationsApi();
         app.MapSpendApi();

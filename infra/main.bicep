@@ -89,6 +89,12 @@ param spendRollupSchedule string = '0 0 * * * *'
 @description('Origins of the single-page apps allowed to call the API from a browser (CORS), e.g. https://app.contoso.com.')
 param corsAllowedOrigins string[] = []
 
+@description('Deploy the demo single-page app (spa/) as a Free Azure Static Web App, and allow its origin in CORS.')
+param deployDemoSpa bool = true
+
+@description('Region of the demo SPA\'s Static Web App; empty picks the deployment region when Static Web Apps offers it, else eastus2.')
+param demoSpaLocation string = ''
+
 @description('Put App Service authentication (Microsoft Entra ID) in front of the app. Only then does the app trust the X-MS-CLIENT-PRINCIPAL-ID header (Callers__TrustPrincipalHeader follows this).')
 param enableAuthentication bool = false
 
@@ -125,7 +131,11 @@ var names = {
   keyVault: '${abbreviations.keyVaultVaults}${resourceToken}'
   plan: '${abbreviations.webServerFarms}${resourceToken}'
   functionApp: '${abbreviations.webSitesFunctions}api-${resourceToken}'
+  demoSpa: '${abbreviations.webStaticSites}spa-${resourceToken}'
 }
+
+// Static Web Apps' own regions (its content is served from a global edge; the region holds only its metadata).
+var staticWebAppRegions = ['westus2', 'centralus', 'eastus2', 'westeurope', 'eastasia']
 
 // Names the app's options read (Storage__ChatQueue, Storage__JobsTable) and the resources created for them.
 var chatQueueName = 'chat-jobs'
@@ -221,6 +231,17 @@ module rbac 'app/rbac.bicep' = {
   }
 }
 
+module demoSpa 'app/web.bicep' = if (deployDemoSpa) {
+  name: 'demoSpa'
+  scope: resourceGroup
+  params: {
+    name: names.demoSpa
+    location: !empty(demoSpaLocation) ? demoSpaLocation : (contains(staticWebAppRegions, location) ? location : 'eastus2')
+    tags: tags
+    serviceName: 'web'
+  }
+}
+
 module api 'app/api.bicep' = {
   name: 'api'
   scope: resourceGroup
@@ -260,7 +281,7 @@ module api 'app/api.bicep' = {
     budgetPerCallerMonthlyUsd: budgetPerCallerMonthlyUsd
     spendAdminCallers: spendAdminCallers
     spendRollupSchedule: spendRollupSchedule
-    corsAllowedOrigins: corsAllowedOrigins
+    corsAllowedOrigins: union(corsAllowedOrigins, deployDemoSpa ? [demoSpa!.outputs.uri] : [])
     enableAuthentication: enableAuthentication
     authClientId: authClientId
     authTenantId: tenant().tenantId
@@ -304,3 +325,6 @@ output SERVICE_API_URI string = api.outputs.uri
 
 @description('Endpoints of the "api" service: the HTTP routes live under /api.')
 output SERVICE_API_ENDPOINTS string[] = ['${api.outputs.uri}/api']
+
+@description('Address of the demo SPA (empty when deployDemoSpa is false).')
+output SERVICE_WEB_URI string = deployDemoSpa ? demoSpa!.outputs.uri : ''

@@ -1,6 +1,7 @@
 using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
+using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -26,6 +27,7 @@ public sealed class CacheLookup(
     CacheEntries cache,
     JobTable jobs,
     ICacheSavingsRecorder savings,
+    PriceTable prices,
     IOptions<CacheOptions> options,
     TimeProvider time,
     ILogger<CacheLookup> logger)
@@ -55,7 +57,7 @@ public sealed class CacheLookup(
                 : await jobs.AddAsync(new Job(JobIds.New(time), caller, JobStatus.Queued, request, now,
                     Cache: ticket! with { Outcome = CacheOutcome.Hit }).Succeed(entry.Result, now), cancellationToken);
             CacheLog.Hit(logger, Telemetry.CallerHash.Of(caller), job.Id);
-            return new CacheLookupResult(ticket, new WithHeadersResult(TypedResults.Ok(JobView.From(job)), new Dictionary<string, string>
+            return new CacheLookupResult(ticket, new WithHeadersResult(TypedResults.Ok(JobView.From(job, prices)), new Dictionary<string, string>
             {
                 [CacheStatus.HeaderName] = CacheStatus.Hit(hit.FreshFor),
                 [HeaderNames.Age] = hit.AgeHeader,

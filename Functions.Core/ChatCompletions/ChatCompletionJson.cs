@@ -15,10 +15,12 @@ public static class ChatCompletionJson
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
     };
 
+    /// <param name="costUsd">What producing the answer cost; goes out as <c>usage.cost_usd</c> (gateways such as OpenRouter
+    /// add their cost to usage the same way), so an SPA can show it without a price list of its own.</param>
     /// <param name="conversation">A conversation turn's history, added as the extra field <c>conversation</c> (SDKs keep unknown fields).</param>
-    public static object Completion(string id, long created, JobResult result, Conversations.ConversationTurn? conversation = null)
+    public static object Completion(string id, long created, JobResult result, decimal costUsd, Conversations.ConversationTurn? conversation = null)
     {
-        var completion = Body(id, created, result);
+        var completion = Body(id, created, result, costUsd);
         if (conversation is null)
         {
             return completion;
@@ -35,7 +37,7 @@ public static class ChatCompletionJson
         return node;
     }
 
-    private static object Body(string id, long created, JobResult result) => new
+    private static object Body(string id, long created, JobResult result, decimal costUsd) => new
     {
         id,
         @object = "chat.completion",
@@ -57,7 +59,7 @@ public static class ChatCompletionJson
                 logprobs = (object?)null,
             },
         },
-        usage = Usage(result.Usage),
+        usage = Usage(result.Usage, costUsd),
     };
 
     /// <summary>One streamed update as a chunk of the single choice; the delta holds only what this update carries, as OpenAI's do.</summary>
@@ -93,22 +95,23 @@ public static class ChatCompletionJson
     }
 
     /// <summary>The last chunk when the client asked for <c>stream_options.include_usage</c>: no choices, the usage.</summary>
-    public static object UsageChunk(string id, long created, string model, TokenUsage usage) => new
+    public static object UsageChunk(string id, long created, string model, TokenUsage usage, decimal costUsd) => new
     {
         id,
         @object = "chat.completion.chunk",
         created,
         model,
         choices = Array.Empty<object>(),
-        usage = Usage(usage),
+        usage = Usage(usage, costUsd),
     };
 
-    private static object Usage(TokenUsage usage) => new
+    private static object Usage(TokenUsage usage, decimal costUsd) => new
     {
         prompt_tokens = usage.InputTokens,
         completion_tokens = usage.OutputTokens,
         total_tokens = usage.InputTokens + usage.OutputTokens,
         prompt_tokens_details = new { cached_tokens = usage.CachedInputTokens },
+        cost_usd = costUsd,
     };
 
     private static object ToolCallJson(ToolCall call) =>

@@ -33,6 +33,7 @@ public sealed class ChatCompletionRunner(
     BudgetReservations budgets,
     CallerRateLimiter rateLimits,
     ICacheSavingsRecorder savings,
+    PriceTable prices,
     ConversationTurns conversations,
     IOptions<ChatCompletionsOptions> options,
     TimeProvider time,
@@ -100,7 +101,7 @@ public sealed class ChatCompletionRunner(
                     if (call.IncludeUsage)
                     {
                         await WriteDataAsync(stream, ChatCompletionJson.UsageChunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(),
-                            answered.Model, answered.Usage), cancellationToken);
+                            answered.Model, answered.Usage, CostUsd(answered)), cancellationToken);
                     }
                     await stream.WriteAsync(Done, cancellationToken);
                 }
@@ -300,7 +301,7 @@ public sealed class ChatCompletionRunner(
         }
         if (call.IncludeUsage)
         {
-            await WriteDataAsync(stream, ChatCompletionJson.UsageChunk(responseId, created, answer.Model, answer.Usage), cancellationToken);
+            await WriteDataAsync(stream, ChatCompletionJson.UsageChunk(responseId, created, answer.Model, answer.Usage, CostUsd(answer)), cancellationToken);
         }
         await stream.WriteAsync(Done, cancellationToken);
     }
@@ -327,7 +328,7 @@ public sealed class ChatCompletionRunner(
             context.Response.Headers[name] = value;
         }
         context.Response.Headers[RequestIdHeader] = id;
-        return TypedResults.Json(ChatCompletionJson.Completion(ResponseId(id), time.GetUtcNow().ToUnixTimeSeconds(), answer, conversation),
+        return TypedResults.Json(ChatCompletionJson.Completion(ResponseId(id), time.GetUtcNow().ToUnixTimeSeconds(), answer, CostUsd(answer), conversation),
             ChatCompletionJson.Options).ExecuteAsync(context);
     }
 
@@ -338,6 +339,9 @@ public sealed class ChatCompletionRunner(
     }.Concat(ConversationHeaders.Of(job.Conversation)).Concat(RouteHeaders.Of(job.Request)).ToDictionary();
 
     private static string ResponseId(string id) => "chatcmpl-" + id;
+
+    /// <summary>Priced as the ledger prices it (the job view's <c>costUsd</c> says the same for a queued answer).</summary>
+    private decimal CostUsd(JobResult answer) => Money.Usd(prices.Cost(answer.Model, answer.Usage, time.GetUtcNow()).Micros);
 
     private static readonly ServerSentEvent Done = new("[DONE]");
 

@@ -44,7 +44,7 @@ public sealed class ChatCompletionsHandler(
         ServerlessTelemetry.TagCaller(caller);
         var roles = callers.Roles(http);
         var (result, admission) = await AnswerAsync(http, caller, roles, cancellationToken);
-        return (admission ?? await PeekAsync(caller, roles)).Apply(result);
+        return (admission ?? await rateLimits.PeekAsync(caller, roles, CancellationToken.None)).Apply(result);
     }
 
     /// <returns>The answer, and the rate-limit admission if the request got that far.</returns>
@@ -117,18 +117,4 @@ public sealed class ChatCompletionsHandler(
 
     private Task ReleaseTurnAsync(string caller, string id, BegunTurn? turn) =>
         turn is null ? Task.CompletedTask : conversations.ReleaseAsync(caller, id, turn);
-
-    /// <summary>The caller's limits for an answer that admitted nothing; none when storage does not answer (the answer stands).</summary>
-    private async Task<RateLimitDecision> PeekAsync(string caller, IReadOnlySet<string> roles)
-    {
-        try
-        {
-            return await rateLimits.PeekAsync(caller, roles, CancellationToken.None);
-        }
-        catch (Exception ex) when (StorageFailure.Is(ex))
-        {
-            ChatCompletionsLog.StorageFailed(logger, ex);
-            return RateLimitDecision.Unlimited;
-        }
-    }
 }

@@ -2,6 +2,7 @@ using Functions.Core.Cache;
 using Functions.Core.Callers;
 using Functions.Core.Http;
 using Functions.Core.Jobs.Streams;
+using Functions.Core.Spend;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
@@ -11,7 +12,7 @@ namespace Functions.Core.Jobs;
 /// <c>GET /api/chat/{id}</c>: a job's status and result, for the caller that created it and nobody else. An unfinished
 /// job's view also names a fresh <c>streamUrl</c>, for a client whose earlier one has expired.
 /// </summary>
-public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, StreamTokens streams, TimeProvider time)
+public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, StreamTokens streams, PriceTable prices, TimeProvider time)
 {
     /// <summary>How long a client should wait before polling an unfinished job again.</summary>
     public const string PollAfterSeconds = "1";
@@ -30,7 +31,7 @@ public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, Stream
         }
 
         var headers = new Dictionary<string, string>();
-        var view = JobView.From(job);
+        var view = JobView.From(job, prices);
         if (!job.IsTerminal)
         {
             headers[HeaderNames.RetryAfter] = PollAfter(job);

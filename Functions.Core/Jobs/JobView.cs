@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Functions.Core.Spend;
 
 namespace Functions.Core.Jobs;
 
@@ -15,10 +16,14 @@ public sealed record JobView(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ConversationTurnView? Conversation = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] RouteView? Route = null)
 {
-    public static JobView From(Job job) => new(
+    /// <param name="prices">Prices the answer's usage, so a client can show what it cost without a price list of its own.</param>
+    public static JobView From(Job job, PriceTable prices) => new(
         job.Id,
         job.Status.ToString(),
-        job.Result is { } r ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage, r.ToolCalls, r.Stale ? true : null) : null,
+        job.Result is { } r
+            ? new JobResultView(r.Content, r.Model, r.FinishReason, r.Usage,
+                Money.Usd(prices.Cost(r.Model, r.Usage, job.CompletedAt ?? job.CreatedAt).Micros), r.ToolCalls, r.Stale ? true : null)
+            : null,
         job.Status == JobStatus.Failed ? job.Error : null,
         job.CreatedAt,
         job.CompletedAt,
@@ -49,7 +54,9 @@ public sealed record ConversationTurnView(string Id, int HistoryTokens, int Hist
         new(turn.ConversationId, turn.HistoryTokens, turn.HistoryMessages, turn.SummaryUsed, turn.TrimmedMessages);
 }
 
-public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage,
+/// <param name="CostUsd">What the model call that produced this answer cost, priced like its ledger entry; a cache hit
+/// that returns it costs nothing again (the spend ledger records it as a saving).</param>
+public sealed record JobResultView(string Content, string Model, string FinishReason, TokenUsage Usage, decimal CostUsd,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<Requests.ToolCall>? ToolCalls = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Stale = null);
 

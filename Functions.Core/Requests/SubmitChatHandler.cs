@@ -52,7 +52,7 @@ public sealed class SubmitChatHandler(
         ServerlessTelemetry.TagCaller(caller);
         var roles = callers.Roles(http);
         var (result, admission) = await SubmitAsync(http, caller, roles, cancellationToken);
-        return (admission ?? await PeekAsync(caller, roles)).Apply(result);
+        return (admission ?? await rateLimits.PeekAsync(caller, roles, CancellationToken.None)).Apply(result);
     }
 
     /// <returns>The answer, and the rate-limit admission if the request got that far.</returns>
@@ -173,20 +173,6 @@ public sealed class SubmitChatHandler(
         System.Diagnostics.Activity.Current?.SetTag(TelemetryNames.Ours.JobId, job.Id); // the submit span
         RequestsLog.Accepted(logger, job.Id, CallerHash.Of(caller), request.Model, request.Messages.Count);
         return (await AcceptedAsync(job), admission);
-    }
-
-    /// <summary>The caller's limits for an answer that admitted nothing; none when storage does not answer (the answer stands).</summary>
-    private async Task<RateLimitDecision> PeekAsync(string caller, IReadOnlySet<string> roles)
-    {
-        try
-        {
-            return await rateLimits.PeekAsync(caller, roles, CancellationToken.None);
-        }
-        catch (Exception ex) when (StorageFailure.Is(ex))
-        {
-            RequestsLog.StorageFailed(logger, ex);
-            return RateLimitDecision.Unlimited;
-        }
     }
 
     /// <returns>The answer for a key already used, or null when no job has it yet.</returns>

@@ -57,8 +57,10 @@ public sealed record Budget(BudgetPeriod Period, BudgetScope Scope, long LimitMi
     public string Name => (Scope == BudgetScope.Global ? "global" : "perCaller") + Period;
 
     /// <summary>The row of this budget's counter for <paramref name="caller"/> within a window's partition.</summary>
+    public const string GlobalCounterKey = "counter|global";
+
     public string CounterKey(string caller) =>
-        Scope == BudgetScope.Global ? "counter|global" : "counter|caller|" + SpendKeys.Part(caller);
+        Scope == BudgetScope.Global ? GlobalCounterKey : "counter|caller|" + SpendKeys.Part(caller);
 }
 
 /// <summary>A budget's period that contains a given instant: a UTC day or a UTC calendar month.</summary>

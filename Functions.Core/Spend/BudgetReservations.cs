@@ -25,6 +25,7 @@ public sealed record BudgetExceeded(Budget Budget, BudgetWindow Window, long Req
 /// </summary>
 public sealed class BudgetReservations(
     BudgetStore store,
+    BudgetCounterCache cache,
     PriceTable prices,
     IOptions<BudgetOptions> budgets,
     IOptions<RequestLimitsOptions> limits,
@@ -93,6 +94,8 @@ public sealed class BudgetReservations(
         {
             var window = BudgetWindow.Of(period, job.CreatedAt);
             var windowBudgets = configured.Where(budget => budget.Period == period).ToList();
+            var keys = windowBudgets.Select(budget => budget.CounterKey(job.Caller)).ToList();
+            using var turn = await cache.TurnAsync(window, keys, cancellationToken);
             for (var round = 1; ; round++)
             {
                 var reservation = await store.GetReservationAsync(window, ReservationId(job), cancellationToken);
@@ -101,23 +104,33 @@ public sealed class BudgetReservations(
                 {
                     break;
                 }
-                var (counters, exceeded) = await AddedToCountersAsync(window, windowBudgets, job, amount - held, cancellationToken);
-                if (exceeded is not null)
+                // Checked on the counters as storage has them now: a fallback must never take a budget past its limit.
+                var extra = amount - held;
+                var counters = new List<BudgetCounter>();
+                foreach (var budget in windowBudgets)
                 {
-                    SpendLog.BudgetExceeded(logger, Telemetry.CallerHash.Of(job.Caller), exceeded.Name, amount);
-                    telemetry?.BudgetRefused(exceeded.Name);
-                    return new BudgetExceeded(exceeded, window, amount);
+                    var key = budget.CounterKey(job.Caller);
+                    var counter = await store.GetCounterAsync(window, key, cancellationToken)
+                                  ?? new BudgetCounter(key, budget.Scope == BudgetScope.Global ? null : job.Caller, 0, 0);
+                    if (counter.SpentMicros + counter.ReservedMicros + extra > budget.LimitMicros)
+                    {
+                        SpendLog.BudgetExceeded(logger, Telemetry.CallerHash.Of(job.Caller), budget.Name, amount);
+                        telemetry?.BudgetRefused(budget.Name);
+                        return new BudgetExceeded(budget, window, amount);
+                    }
+                    counters.Add(counter with { ReservedMicros = counter.ReservedMicros + extra });
                 }
                 var raised = reservation is null
                     ? new BudgetReservation(ReservationId(job), job.Caller, [.. counters.Select(c => c.RowKey)], amount, BudgetReservation.Reserved, ",", 0)
                     : reservation with { HeldMicros = amount, State = BudgetReservation.Reserved };
                 try
                 {
-                    await store.SubmitAsync(window, counters, raised, cancellationToken);
+                    cache.Put(window, await store.SubmitAsync(window, counters, raised, cancellationToken));
                     break;
                 }
                 catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && round < MaxRounds)
                 {
+                    cache.Forget(window, keys);
                     SpendLog.CounterContention(logger, window.Key, round);
                 }
             }
@@ -128,23 +141,42 @@ public sealed class BudgetReservations(
     private async Task<BudgetExceeded?> ReserveAsync(BudgetWindow window, IReadOnlyList<Budget> windowBudgets, Job job, long amount,
         CancellationToken cancellationToken)
     {
+        var keys = windowBudgets.Select(budget => budget.CounterKey(job.Caller)).ToList();
+        using var turn = await cache.TurnAsync(window, keys, cancellationToken);
         for (var round = 1; ; round++)
         {
-            var (counters, exceeded) = await AddedToCountersAsync(window, windowBudgets, job, amount, cancellationToken);
-            if (exceeded is not null)
+            var counters = new List<BudgetCounter>();
+            var refusal = default(Budget);
+            var allFresh = true;
+            foreach (var budget in windowBudgets)
             {
-                return new BudgetExceeded(exceeded, window, amount);
+                var (counter, fresh) = await CounterAsync(window, budget, job.Caller, cancellationToken);
+                allFresh &= fresh;
+                if (counter.SpentMicros + counter.ReservedMicros + amount > budget.LimitMicros)
+                {
+                    refusal ??= budget;
+                }
+                counters.Add(counter with { ReservedMicros = counter.ReservedMicros + amount });
+            }
+            if (refusal is not null)
+            {
+                if (allFresh)
+                {
+                    return new BudgetExceeded(refusal, window, amount);
+                }
+                cache.Forget(window, keys); // refuse only on a current view: look again
+                continue;
             }
 
-            var reservation = new BudgetReservation(ReservationId(job), job.Caller, [.. counters.Select(counter => counter.RowKey)], amount,
-                BudgetReservation.Reserved, ",", 0);
+            var reservation = new BudgetReservation(ReservationId(job), job.Caller, [.. keys], amount, BudgetReservation.Reserved, ",", 0);
             try
             {
-                await store.SubmitAsync(window, counters, reservation, cancellationToken);
+                cache.Put(window, await store.SubmitAsync(window, counters, reservation, cancellationToken));
                 return null;
             }
             catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && round < MaxRounds)
             {
+                cache.Forget(window, keys);
                 if (await store.GetReservationAsync(window, ReservationId(job), cancellationToken) is not null)
                 {
                     return null; // Already reserved (a retried write that had in fact succeeded).
@@ -154,23 +186,19 @@ public sealed class BudgetReservations(
         }
     }
 
-    /// <summary>The window's counters with <paramref name="extra"/> more reserved, or the first budget it would exceed.</summary>
-    private async Task<(List<BudgetCounter> Counters, Budget? Exceeded)> AddedToCountersAsync(BudgetWindow window,
-        IReadOnlyList<Budget> windowBudgets, Job job, long extra, CancellationToken cancellationToken)
+    /// <summary>A counter as this instance last knew it, else as storage has it (or a new one), and whether that view is fresh.</summary>
+    private async Task<(BudgetCounter Counter, bool Fresh)> CounterAsync(BudgetWindow window, Budget budget, string caller,
+        CancellationToken cancellationToken)
     {
-        var counters = new List<BudgetCounter>();
-        foreach (var budget in windowBudgets)
+        var key = budget.CounterKey(caller);
+        if (cache.Get(window, key) is { } known)
         {
-            var key = budget.CounterKey(job.Caller);
-            var counter = await store.GetCounterAsync(window, key, cancellationToken)
-                          ?? new BudgetCounter(key, budget.Scope == BudgetScope.Global ? null : job.Caller, 0, 0);
-            if (counter.SpentMicros + counter.ReservedMicros + extra > budget.LimitMicros)
-            {
-                return (counters, budget);
-            }
-            counters.Add(counter with { ReservedMicros = counter.ReservedMicros + extra });
+            return known;
         }
-        return (counters, null);
+        var counter = await store.GetCounterAsync(window, key, cancellationToken)
+                      ?? new BudgetCounter(key, budget.Scope == BudgetScope.Global ? null : caller, 0, 0);
+        cache.Put(window, [counter]);
+        return (counter, true);
     }
 
     private async Task FinishAsync(Job job, int? attempt, long actualMicros, CancellationToken cancellationToken)
@@ -193,10 +221,12 @@ public sealed class BudgetReservations(
                     break;
                 }
 
+                using var turn = await cache.TurnAsync(window, reservation!.Counters, cancellationToken);
                 var counters = new List<BudgetCounter>();
-                foreach (var key in reservation!.Counters)
+                foreach (var key in reservation.Counters)
                 {
-                    var counter = await store.GetCounterAsync(window, key, cancellationToken) ?? new BudgetCounter(key, null, 0, 0);
+                    var counter = cache.Get(window, key)?.Counter
+                                  ?? await store.GetCounterAsync(window, key, cancellationToken) ?? new BudgetCounter(key, null, 0, 0);
                     counters.Add(counter with
                     {
                         ReservedMicros = Math.Max(0, counter.ReservedMicros - reservation.HeldMicros),
@@ -212,11 +242,12 @@ public sealed class BudgetReservations(
                     : reservation with { State = BudgetReservation.Released, HeldMicros = 0 };
                 try
                 {
-                    await store.SubmitAsync(window, counters, finished, cancellationToken);
+                    cache.Put(window, await store.SubmitAsync(window, counters, finished, cancellationToken));
                     break;
                 }
                 catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && round < MaxRounds)
                 {
+                    cache.Forget(window, reservation.Counters);
                     SpendLog.CounterContention(logger, window.Key, round);
                 }
             }

@@ -77,8 +77,9 @@ public sealed class BudgetStore(SpendTable table)
     /// replaced only if unchanged since it was read. Throws <see cref="TableTransactionFailedException"/> with 409 or
     /// 412 when another writer got there first: read again and retry.
     /// </summary>
-    public Task SubmitAsync(BudgetWindow window, IEnumerable<BudgetCounter> counters, BudgetReservation reservation,
-        CancellationToken cancellationToken)
+    /// <returns>The counters as written, with their new ETags.</returns>
+    public async Task<IReadOnlyList<BudgetCounter>> SubmitAsync(BudgetWindow window, IReadOnlyList<BudgetCounter> counters,
+        BudgetReservation reservation, CancellationToken cancellationToken)
     {
         var partition = Partition(window);
         var actions = counters.Select(counter => Write(new TableEntity(partition, counter.RowKey)
@@ -96,7 +97,8 @@ public sealed class BudgetStore(SpendTable table)
                 ["SettledAttempts"] = reservation.SettledAttempts,
                 ["SpentMicros"] = reservation.SpentMicros,
             }, reservation.ETag));
-        return table.Client.SubmitTransactionAsync(actions, cancellationToken);
+        var responses = (await table.Client.SubmitTransactionAsync(actions, cancellationToken)).Value;
+        return [.. counters.Select((counter, i) => counter with { ETag = responses[i].Headers.ETag ?? default })];
     }
 
     private static TableTransactionAction Write(TableEntity entity, ETag etag) => etag == default

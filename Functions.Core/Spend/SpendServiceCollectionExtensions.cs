@@ -25,6 +25,7 @@ public static class SpendServiceCollectionExtensions
         services.AddSingleton<Cache.ICacheSavingsRecorder>(provider => provider.GetRequiredService<BatchedCacheSavingsRecorder>());
         services.AddHostedService(provider => provider.GetRequiredService<BatchedCacheSavingsRecorder>());
         services.AddSingleton<BudgetStore>();
+        services.AddSingleton<BudgetCounterCache>();
         services.AddSingleton<BudgetReservations>();
         services.AddSingleton<SpendRollups>();
         services.AddSingleton<SpendRollup>();

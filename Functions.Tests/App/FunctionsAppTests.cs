@@ -5,6 +5,7 @@ using Azure.Storage.Queues;
 using Functions.Core;
 using Functions.Core.Callers;
 using Functions.Core.Requests;
+using Functions.Tests.ChatCompletions;
 using Functions.Tests.Infrastructure;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
@@ -65,6 +66,32 @@ public sealed class FunctionsAppTests(AzuriteFixture azurite) : HostedTest(azuri
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
         Assert.Equal("Paris.", job.GetProperty("result").GetProperty("content").GetString());
         Assert.Equal("Capital of France?", Assert.Single(Model.Calls).LastMessage);
+    }
+
+    [Fact]
+    public async Task ChatCompletionsTrigger_StreamsEachDelta_TheUsageChunk_AndDone_AndRecordsTheUpstreamUsage()
+    {
+        Model.Enqueue(FakeReply.Completion("one two three four", promptTokens: 21, completionTokens: 4, model: "gpt-4.1-mini"));
+        var app = await StartFunctionsAppAsync();
+
+        using var response = await app.SendAsync(ChatCompletionsClient.Request(
+            ChatCompletionsClient.User("stream it", stream: true, includeUsage: true), caller: "bob"));
+        var body = await response.Content.ReadAsStringAsync();
+        var events = ChatCompletionsClient.Events(body);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("one two three four", ChatCompletionsClient.StreamedText(body));
+        Assert.Equal(4, events.Count(data => data.Contains("\"content\":\"") && !data.Contains("\"content\":\"\"")));
+        Assert.Equal(21, JsonDocument.Parse(events[^2]).RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal("[DONE]", events[^1]);
+        var calls = new List<Core.Spend.LedgerEntry>();
+        await foreach (var entry in app.Services.GetRequiredService<Core.Spend.SpendLedger>().ReadDayAsync(DateOnly.FromDateTime(DateTime.UtcNow), default))
+        {
+            calls.Add(entry);
+        }
+        var call = Assert.Single(calls, entry => entry.Kind == Core.Spend.LedgerEntry.Call && entry.Caller == "bob");
+        Assert.Equal(new Core.Jobs.TokenUsage(21, 0, 4), call.Usage);
     }
 
     [Fact]

@@ -71,6 +71,8 @@ public sealed class ResponseCacheHttpTests(AzuriteFixture azurite) : HostedTest(
         Assert.Equal("Succeeded", view.GetProperty("status").GetString());
         Assert.Equal("Paris.", view.GetProperty("result").GetProperty("content").GetString());
         Assert.Equal(21, view.GetProperty("result").GetProperty("usage").GetProperty("inputTokens").GetInt32());
+        // 16 uncached input tokens at $0.40/M, 5 cached at $0.10/M and 3 output at $1.60/M: 11.7 micro-dollars, rounded up.
+        Assert.Equal(0.000012m, view.GetProperty("result").GetProperty("costUsd").GetDecimal());
         Assert.Single(Model.Calls);
         Assert.Equal(1, await JobCountAsync());
         Assert.Empty((await Host.App.Services.GetRequiredService<JobQueue>().Client.PeekMessagesAsync(32)).Value);

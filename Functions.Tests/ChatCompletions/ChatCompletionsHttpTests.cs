@@ -46,6 +46,8 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
         var call = Assert.Single(await LedgerCallsAsync(host));
         Assert.Equal("alice", call.Caller);
         Assert.Equal(new Core.Jobs.TokenUsage(12, 4, 5), call.Usage);
+        // What the answer cost, as the ledger recorded it, for an SPA to show.
+        Assert.Equal(Money.Usd(call.CostMicros), usage.GetProperty("cost_usd").GetDecimal());
         Assert.Single(model.Calls);
     }
 

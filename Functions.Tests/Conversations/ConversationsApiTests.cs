@@ -109,6 +109,8 @@ public sealed class ConversationsApiTests(AzuriteFixture azurite) : IAsyncLifeti
         var id = await host.CreateConversationAsync("erin", systemPrompt: "Be brief.");
         var job = (await host.TurnAsync(id, "remember this", "erin")).GetProperty("id").GetString()!;
         await host.TurnAsync(id, "and this", "erin");
+        var stream = host.Service<Functions.Core.Jobs.Streams.JobStreamTable>();
+        Assert.NotEmpty(await stream.ReadAsync(job, "", CancellationToken.None)); // the worker streamed its answer
 
         using var deleted = await host.SendAsync(HttpMethod.Delete, $"/api/conversations/{id}", "erin");
         using var again = await host.SendAsync(HttpMethod.Delete, $"/api/conversations/{id}", "erin");
@@ -124,6 +126,7 @@ public sealed class ConversationsApiTests(AzuriteFixture azurite) : IAsyncLifeti
         Assert.DoesNotContain(rows, row => row.RowKey.Contains(id, StringComparison.Ordinal));
         Assert.Contains(rows, row => row.RowKey == keep + "|head");
         Assert.Null(await host.Service<Functions.Core.Jobs.JobTable>().GetAsync(job, CancellationToken.None)); // it held the history it was sent
+        Assert.Empty(await stream.ReadAsync(job, "", CancellationToken.None)); // and its stream the answer
         Assert.Equal(HttpStatusCode.NotFound, (await host.GetAsync(job, "erin")).StatusCode);
         using var list = await host.SendAsync(HttpMethod.Get, "/api/conversations", "erin");
         Assert.Equal([keep], Ids(await list.Content.ReadFromJsonAsync<JsonElement>()));

@@ -18,14 +18,36 @@ public sealed partial class AzdConfigurationTests(BicepTemplateFixture bicep)
         var services = AzureYamlServices(File.ReadAllLines(Path.Combine(BicepCli.RepositoryRoot, "azure.yaml")));
         var site = bicep.Template.Single("Microsoft.Web/sites");
 
-        var (name, service) = Assert.Single(services);
+        Assert.Equal(["api", "web"], services.Keys.Order());
+        var service = services["api"];
         Assert.Equal("./Functions", service.GetValueOrDefault("project"));
         Assert.True(File.Exists(Path.Combine(BicepCli.RepositoryRoot, "Functions", "Functions.csproj")));
         Assert.Equal("function", service.GetValueOrDefault("host"));
         Assert.Equal("dotnet", service.GetValueOrDefault("language"));
-        // azd finds the app to deploy to by its azd-service-name tag.
-        var tagParameter = ServiceNameTag().Match(site.Text("tags") ?? "") is { Success: true } tag ? tag.Groups[1].Value : "";
-        Assert.Equal(name, site.ModuleParameter(tagParameter));
+        Assert.Equal("api", TaggedServiceName(site));
+    }
+
+    [Fact]
+    public void AzureYaml_DeploysTheDemoSpaAsStaticFilesToTheStaticWebAppTaggedForIt()
+    {
+        var service = AzureYamlServices(File.ReadAllLines(Path.Combine(BicepCli.RepositoryRoot, "azure.yaml")))["web"];
+        var staticSite = bicep.Template.Single("Microsoft.Web/staticSites");
+
+        Assert.Equal("./spa", service.GetValueOrDefault("project"));
+        Assert.True(File.Exists(Path.Combine(BicepCli.RepositoryRoot, "spa", "index.html")));
+        Assert.Equal("staticwebapp", service.GetValueOrDefault("host"));
+        // No language: azd runs no build; the files are the site.
+        Assert.False(service.ContainsKey("language"));
+        Assert.Equal(".", service.GetValueOrDefault("dist"));
+        Assert.Equal("web", TaggedServiceName(staticSite));
+        Assert.True(File.Exists(Path.Combine(BicepTemplateFixture.InfraFolder, "hooks", "prepare-spa.sh")));
+    }
+
+    /// <summary>azd finds the resource to deploy a service to by its azd-service-name tag, set from a module parameter.</summary>
+    private static string? TaggedServiceName(ArmResource resource)
+    {
+        var tagParameter = ServiceNameTag().Match(resource.Text("tags") ?? "") is { Success: true } tag ? tag.Groups[1].Value : "";
+        return resource.ModuleParameter(tagParameter);
     }
 
     [Fact]

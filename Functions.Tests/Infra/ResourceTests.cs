@@ -110,13 +110,26 @@ public sealed class ResourceTests(BicepTemplateFixture bicep)
     }
 
     [Fact]
-    public void FunctionApp_TakesCorsOriginsFromAnArrayParameter()
+    public void FunctionApp_TakesCorsOriginsFromAnArrayParameter_PlusTheDemoSpasOrigin()
     {
         var site = Template.Single("Microsoft.Web/sites");
 
         var parameter = Assert.Single(ArmTemplate.ParameterReferences(site.Text("properties.siteConfig.cors.allowedOrigins") ?? ""));
-        var fromMain = Assert.Single(ArmTemplate.ParameterReferences(site.ModuleParameter(parameter) ?? ""));
-        Assert.Equal("array", Template.Root["parameters"]?[fromMain]?["type"]?.ToString());
+        var passed = site.ModuleParameter(parameter) ?? "";
+        Assert.Equal(["corsAllowedOrigins", "deployDemoSpa"], ArmTemplate.ParameterReferences(passed).Order());
+        Assert.Equal("array", Template.Root["parameters"]?["corsAllowedOrigins"]?["type"]?.ToString());
+        // The Static Web App's generated origin is known only once it exists, so it comes from the module's output.
+        Assert.Contains("reference('demoSpa').outputs.uri.value", passed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DemoSpa_IsAFreeStaticWebApp_WithNoGeneratedWorkflow()
+    {
+        var staticSite = Template.Single("Microsoft.Web/staticSites");
+
+        Assert.Equal("Free", staticSite.Text("sku.name"));
+        Assert.Equal("true", staticSite.Text("properties.buildProperties.skipGithubActionWorkflowGeneration"));
+        Assert.Contains("deployDemoSpa", string.Join(" ", staticSite.Conditions), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -134,6 +147,7 @@ public sealed class ResourceTests(BicepTemplateFixture bicep)
     [InlineData("AZURE_RESOURCE_GROUP")]
     [InlineData("SERVICE_API_NAME")]
     [InlineData("SERVICE_API_ENDPOINTS")]
+    [InlineData("SERVICE_WEB_URI")]
     public void Outputs_GiveAzdWhatItNeeds(string output)
     {
         Assert.NotNull(Template.Root["outputs"]?[output]);

@@ -2,8 +2,11 @@ using Azure;
 using Azure.Data.Tables;
 using Functions.Core.Callers;
 using Functions.Core.Jobs;
+using Functions.Core.Spend;
+using Functions.Core.Tokens;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Moq;
 
@@ -20,7 +23,8 @@ public sealed class GetChatHandlerTests
         table.Setup(t => t.GetEntityIfExistsAsync<TableEntity>(It.IsAny<string>(), It.IsAny<string>(), null, It.IsAny<CancellationToken>()))
             .ThrowsAsync(new RequestFailedException(storageStatus, "storage down"));
         var handler = new GetChatHandler(new CallerResolver(Options.Create(new CallerOptions())), new JobTable(table.Object),
-            Streams.TestStreamTokens.Create(), TimeProvider.System);
+            Streams.TestStreamTokens.Create(),
+            new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance), TimeProvider.System);
 
         var result = await handler.HandleAsync(new DefaultHttpContext().Request, Guid.CreateVersion7().ToString("N"), CancellationToken.None);
 

@@ -27,6 +27,7 @@ public sealed class SubmitChatHandlerTests
 {
     private readonly Mock<TableClient> table = new();
     private readonly Mock<QueueClient> queue = new();
+    private static readonly PriceTable Prices = new(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance);
 
     // The request below is not cacheable (no temperature 0, no max-age), so the cache table is never touched.
     private SubmitChatHandler Handler() => new(
@@ -34,14 +35,14 @@ public sealed class SubmitChatHandlerTests
         new ChatRequestReader(Options.Create(new RequestLimitsOptions()), Options.Create(new OpenAIOptions { ApiKey = "k" })),
         new CacheLookup(new CacheEntries(new CacheTable(Mock.Of<TableClient>(MockBehavior.Strict), TimeProvider.System),
                 Options.Create(new CacheOptions()), TimeProvider.System), new JobTable(table.Object),
-            Mock.Of<ICacheSavingsRecorder>(MockBehavior.Strict), Options.Create(new CacheOptions()), TimeProvider.System,
+            Mock.Of<ICacheSavingsRecorder>(MockBehavior.Strict), Prices, Options.Create(new CacheOptions()), TimeProvider.System,
             NullLogger<CacheLookup>.Instance),
         // No rate limit and no budget is configured, so neither writes anything.
         new CallerRateLimiter(new RateLimitStore(Mock.Of<TableClient>(MockBehavior.Strict)), new WorstCaseTokens(new TokenCounter(), Options.Create(new RequestLimitsOptions())),
             Options.Create(new RateLimitOptions()), Options.Create(new CallerOptions()), TimeProvider.System, NullLogger<CallerRateLimiter>.Instance),
         new WorstCaseTokens(new TokenCounter(), Options.Create(new RequestLimitsOptions())),
-        new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))),
-            new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance), Options.Create(new BudgetOptions()),
+        new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))), new BudgetCounterCache(TimeProvider.System),
+            Prices, Options.Create(new BudgetOptions()),
             Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
         new JobTable(table.Object),
         new JobQueue(queue.Object),

@@ -158,6 +158,26 @@ public sealed class BudgetReservationsTests(AzuriteFixture azurite)
         Assert.Equal((10 * WorstCase, 0L), await CounterAsync(services, Day, "counter|global"));
     }
 
+    [Fact]
+    public async Task AnInstancesCopyOfTheCounters_MovedByAnotherInstance_NeverAdmitsPastTheLimit()
+    {
+        // Room for three reservations (3 × 168 = 504 ≤ 600 < 672); two instances share the spend table.
+        var table = AzuriteFixture.UniqueName("spend");
+        await using var first = await StartAsync(("Budgets:GlobalDailyUsd", "0.0006"), ("Spend:Table", table));
+        await using var second = await StartAsync(("Budgets:GlobalDailyUsd", "0.0006"), ("Spend:Table", table));
+        var a = first.GetRequiredService<BudgetReservations>();
+        var b = second.GetRequiredService<BudgetReservations>();
+
+        Assert.Null(await a.ReserveAsync(NewJob("alice"), CancellationToken.None));
+        Assert.Null(await a.ReserveAsync(NewJob("alice"), CancellationToken.None)); // written on top of its own copy
+        Assert.Null(await b.ReserveAsync(NewJob("bob"), CancellationToken.None)); // the copy in the first is now stale
+        var fourth = await a.ReserveAsync(NewJob("alice"), CancellationToken.None);
+
+        // By its stale copy (two held) the first would fit a third; the write's ETag check sends it back to storage.
+        Assert.NotNull(fourth);
+        Assert.Equal((3 * WorstCase, 0L), await CounterAsync(first, Day, "counter|global"));
+    }
+
     private Task<Microsoft.Extensions.DependencyInjection.ServiceProvider> StartAsync(params (string Key, string Value)[] settings) =>
         CoreServices.StartAsync(azurite, CoreServices.Clock("2026-03-10T12:00:00Z"),
             settings.ToDictionary(setting => setting.Key, setting => (string?)setting.Value));

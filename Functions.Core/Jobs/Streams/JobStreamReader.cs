@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Functions.Core.Http;
+using Functions.Core.Spend;
 using Functions.Core.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
@@ -20,6 +21,7 @@ public sealed class JobStreamReader(
     JobTable jobs,
     JobStreamTable log,
     OpenStreams open,
+    PriceTable prices,
     IOptions<JobStreamOptions> options,
     TimeProvider time,
     ILogger<JobStreamReader> logger)
@@ -61,7 +63,7 @@ public sealed class JobStreamReader(
                 }
                 if (job.IsTerminal)
                 {
-                    foreach (var message in replay.Finish(job, JsonSerializer.Serialize(JobView.From(job), json)))
+                    foreach (var message in replay.Finish(job, JsonSerializer.Serialize(JobView.From(job, prices), json)))
                     {
                         await events.WriteAsync(message, cancellationToken);
                     }
@@ -70,7 +72,7 @@ public sealed class JobStreamReader(
                 if (announced != (job.Status, job.RetryAt))
                 {
                     announced = (job.Status, job.RetryAt);
-                    await events.WriteAsync(new ServerSentEvent(JsonSerializer.Serialize(JobView.From(job), json), StreamReplay.StatusEvent,
+                    await events.WriteAsync(new ServerSentEvent(JsonSerializer.Serialize(JobView.From(job, prices), json), StreamReplay.StatusEvent,
                         Retry: RetryFor(job)), cancellationToken);
                 }
                 readJob = rows.Count == 0;
