@@ -105,7 +105,9 @@ public sealed class ChatCompletionsHandler(
             ChatCompletionsLog.StorageFailed(logger, ex);
             if (admission is not null)
             {
+                // The fault may have come after one budget window had reserved (the day, before the month failed).
                 await rateLimits.ReleaseAsync(job, CancellationToken.None);
+                await budgets.TryReleaseAsync(job);
             }
             await ReleaseTurnAsync(caller, id, turn);
             return (OpenAIErrors.FromProblem(ApiProblems.StorageUnavailable()), admission);
