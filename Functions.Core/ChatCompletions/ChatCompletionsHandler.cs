@@ -77,6 +77,7 @@ public sealed class ChatCompletionsHandler(
         if (hit is not null)
         {
             ChatCompletionsLog.CacheHit(logger, id, CallerHash.Of(caller));
+            await cache.RecordSavingAsync(caller, hit);
             return (runner.Answer(call, job, hit.Entry.Result, new Dictionary<string, string>
             {
                 [CacheStatus.HeaderName] = CacheStatus.Hit(hit.FreshFor),
