@@ -16,7 +16,8 @@ namespace Functions.Core.ChatCompletions;
 /// <c>POST /api/v1/chat/completions</c>, the interactive door: OpenAI's wire format in and out, answered while the
 /// caller waits (JSON, or SSE with <c>stream: true</c>). It passes the same guards as <c>/api/chat</c>, in the same
 /// order: the caller, the shared validation, a conversation turn's history (the same hook as the queue's), the response
-/// cache (a hit never reaches the model), the caller's rate limits and the budget's worst-case reservation. Every
+/// cache (a hit never reaches the model; a turn's hit is appended to its conversation here, where on the queue door the
+/// worker's single flight serves it), the caller's rate limits and the budget's worst-case reservation. Every
 /// answer to a known caller carries its rate-limit headers, a stream's before its first byte. The call itself, its
 /// recording and the answer are <see cref="ChatCompletionRunner"/>'s.
 /// </summary>
@@ -79,6 +80,7 @@ public sealed class ChatCompletionsHandler(
         if (hit is not null)
         {
             ChatCompletionsLog.CacheHit(logger, id, CallerHash.Of(caller));
+            await cache.RecordSavingAsync(caller, hit);
             return (runner.Answer(call, job, hit.Entry.Result, new Dictionary<string, string>
             {
                 [CacheStatus.HeaderName] = CacheStatus.Hit(hit.FreshFor),
@@ -107,7 +109,9 @@ public sealed class ChatCompletionsHandler(
             ChatCompletionsLog.StorageFailed(logger, ex);
             if (admission is not null)
             {
+                // The fault may have come after one budget window had reserved (the day, before the month failed).
                 await rateLimits.ReleaseAsync(job, CancellationToken.None);
+                await budgets.TryReleaseAsync(job);
             }
             await ReleaseTurnAsync(caller, id, turn);
             return (OpenAIErrors.FromProblem(ApiProblems.StorageUnavailable()), admission);

@@ -251,15 +251,7 @@ public sealed class SubmitChatHandler(
     private async Task TryReleaseAsync(Job job)
     {
         await rateLimits.ReleaseAsync(job, CancellationToken.None); // never throws: a lost release only keeps the limit stricter
-        try
-        {
-            await budgets.ReleaseAsync(job, CancellationToken.None);
-        }
-        catch (Exception ex) when (StorageFailure.Is(ex))
-        {
-            // The reservation lapses with its window; until then it only makes the budget stricter.
-            RequestsLog.StorageFailed(logger, ex);
-        }
+        await budgets.TryReleaseAsync(job);
     }
 
 }

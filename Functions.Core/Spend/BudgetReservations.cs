@@ -138,6 +138,19 @@ public sealed class BudgetReservations(
         return null;
     }
 
+    /// <summary>As <see cref="ReleaseAsync"/>, for a door already answering a storage fault: a release lost too is logged, not thrown.</summary>
+    public async Task TryReleaseAsync(Job job)
+    {
+        try
+        {
+            await ReleaseAsync(job, CancellationToken.None);
+        }
+        catch (Exception ex) when (Storage.StorageFailure.Is(ex))
+        {
+            SpendLog.ReleaseLost(logger, job.Id, ex);
+        }
+    }
+
     private async Task<BudgetExceeded?> ReserveAsync(BudgetWindow window, IReadOnlyList<Budget> windowBudgets, Job job, long amount,
         CancellationToken cancellationToken)
     {
