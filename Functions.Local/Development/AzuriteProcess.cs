@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 
@@ -148,14 +149,20 @@ public sealed partial class AzuriteProcess : IAsyncDisposable
         }
     }
 
-    public static bool IsListening(int port)
+    /// <summary>
+    /// Whether something accepts connections on the loopback port. Asked without blocking a thread: on a busy machine a
+    /// blocked wait for the connect's continuation timed out although the port was listening.
+    /// </summary>
+    public static async Task<bool> IsListeningAsync(int port)
     {
+        using var client = new TcpClient();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
-            using var client = new TcpClient();
-            return client.ConnectAsync("127.0.0.1", port).Wait(TimeSpan.FromMilliseconds(300));
+            await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
+            return true;
         }
-        catch (AggregateException)
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException)
         {
             return false;
         }

@@ -16,7 +16,7 @@ public static class LocalAzurite
     public static async Task<AzuriteChoice> EnsureAsync(int blobPort, int queuePort, int tablePort, string? dataFolder)
     {
         var ports = $"127.0.0.1:{blobPort} (blobs), :{queuePort} (queues) and :{tablePort} (tables)";
-        if (AzuriteProcess.IsListening(queuePort) && AzuriteProcess.IsListening(tablePort))
+        if (await AzuriteProcess.IsListeningAsync(queuePort) && await AzuriteProcess.IsListeningAsync(tablePort))
         {
             return LeftRunning(dataFolder) is { } pid
                 ? new AzuriteChoice(null, LogLevel.Warning,
