@@ -11,20 +11,14 @@ namespace Functions.Tests.ChatCompletions;
 
 /// <summary>The OpenAI-compatible door through the real local host, Azurite and the scripted fake model.</summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutputHelper output) : IAsyncLifetime
+public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutputHelper output) : HostedTest(azurite)
 {
-    private FakeOpenAIServer model = null!;
-
-    public async Task InitializeAsync() => model = await FakeOpenAIServer.StartAsync();
-
-    public async Task DisposeAsync() => await model.DisposeAsync();
-
-    private Task<TestHost> StartAsync(Dictionary<string, string?>? settings = null) => TestHost.StartAsync(azurite, model.BaseUrl, settings);
+    private Task<TestHost> StartAsync(Dictionary<string, string?>? settings = null) => TestHost.StartAsync(Azurite, Model.BaseUrl, settings);
 
     [Fact]
     public async Task Completion_AnswersInOpenAIsShape_AndRecordsOneLedgerRow()
     {
-        model.Enqueue(FakeReply.Completion("Hello from the model", promptTokens: 12, completionTokens: 5, cachedTokens: 4, model: "gpt-4.1-mini"));
+        Model.Enqueue(FakeReply.Completion("Hello from the model", promptTokens: 12, completionTokens: 5, cachedTokens: 4, model: "gpt-4.1-mini"));
         await using var host = await StartAsync();
 
         using var response = await host.CompleteAsync(User("hi"), caller: "alice");
@@ -48,13 +42,13 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
         Assert.Equal(new Core.Jobs.TokenUsage(12, 4, 5), call.Usage);
         // What the answer cost, as the ledger recorded it, for an SPA to show.
         Assert.Equal(Money.Usd(call.CostMicros), usage.GetProperty("cost_usd").GetDecimal());
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
     }
 
     [Fact]
     public async Task Stream_ForwardsEachDeltaAsItArrives_ThenTheUsageChunk_ThenDone_AndTheLedgerHoldsTheUpstreamUsage()
     {
-        model.Enqueue(FakeReply.Completion("one two three four", promptTokens: 21, completionTokens: 4, model: "gpt-4.1-mini"));
+        Model.Enqueue(FakeReply.Completion("one two three four", promptTokens: 21, completionTokens: 4, model: "gpt-4.1-mini"));
         await using var host = await StartAsync();
 
         using var response = await host.CompleteAsync(User("stream it", stream: true, includeUsage: true), caller: "bob");
@@ -81,14 +75,14 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
     [Fact]
     public async Task Stream_AlwaysAsksUpstreamForUsage_EvenWhenTheClientDidNot()
     {
-        model.Enqueue(FakeReply.Completion("counted anyway", promptTokens: 9, completionTokens: 2, model: "gpt-4.1-mini"));
+        Model.Enqueue(FakeReply.Completion("counted anyway", promptTokens: 9, completionTokens: 2, model: "gpt-4.1-mini"));
         await using var host = await StartAsync();
 
         using var response = await host.CompleteAsync(User("no usage for me", stream: true, includeUsage: false));
         var body = await response.Content.ReadAsStringAsync();
 
         Assert.DoesNotContain(Events(body), data => data.Contains("\"usage\""));
-        var upstream = Assert.Single(model.Calls).Body;
+        var upstream = Assert.Single(Model.Calls).Body;
         Assert.True(upstream.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
         Assert.Equal(new Core.Jobs.TokenUsage(9, 0, 2), Assert.Single(await LedgerCallsAsync(host)).Usage);
     }
@@ -96,7 +90,7 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
     [Fact]
     public async Task CutStream_EndsWithAnErrorEvent_AndIsChargedOnce_WithEstimatedUsage()
     {
-        model.Enqueue(FakeReply.Completion("alpha beta gamma delta epsilon", model: "gpt-4.1-mini") with { CutAfterChunks = 2 });
+        Model.Enqueue(FakeReply.Completion("alpha beta gamma delta epsilon", model: "gpt-4.1-mini") with { CutAfterChunks = 2 });
         await using var host = await StartAsync();
 
         using var response = await host.CompleteAsync(User("cut me off", stream: true, includeUsage: true));
@@ -113,13 +107,13 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
         Assert.Equal(2, call.Usage.OutputTokens); // " alpha" and " beta": one o200k token each
         Assert.True(call.Usage.InputTokens > 0);
         Assert.True(call.CostMicros > 0);
-        Assert.Single(model.Calls); // content had reached the client: no second attempt to mix into it
+        Assert.Single(Model.Calls); // content had reached the client: no second attempt to mix into it
     }
 
     [Fact]
     public async Task TransientFailureBeforeTheFirstByte_IsRetried_AndTheClientSeesOneCleanAnswer()
     {
-        model.Enqueue(FakeReply.Error(503, "overloaded", "server_error"),
+        Model.Enqueue(FakeReply.Error(503, "overloaded", "server_error"),
             FakeReply.Completion("second time lucky", model: "gpt-4.1-mini"));
         await using var host = await StartAsync();
 
@@ -128,14 +122,14 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("second time lucky", StreamedText(body));
-        Assert.Equal(2, model.Calls.Count);
+        Assert.Equal(2, Model.Calls.Count);
         Assert.Single(await LedgerCallsAsync(host)); // the 503 generated nothing and cost nothing
     }
 
     [Fact]
     public async Task PermanentUpstreamFailure_IsAnOpenAIError_WithoutRetry()
     {
-        model.Enqueue(FakeReply.Error(401, "invalid_api_key"));
+        Model.Enqueue(FakeReply.Error(401, "invalid_api_key"));
         await using var host = await StartAsync();
 
         using var response = await host.CompleteAsync(User("wrong key"));
@@ -143,14 +137,14 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
         Assert.Equal("model_unauthorized", error.GetProperty("code").GetString());
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
         Assert.Empty(await LedgerCallsAsync(host));
     }
 
     [Fact]
     public async Task CacheHit_IsStreamedAsChunks_WithoutAModelCall()
     {
-        model.Enqueue(FakeReply.Completion("a deterministic answer", model: "gpt-4.1-mini"));
+        Model.Enqueue(FakeReply.Completion("a deterministic answer", model: "gpt-4.1-mini"));
         await using var host = await StartAsync();
 
         using var miss = await host.CompleteAsync(User("same question", temperature: 0));
@@ -162,14 +156,14 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
         Assert.Contains("hit", hit.Headers.GetValues("Cache-Status").Single());
         Assert.Equal("a deterministic answer", StreamedText(body));
         Assert.Equal("[DONE]", Events(body)[^1]);
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
         Assert.Single(await LedgerCallsAsync(host));
     }
 
     [Fact]
     public async Task IdenticalConcurrentMisses_MakeOneModelCall()
     {
-        model.Responder = _ => FakeReply.Completion("shared", model: "gpt-4.1-mini") with { Delay = TimeSpan.FromMilliseconds(300) };
+        Model.Responder = _ => FakeReply.Completion("shared", model: "gpt-4.1-mini") with { Delay = TimeSpan.FromMilliseconds(300) };
         await using var host = await StartAsync();
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => host.CompleteAsync(User("everyone asks this", temperature: 0))));
@@ -178,7 +172,7 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
 
         Assert.All(responses, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
         Assert.All(contents, content => Assert.Equal("shared", content));
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
         Assert.Single(await LedgerCallsAsync(host));
     }
 
@@ -186,7 +180,7 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
     public async Task FiftyConcurrentStreams_AgainstABudgetForTen_AdmitExactlyTen()
     {
         // "hi" with max_tokens 100 on gpt-4.1-mini reserves 168 µ$ (see BudgetEndToEndTests): room for 10 in 1,700.
-        model.Responder = _ => FakeReply.Completion("slow") with { Delay = TimeSpan.FromSeconds(30) };
+        Model.Responder = _ => FakeReply.Completion("slow") with { Delay = TimeSpan.FromSeconds(30) };
         await using var host = await StartAsync(new Dictionary<string, string?>
         {
             ["Budgets:GlobalDailyUsd"] = "0.0017",
@@ -223,7 +217,7 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
     public async Task ClientDisconnect_CancelsTheUpstreamCall_AndChargesWhatWasGenerated()
     {
         var words = string.Join(' ', Enumerable.Range(1, 200).Select(i => $"word{i}"));
-        model.Enqueue(FakeReply.Completion(words, model: "gpt-4.1-mini") with { ChunkDelay = TimeSpan.FromMilliseconds(20) });
+        Model.Enqueue(FakeReply.Completion(words, model: "gpt-4.1-mini") with { ChunkDelay = TimeSpan.FromMilliseconds(20) });
         await using var host = await StartAsync();
         // A closed tab drops the connection at once; HttpClient would by default read on for two more seconds first.
         using var tab = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = host.Client.BaseAddress };
@@ -237,7 +231,7 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
         var closedAt = Stopwatch.GetTimestamp();
         response.Dispose(); // the tab is closed
 
-        var aborted = await Assert.Single(model.Calls).Aborted.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var aborted = await Assert.Single(Model.Calls).Aborted.Task.WaitAsync(TimeSpan.FromSeconds(10));
         output.WriteLine($"upstream cancelled {Stopwatch.GetElapsedTime(closedAt).TotalMilliseconds:F0} ms after the client hung up");
         var call = await EventuallyAsync(async () => (await LedgerCallsAsync(host)).SingleOrDefault());
         Assert.True(call.Usage.Estimated);
@@ -251,7 +245,7 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
     [Fact]
     public async Task SilentModel_GetsKeepAliveComments_BeforeTheFirstDelta()
     {
-        model.Enqueue(FakeReply.Completion("eventually", model: "gpt-4.1-mini") with { Delay = TimeSpan.FromMilliseconds(400) });
+        Model.Enqueue(FakeReply.Completion("eventually", model: "gpt-4.1-mini") with { Delay = TimeSpan.FromMilliseconds(400) });
         await using var host = await StartAsync(new Dictionary<string, string?> { ["ChatCompletions:KeepAliveInterval"] = "00:00:00.050" });
 
         using var response = await host.CompleteAsync(User("think first", stream: true));
@@ -288,7 +282,7 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
         Assert.Equal(code, error.GetProperty("code").GetString());
         Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("message").GetString()));
-        Assert.Empty(model.Calls);
+        Assert.Empty(Model.Calls);
     }
 
     [Fact]
@@ -308,7 +302,7 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
     [Fact]
     public async Task ToolCalls_RoundTrip_ThroughTheDoor()
     {
-        model.Responder = request =>
+        Model.Responder = request =>
         {
             var last = request.GetProperty("messages").EnumerateArray().Last();
             return last.GetProperty("role").GetString() == "tool"
@@ -340,9 +334,9 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
         Assert.Equal("call_1", toolCall.GetProperty("id").GetString());
         Assert.Equal("get_weather", toolCall.GetProperty("function").GetProperty("name").GetString());
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
-        var upstreamTool = model.Calls.Last().Body.GetProperty("messages")[2];
+        var upstreamTool = Model.Calls.Last().Body.GetProperty("messages")[2];
         Assert.Equal("call_1", upstreamTool.GetProperty("tool_call_id").GetString());
-        Assert.Equal("auto", model.Calls.First().Body.GetProperty("tool_choice").GetString());
+        Assert.Equal("auto", Model.Calls.First().Body.GetProperty("tool_choice").GetString());
     }
 
     private static async Task<List<LedgerEntry>> LedgerCallsAsync(TestHost host)

@@ -10,23 +10,17 @@ namespace Functions.Tests.ChatCompletions;
 /// SPA developer does when pointing the SDK's <c>baseURL</c> at this backend.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class OpenAISdkTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class OpenAISdkTests(AzuriteFixture azurite) : HostedTest(azurite)
 {
-    private FakeOpenAIServer model = null!;
-
-    public async Task InitializeAsync() => model = await FakeOpenAIServer.StartAsync();
-
-    public async Task DisposeAsync() => await model.DisposeAsync();
-
     [Fact]
     public async Task TheOfficialSdk_CompletesAndStreams_AndRaisesTheBackendsErrors()
     {
-        model.Enqueue(
+        Model.Enqueue(
             FakeReply.Completion("plain answer", promptTokens: 10, completionTokens: 2, model: "gpt-4.1-mini"),
             FakeReply.Completion("streamed in pieces", promptTokens: 11, completionTokens: 3, model: "gpt-4.1-mini"),
             FakeReply.Completion("accumulated by the helper", model: "gpt-4.1-mini"),
             FakeReply.Completion("this stream breaks off", model: "gpt-4.1-mini") with { CutAfterChunks = 2 });
-        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl);
+        await using var host = await TestHost.StartAsync(Azurite, Model.BaseUrl);
 
         var result = await RunNodeAsync(Path.Combine("Functions.Tests", "ChatCompletions", "openai-sdk.mjs"),
             host.Client.BaseAddress + "api/v1");
