@@ -213,18 +213,8 @@ public sealed class ConversationsHandler(
                 systemPrompt = prompt.GetString();
             }
         }
-        if (root.TryGetProperty("model", out var modelElement) && modelElement.ValueKind != JsonValueKind.Null)
-        {
-            var allowed = openAI.Value.AllowedModelSet;
-            if (modelElement.ValueKind != JsonValueKind.String || !allowed.Contains(modelElement.GetString()!))
-            {
-                errors["model"] = [$"Must be one of: {string.Join(", ", allowed.Order(StringComparer.Ordinal))}."];
-            }
-            else
-            {
-                model = modelElement.GetString()!;
-            }
-        }
+        // The same models and routes a request may name (a conversation's turns are sent with its model).
+        model = reader.ReadModel(root, errors);
         if (root.TryGetProperty("title", out var titleElement) && titleElement.ValueKind != JsonValueKind.Null)
         {
             if (titleElement.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(titleElement.GetString())

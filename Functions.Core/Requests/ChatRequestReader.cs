@@ -215,9 +215,9 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
 
     /// <summary>
     /// The model named, <c>route:{name}</c> for a configured route, or (none named) the default route, else the default
-    /// model. A model outside the allowlist or an unknown route is refused by name.
+    /// model. A model outside the allowlist or an unknown route is refused by name. Also what a conversation may name.
     /// </summary>
-    private string ReadModel(JsonElement root, Dictionary<string, string[]> errors)
+    public string ReadModel(JsonElement root, Dictionary<string, string[]> errors)
     {
         var routes = routing?.Value ?? new Routing.RoutingOptions();
         var fallback = routes.DefaultRoute is { Length: > 0 } defaultRoute ? Routing.RoutingOptions.Prefix + defaultRoute : openAI.Value.DefaultModel;

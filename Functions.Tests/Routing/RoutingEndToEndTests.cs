@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Functions.Core.Spend;
+using Functions.Tests.Conversations;
 using Functions.Tests.Infrastructure;
 
 namespace Functions.Tests.Routing;
@@ -120,6 +121,22 @@ public sealed class RoutingEndToEndTests(AzuriteFixture azurite) : HostedTest(az
         Assert.Equal("mini-backup", backupCall.Body.GetProperty("model").GetString());
         Assert.Equal("Bearer backup-key", backupCall.Authorization);
         Assert.All(Model.Calls, call => Assert.Equal("Bearer primary-key", call.Authorization));
+    }
+
+    [Fact]
+    public async Task AConversation_MayNameARoute_AndItsTurnsAreRoutedByIt()
+    {
+        var host = await StartRoutedHostAsync();
+
+        var id = await host.CreateConversationAsync("router-test", model: "route:support");
+        var turn = await host.TurnAsync(id, "summarize what we said", "router-test");
+        using var unknown = await host.SendAsync(HttpMethod.Post, "/api/conversations", "router-test", new { model = "route:nowhere" });
+
+        Assert.Equal("Succeeded", turn.GetProperty("status").GetString());
+        Assert.Equal("support", turn.GetProperty("route").GetProperty("name").GetString());
+        Assert.Equal("gpt-4.1-mini", turn.GetProperty("route").GetProperty("model").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.True((await unknown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("model", out _));
     }
 
     [Theory]
