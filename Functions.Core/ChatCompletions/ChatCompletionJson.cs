@@ -21,19 +21,26 @@ public static class ChatCompletionJson
     public static object Completion(string id, long created, JobResult result, decimal costUsd, Conversations.ConversationTurn? conversation = null)
     {
         var completion = Body(id, created, result, costUsd);
-        if (conversation is null)
+        if (conversation is null && !result.Stale)
         {
             return completion;
         }
         var node = JsonSerializer.SerializeToNode(completion, Options)!.AsObject();
-        node["conversation"] = JsonSerializer.SerializeToNode(new
+        if (result.Stale)
         {
-            id = conversation.ConversationId,
-            history_tokens = conversation.HistoryTokens,
-            history_messages = conversation.HistoryMessages,
-            summary_used = conversation.SummaryUsed,
-            trimmed_messages = conversation.TrimmedMessages,
-        }, Options);
+            node["stale"] = true; // an expired answer served because every candidate failed (stale-if-error)
+        }
+        if (conversation is not null)
+        {
+            node["conversation"] = JsonSerializer.SerializeToNode(new
+            {
+                id = conversation.ConversationId,
+                history_tokens = conversation.HistoryTokens,
+                history_messages = conversation.HistoryMessages,
+                summary_used = conversation.SummaryUsed,
+                trimmed_messages = conversation.TrimmedMessages,
+            }, Options);
+        }
         return node;
     }
 

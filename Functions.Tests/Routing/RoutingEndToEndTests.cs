@@ -290,6 +290,20 @@ public sealed class RoutingEndToEndTests(AzuriteFixture azurite) : HostedTest(az
         Assert.Equal(2, Backup.Calls.Count); // the fallback was tried (1 + MaxRetries) before the stale answer
         using var status = await host.GetAsync(stale.GetProperty("id").GetString()!, "router-test");
         Assert.Contains("fwd=stale", status.Headers.GetValues("Cache-Status").Single());
+
+        // The interactive door serves it the same way, marked in its OpenAI-shaped body too.
+        var completion = new HttpRequestMessage(HttpMethod.Post, "/api/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "route:support", messages = body.messages, temperature = 0 }),
+        };
+        completion.Headers.Add(Core.Callers.CallerResolver.PrincipalIdHeader, "router-test");
+        using var interactive = await host.Client.SendAsync(completion);
+        var answer = await interactive.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.OK, interactive.StatusCode);
+        Assert.True(answer.GetProperty("stale").GetBoolean());
+        Assert.Equal(fresh.GetProperty("result").GetProperty("content").GetString(),
+            answer.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Contains("fwd=stale", interactive.Headers.GetValues("Cache-Status").Single());
     }
 
     [Fact]
