@@ -128,12 +128,18 @@ public sealed class ModelCaller(
         {
             return ModelCallOutcome.Failed(ex, paid);
         }
-        await circuit.RecordFailureAsync(cancellationToken);
         if (ex.Status == 429 && ex.RetryAfter is { } hint)
         {
+            // A 429 with a hint is the provider pacing us, not failing: the gate holds back for the hint, and the
+            // circuit (an outage's 30-second break for every instance) is not its business. Counted, a handful of
+            // 429s at a launch spike's edge stopped the whole fleet for the break.
             // Other instances hold back at most MaxBackoff on our word: past that they learn their own limits.
             var maxBackoff = options.Value.MaxBackoff;
             await gate.CloseUntilAsync(time.GetUtcNow() + (hint < maxBackoff ? hint : maxBackoff), "rate_limited", cancellationToken);
+        }
+        else
+        {
+            await circuit.RecordFailureAsync(cancellationToken);
         }
         return ModelCallOutcome.Transient(ex, retryPolicy.Backoff(call, ex.RetryAfter), paid);
     }

@@ -3,7 +3,7 @@
 //                   429s; once with upstream pacing on, once off. Prints 429 share, throughput against the limit, outcomes
 //                   and storage round trips per call.
 //   admission [n]   submit latency and storage round trips per admitted request, per-caller limits off and on.
-// Usage: dotnet run -c Release --project benchmarks/RateLimits.Benchmarks [soak|admission] [count]
+// Usage: dotnet run -c Release --project benchmarks/RateLimits.Benchmarks [soak|admission] [count] [on|off|both] [verbose]
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -26,7 +26,8 @@ using var storage = new StorageCounter();
 
 if (mode == "soak")
 {
-    foreach (var pacing in new[] { true, false })
+    var which = args.Length > 2 ? args[2] : "both"; // on | off | both
+    foreach (var pacing in new[] { true, false }.Where(on => which == "both" || (which == "on") == on))
     {
         await SoakAsync(pacing, count);
     }
@@ -247,6 +248,13 @@ async Task<WebApplication> StartHostAsync(Uri modelUrl, Names names, Dictionary<
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Error",
         ["Logging:LogLevel:Azure.Core"] = "Error", // every expected 412 of an optimistic write is a warning there
     };
+    if (args.Contains("verbose"))
+    {
+        // Why jobs wait: gate, pacing, requeues, duplicates, sweeps, leases.
+        all["Logging:LogLevel:Functions.Core.Completions"] = "Information";
+        all["Logging:LogLevel:Functions.Core.Jobs"] = "Information";
+        all["Logging:LogLevel:Functions.Core.RateLimits"] = "Debug";
+    }
     foreach (var (key, value) in settings)
     {
         all[key] = value;
