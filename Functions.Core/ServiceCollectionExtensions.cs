@@ -14,6 +14,7 @@ using Functions.Core.RateLimits;
 using Functions.Core.Jobs.Streams;
 using Functions.Core.Requests;
 using Functions.Core.Resilience;
+using Functions.Core.Routing;
 using Functions.Core.Secrets;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
@@ -44,8 +45,22 @@ public static class ServiceCollectionExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<OpenAIOptions>().BindConfiguration(OpenAIOptions.SectionName)
             .PostConfigure<IOptions<KeyVaultOptions>>((options, vault) =>
-                options.ApiKeyInKeyVault = vault.Value.VaultSecretName(SecretNames.OpenAIApiKey) is not null)
+            {
+                // An entry whose every setting is empty is not there (a template's unused fallback slot).
+                options.Endpoints.RemoveAll(e => string.IsNullOrWhiteSpace(e.Name) && e.Url is null && string.IsNullOrWhiteSpace(e.ApiKey)
+                                                 && string.IsNullOrWhiteSpace(e.KeyVaultSecret));
+                options.Models.RemoveAll(m => string.IsNullOrWhiteSpace(m.Name) && string.IsNullOrWhiteSpace(m.Endpoint)
+                                              && string.IsNullOrWhiteSpace(m.Deployment) && m.RequestsPerMinute is null && m.TokensPerMinute is null);
+                options.ApiKeyInKeyVault = vault.Value.VaultSecretName(SecretNames.OpenAIApiKey) is not null;
+                options.EndpointKeysInKeyVault = options.Endpoints.Where(endpoint => vault.Value.VaultSecretName(endpoint.SecretName) is not null)
+                    .Select(endpoint => endpoint.Name).ToHashSet(StringComparer.Ordinal);
+                foreach (var model in options.Models)
+                {
+                    model.ResolvedUrl = options.EndpointOf(model)?.Url;
+                }
+            })
             .ValidateDataAnnotations().ValidateOnStart();
+        services.AddModelRouting();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ResilienceOptions>().BindConfiguration(ResilienceOptions.SectionName)
@@ -59,6 +74,7 @@ public static class ServiceCollectionExtensions
 
         services.AddApiProblems();
         services.AddSecrets();
+        services.AddEndpointSecrets(configuration);
         services.AddTokens();
         AddStorage(services);
         AddModel(services);
@@ -111,31 +127,42 @@ public static class ServiceCollectionExtensions
 
     private static void AddModel(IServiceCollection services)
     {
-        services.AddSingleton(provider =>
-        {
-            var options = provider.GetRequiredService<IOptions<OpenAIOptions>>().Value;
-            var clientOptions = new OpenAIClientOptions
-            {
-                NetworkTimeout = options.NetworkTimeout,
-                // One retry owner per request: the door that uses ModelCaller. The SDK would otherwise retry 408/429/5xx three more times on
-                // its own, multiplying upstream load under every retry we make and hiding the server's hints from us.
-                RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-                Transport = new HttpClientPipelineTransport(UpstreamHttpClient()),
-            };
-            if (options.Endpoint is not null)
-            {
-                clientOptions.Endpoint = options.Endpoint;
-            }
-            return new OpenAIClient(provider.GetRequiredService<ApiKeyCredential>(), clientOptions);
-        });
-        // One credential, kept current by KeyRefreshingChatModel from the secret store (Key Vault or OpenAI:ApiKey).
-        services.AddSingleton(new ApiKeyCredential(KeyRefreshingChatModel.NoKey));
-        services.AddSingleton<OpenAIChatModel>();
-        // Outside in: key refresh (may call twice on a rotated key) → one GenAI span per upstream call → the SDK.
-        services.TryAddSingleton<IChatModel>(provider => ActivatorUtilities.CreateInstance<KeyRefreshingChatModel>(provider,
-            ActivatorUtilities.CreateInstance<InstrumentedChatModel>(provider, provider.GetRequiredService<OpenAIChatModel>())));
+        // One HTTP connection pool for every endpoint; one OpenAIClient, credential and key refresher per endpoint.
+        services.AddSingleton(_ => new UpstreamHttpClient(UpstreamHttpClient()));
+        services.AddSingleton(provider => new EndpointModels(
+            provider.GetRequiredService<IOptions<OpenAIOptions>>().Value.EffectiveEndpoints.ToDictionary(
+                endpoint => endpoint.Name, endpoint => EndpointModel(provider, endpoint), StringComparer.Ordinal)));
+        // Outside in: the model's endpoint and deployment → key refresh (may call twice on a rotated key) → one GenAI
+        // span per upstream call → the SDK.
+        services.TryAddSingleton<IChatModel>(provider => ActivatorUtilities.CreateInstance<RoutedChatModel>(provider));
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton<CircuitBreaker>();
+    }
+
+    private static IChatModel EndpointModel(IServiceProvider provider, EndpointOptions endpoint)
+    {
+        var options = provider.GetRequiredService<IOptions<OpenAIOptions>>().Value;
+        var clientOptions = new OpenAIClientOptions
+        {
+            NetworkTimeout = options.NetworkTimeout,
+            // One retry owner per request: the door that uses ModelCaller. The SDK would otherwise retry 408/429/5xx three more times on
+            // its own, multiplying upstream load under every retry we make and hiding the server's hints from us.
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+            Transport = new HttpClientPipelineTransport(provider.GetRequiredService<UpstreamHttpClient>().Client),
+        };
+        if (endpoint.Url is not null)
+        {
+            clientOptions.Endpoint = endpoint.Url;
+        }
+        // One credential per endpoint, kept current by KeyRefreshingChatModel from the secret store (Key Vault or the setting).
+        var credential = new ApiKeyCredential(KeyRefreshingChatModel.NoKey);
+        var deployments = options.Models.Where(model => model.Deployment is { Length: > 0 })
+            .ToDictionary(model => model.Name, model => model.Deployment!, StringComparer.Ordinal);
+        var sdk = new OpenAIChatModel(new OpenAIClient(credential, clientOptions), provider.GetRequiredService<TimeProvider>(),
+            provider.GetRequiredService<UpstreamPacer>(), deployments);
+        var instrumented = new InstrumentedChatModel(sdk, provider.GetRequiredService<ServerlessTelemetry>(), endpoint.Url);
+        return new KeyRefreshingChatModel(instrumented, credential, provider.GetRequiredService<SecretStore>(),
+            provider.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyRefreshingChatModel>>(), endpoint.SecretName);
     }
 
     /// <summary>

@@ -8,7 +8,7 @@ using Microsoft.Azure.Functions.Worker;
 namespace Functions;
 
 /// <summary>
-/// POST /api/chat, GET /api/chat/{id} and its stream, GET /api/chat/{id}/stream (Server-Sent Events, written while the
+/// POST /api/chat, GET /api/chat/{id} and GET /api/chat/{id}/stream (Server-Sent Events, written while the
 /// worker writes them). Authentication is App Service's (see Callers in the README), or a stream URL's token.
 /// </summary>
 public sealed class ChatHttpTriggers(SubmitChatHandler submit, GetChatHandler status, JobStreamHandler stream)

@@ -37,6 +37,15 @@ param resourceGroupName string = ''
 @description('Base URL of the OpenAI-compatible API (OpenAI__Endpoint), e.g. https://<resource>.openai.azure.com/openai/v1/ for Azure OpenAI.')
 param openAIEndpoint string = 'https://api.openai.com/v1'
 
+@description('Deployment name of the default model at the primary endpoint (OpenAI__Models__0__Deployment): an Azure OpenAI deployment may be named apart from its model; empty: the model id.')
+param primaryDeployment string = ''
+
+@description('Base URL of a second, fallback endpoint (OpenAI__Endpoints__1__Url), e.g. https://api.openai.com/v1; empty for none. Its key is the vault secret openai-fallback-api-key.')
+param fallbackEndpoint string = ''
+
+@description('Model the fallback endpoint serves (OpenAI__Models__1__Name); the default route tries it when the default model fails. Required with fallbackEndpoint.')
+param fallbackModel string = ''
+
 @description('Model used when a request names none (OpenAI__DefaultModel).')
 @minLength(1)
 param defaultModel string = 'gpt-4.1-mini'
@@ -258,6 +267,9 @@ module api 'app/api.bicep' = {
     chatQueueName: chatQueueName
     jobsTableName: jobsTableName
     openAIEndpoint: openAIEndpoint
+    primaryDeployment: primaryDeployment
+    fallbackEndpoint: fallbackEndpoint
+    fallbackModel: fallbackModel
     defaultModel: defaultModel
     allowedModels: allowedModels
     maxOutputTokens: maxOutputTokens

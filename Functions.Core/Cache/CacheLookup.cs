@@ -57,6 +57,7 @@ public sealed class CacheLookup(
                 : await jobs.AddAsync(new Job(JobIds.New(time), caller, JobStatus.Queued, request, now,
                     Cache: ticket! with { Outcome = CacheOutcome.Hit }).Succeed(entry.Result, now), cancellationToken);
             CacheLog.Hit(logger, Telemetry.CallerHash.Of(caller), job.Id);
+            await RecordSavingAsync(caller, hit);
             return new CacheLookupResult(ticket, new WithHeadersResult(TypedResults.Ok(JobView.From(job, prices)), new Dictionary<string, string>
             {
                 [CacheStatus.HeaderName] = CacheStatus.Hit(hit.FreshFor),
@@ -71,8 +72,9 @@ public sealed class CacheLookup(
     }
 
     /// <summary>
-    /// The ticket, and a fresh stored answer when there is one (its saving recorded): the part of a lookup every door
-    /// shares. Storage trouble is a miss: the cache never fails a request.
+    /// The ticket, and a fresh stored answer when there is one: the part of a lookup every door shares. Storage trouble
+    /// is a miss: the cache never fails a request. A door that answers with the hit records its saving
+    /// (<see cref="RecordSavingAsync"/>) once the answer is certain.
     /// </summary>
     public async Task<(CacheTicket? Ticket, CacheHit? Hit)> FindAsync(string caller, ChatRequest request, HttpRequest http,
         CancellationToken cancellationToken)
@@ -89,7 +91,6 @@ public sealed class CacheLookup(
             {
                 return (ticket, null);
             }
-            await savings.TryRecordHitAsync(caller, entry.Result, logger);
             return (ticket, new CacheHit(entry, ttl, now - entry.StoredAt));
         }
         catch (Exception ex) when (StorageFailure.Is(ex))
@@ -98,6 +99,9 @@ public sealed class CacheLookup(
             return (ticket, null);
         }
     }
+
+    /// <summary>The model call a hit spared, for the spend report (off the response path, never failing it).</summary>
+    public Task RecordSavingAsync(string caller, CacheHit hit) => savings.TryRecordHitAsync(caller, hit.Entry.Result, logger);
 }
 
 /// <summary>A stored answer fresh enough for the request: it may be served for <see cref="FreshFor"/> more.</summary>

@@ -52,6 +52,13 @@ public sealed class CacheOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan SavingsFlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long an expired answer is kept (not served) for a route with stale-if-error (<c>Routing:Routes:{n}:StaleIfError</c>)
+    /// to fall back on when every candidate model fails, as HTTP's <c>stale-if-error</c>. Zero removes answers as they expire.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "30.00:00:00")]
+    public TimeSpan StaleIfErrorFor { get; set; } = TimeSpan.FromDays(1);
+
     /// <summary>NCRONTAB (with seconds) for removing expired entries nobody asked for again; both hosts read this setting.</summary>
     [Required, RegularExpression(@"^\S+( \S+){5}$", ErrorMessage = "Cache:SweepSchedule must be a six-field NCRONTAB expression.")]
     public string SweepSchedule { get; set; } = "0 17 * * * *";

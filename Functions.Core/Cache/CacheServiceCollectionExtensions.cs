@@ -13,8 +13,9 @@ public static class CacheServiceCollectionExtensions
 
         services.AddSingleton(provider => new CacheTable(
             provider.GetRequiredService<TableServiceClient>().GetTableClient(Options(provider).Table),
-            provider.GetRequiredService<TimeProvider>()));
+            provider.GetRequiredService<TimeProvider>(), Options(provider).StaleIfErrorFor));
         services.AddSingleton(provider => provider.GetRequiredService<CacheTable>().Client);
+        services.AddSingleton<StaleAnswers>();
 
         services.AddSingleton<CacheEntries>();
         services.AddSingleton<CacheLookup>();

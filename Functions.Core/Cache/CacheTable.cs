@@ -29,7 +29,8 @@ public sealed record CacheEntry(
 /// <c>leader</c>, the lease of the job calling the model for that key right now (see <see cref="SingleFlight"/>).
 /// Every row carries <c>ExpiresAt</c>; expired rows are removed when read and by <see cref="RemoveExpiredAsync"/>.
 /// </summary>
-public sealed class CacheTable(TableClient table, TimeProvider time)
+/// <param name="keepExpiredFor">How long past its expiry an answer stays for <see cref="GetStaleAsync"/> (stale-if-error).</param>
+public sealed class CacheTable(TableClient table, TimeProvider time, TimeSpan keepExpiredFor = default)
 {
     private const string AnswerRow = "answer";
     private const string LeaderRow = "leader";
@@ -54,12 +55,25 @@ public sealed class CacheTable(TableClient table, TimeProvider time)
             return null;
         }
         var entity = response.Value!;
-        if (entity.GetDateTimeOffset("ExpiresAt") > time.GetUtcNow())
+        var expiresAt = entity.GetDateTimeOffset("ExpiresAt");
+        if (expiresAt > time.GetUtcNow())
         {
             return FromEntity(entity);
         }
-        await DeleteIfUnchangedAsync(entity, cancellationToken);
+        if (expiresAt + keepExpiredFor <= time.GetUtcNow())
+        {
+            await DeleteIfUnchangedAsync(entity, cancellationToken);
+        }
         return null;
+    }
+
+    /// <summary>The answer for <paramref name="key"/> even when expired (kept <c>keepExpiredFor</c>): the last resort of stale-if-error.</summary>
+    public async Task<CacheEntry?> GetStaleAsync(string key, CancellationToken cancellationToken)
+    {
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(key, AnswerRow, cancellationToken: cancellationToken);
+        return response.HasValue && response.Value!.GetDateTimeOffset("ExpiresAt") + keepExpiredFor > time.GetUtcNow()
+            ? FromEntity(response.Value!)
+            : null;
     }
 
     /// <returns>False when the answer is too large to store.</returns>
@@ -133,7 +147,7 @@ public sealed class CacheTable(TableClient table, TimeProvider time)
     public async Task<int> RemoveExpiredAsync(CancellationToken cancellationToken)
     {
         var removed = 0;
-        var filter = TableClient.CreateQueryFilter($"ExpiresAt lt {time.GetUtcNow()}");
+        var filter = TableClient.CreateQueryFilter($"ExpiresAt lt {time.GetUtcNow() - keepExpiredFor}");
         await foreach (var entity in table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey"],
                            cancellationToken: cancellationToken))
         {

@@ -18,6 +18,9 @@ public enum CacheOutcome
 
     /// <summary>Answered from the cache when it was submitted (a job row made for another caller's stored answer).</summary>
     Hit,
+
+    /// <summary>Every candidate model failed, and an expired stored answer was served instead (stale-if-error).</summary>
+    Stale,
 }
 
 /// <summary>
@@ -59,6 +62,7 @@ public static class CacheStatus
     {
         CacheOutcome.Hit => CacheName + "; hit",
         CacheOutcome.Collapsed => CacheName + "; fwd=miss; collapsed",
+        CacheOutcome.Stale => CacheName + "; fwd=stale",
         CacheOutcome.Stored => Forwarded(ticket) + "; stored",
         _ => Forwarded(ticket),
     };

@@ -35,7 +35,6 @@ public sealed class ChatCompletionRequestReader(ChatRequestReader reader)
             ["service_tier"] = _ => false,
             ["reasoning_effort"] = _ => false,
             ["web_search_options"] = _ => false,
-            ["metadata"] = _ => false,
             ["verbosity"] = _ => false,
             ["prompt_cache_key"] = _ => false,
             ["safety_identifier"] = _ => false,
@@ -52,6 +51,7 @@ public sealed class ChatCompletionRequestReader(ChatRequestReader reader)
         ["tools"] = "tools",
         ["tool_choice"] = "toolChoice",
         ["user"] = "user",
+        ["metadata"] = "metadata",
     };
 
     /// <summary>Names the stored conversation a request continues, as the extra body field <c>conversation_id</c> does.</summary>

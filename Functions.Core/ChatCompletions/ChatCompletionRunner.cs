@@ -6,6 +6,7 @@ using Functions.Core.Http;
 using Functions.Core.Jobs;
 using Functions.Core.RateLimits;
 using Functions.Core.Resilience;
+using Functions.Core.Routing;
 using Functions.Core.Spend;
 using Functions.Core.Telemetry;
 using Microsoft.AspNetCore.Http;
@@ -28,13 +29,13 @@ public sealed class ChatCompletionRunner(
     SingleFlight cacheStore,
     ModelCaller model,
     PaidCallRecorder recorder,
+    StaleAnswers stale,
     BudgetReservations budgets,
     CallerRateLimiter rateLimits,
     ICacheSavingsRecorder savings,
     PriceTable prices,
     ConversationTurns conversations,
     IOptions<ChatCompletionsOptions> options,
-    IOptions<ResilienceOptions> resilience,
     TimeProvider time,
     ILogger<ChatCompletionRunner> logger,
     ServerlessTelemetry? telemetry = null)
@@ -72,19 +73,22 @@ public sealed class ChatCompletionRunner(
                 return;
             }
 
+            // The stream's headers go out with its first event: a fallback before then still shows in x-model.
+            var streamHeaders = Headers(job, job.Cache);
             var stream = call.Stream
-                ? new ServerSentEvents(context.Response, Headers(job, job.Cache), options.Value.KeepAliveInterval, time)
+                ? new ServerSentEvents(context.Response, streamHeaders, options.Value.KeepAliveInterval, time)
                 : null;
             await using (stream)
             {
-                var (answered, attempt) = await CallAsync(context, call, job, stream, cancellationToken);
+                var (answered, attempt) = await CallAsync(context, call, job, stream, streamHeaders, cancellationToken);
                 charged = attempt.Charged;
                 if (answered is null)
                 {
                     return;
                 }
                 job = attempt.Job;
-                var stored = await cacheStore.StoreAsync(job.Succeed(answered, time.GetUtcNow()), CancellationToken.None);
+                // A stale answer is served as it is, never stored again as fresh.
+                var stored = answered.Stale ? job : await cacheStore.StoreAsync(job.Succeed(answered, time.GetUtcNow()), CancellationToken.None);
                 flight?.Complete(answered);
                 // Before the answer ends: a client that has it whole finds the turn in the history.
                 (answered, appended) = (await AppendTurnAsync(job, answered), true);
@@ -146,7 +150,7 @@ public sealed class ChatCompletionRunner(
 
     /// <returns>The answer, or null once the failure has been written to the client.</returns>
     private async Task<(JobResult? Answer, Attempt Attempt)> CallAsync(HttpContext context, ChatCompletionCall call, Job job,
-        ServerSentEvents? stream, CancellationToken cancellationToken)
+        ServerSentEvents? stream, Dictionary<string, string> streamHeaders, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var charged = false;
@@ -157,9 +161,14 @@ public sealed class ChatCompletionRunner(
             // The gate, then an upstream slot: a wait within the bound is sat out (a slot found is held for this request, and
             // asking again takes it); past the bound, a closed gate is 503 and a fully booked model 429, both with Retry-After.
             var waited = TimeSpan.Zero;
-            while (await model.WaitBeforeCallAsync(job.Request, maxWait - waited, cancellationToken, GateStaleness) is { } gate)
+            while (await model.WaitBeforeCallAsync(job, maxWait - waited, cancellationToken, GateStaleness) is { } gate)
             {
-                if (gate.Delay > maxWait - waited || number > 1 + resilience.Value.MaxRetries)
+                if (gate.FallBack is { } fallback)
+                {
+                    job = FallBack(job, fallback, streamHeaders);
+                    continue;
+                }
+                if (gate.Delay > maxWait - waited || model.IsExhausted(job))
                 {
                     await WriteFailureAsync(context, stream, job, gate.Reason == ModelCaller.Paced
                         ? new ModelCallException(OpenAIErrors.UpstreamRateLimited,
@@ -176,8 +185,8 @@ public sealed class ChatCompletionRunner(
             job = job with { ModelCalls = number, StartedAt = job.StartedAt ?? time.GetUtcNow() };
             var first = !sentContent;
             var outcome = stream is null
-                ? await model.CallAsync(job.Request, number, cancellationToken)
-                : await model.StreamAsync(job.Request, number, async (delta, token) =>
+                ? await model.CallAsync(job, cancellationToken)
+                : await model.StreamAsync(job, async (delta, token) =>
                 {
                     if (delta.Content is null && delta.ToolCalls is null && delta.FinishReason is null)
                     {
@@ -207,15 +216,54 @@ public sealed class ChatCompletionRunner(
                 ChatCompletionsLog.Cancelled(logger, job.Id, number);
                 return (null, new Attempt(job, charged));
             }
-            if (outcome.RetryIn is { } wait && !sentContent && number <= resilience.Value.MaxRetries && wait <= maxWait)
+            if (outcome.FallBack is { } next && !sentContent)
+            {
+                job = FallBack(job, next, streamHeaders);
+                continue;
+            }
+            if (outcome.RetryIn is { } wait && !sentContent && !model.IsExhausted(job) && wait <= maxWait)
             {
                 await Task.Delay(wait, time, cancellationToken);
                 continue;
+            }
+            if (!sentContent && await stale.FindAsync(job, CancellationToken.None) is { } served)
+            {
+                // Every candidate failed; the route takes an expired answer over none (stale-if-error).
+                streamHeaders[CacheStatus.HeaderName] = CacheStatus.Of(served.Job.Cache!);
+                await StreamStaleAsync(stream, served.Job, served.Answer, cancellationToken);
+                return (served.Answer, new Attempt(served.Job, charged));
             }
             ChatCompletionsLog.Failed(logger, job.Id, error.Code, number);
             await WriteFailureAsync(context, stream, job, error, outcome.RetryIn);
             return (null, new Attempt(job, charged));
         }
+    }
+
+    /// <summary>A stale answer on a stream the model never began: its pieces, as a stored answer is replayed.</summary>
+    private static async Task StreamStaleAsync(ServerSentEvents? stream, Job job, JobResult answer, CancellationToken cancellationToken)
+    {
+        if (stream is null)
+        {
+            return;
+        }
+        var first = true;
+        foreach (var piece in Pieces(answer))
+        {
+            await WriteDataAsync(stream, ChatCompletionJson.Chunk(ResponseId(job.Id), job.CreatedAt.ToUnixTimeSeconds(), answer.Model, piece, first),
+                cancellationToken);
+            first = false;
+        }
+    }
+
+    /// <summary>On to the route's next candidate; a stream not yet started will say so in its headers.</summary>
+    private static Job FallBack(Job job, Requests.ChatRequest next, Dictionary<string, string> streamHeaders)
+    {
+        job = job with { Request = next };
+        foreach (var (name, value) in RouteHeaders.Of(job.Request))
+        {
+            streamHeaders[name] = value;
+        }
+        return job;
     }
 
     private static async Task WriteFailureAsync(HttpContext context, ServerSentEvents? stream, Job job, ModelCallException error,
@@ -288,7 +336,7 @@ public sealed class ChatCompletionRunner(
     {
         [RequestIdHeader] = job.Id,
         [CacheStatus.HeaderName] = ticket is null ? CacheStatus.Bypass : CacheStatus.Of(ticket),
-    }.Concat(ConversationHeaders.Of(job.Conversation)).ToDictionary();
+    }.Concat(ConversationHeaders.Of(job.Conversation)).Concat(RouteHeaders.Of(job.Request)).ToDictionary();
 
     private static string ResponseId(string id) => "chatcmpl-" + id;
 

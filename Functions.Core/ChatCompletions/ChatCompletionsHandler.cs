@@ -16,7 +16,8 @@ namespace Functions.Core.ChatCompletions;
 /// <c>POST /api/v1/chat/completions</c>, the interactive door: OpenAI's wire format in and out, answered while the
 /// caller waits (JSON, or SSE with <c>stream: true</c>). It passes the same guards as <c>/api/chat</c>, in the same
 /// order: the caller, the shared validation, a conversation turn's history (the same hook as the queue's), the response
-/// cache (a hit never reaches the model), the caller's rate limits and the budget's worst-case reservation. Every
+/// cache (a hit never reaches the model; a turn's hit is appended to its conversation here, where on the queue door the
+/// worker's single flight serves it), the caller's rate limits and the budget's worst-case reservation. Every
 /// answer to a known caller carries its rate-limit headers, a stream's before its first byte. The call itself, its
 /// recording and the answer are <see cref="ChatCompletionRunner"/>'s.
 /// </summary>
@@ -24,6 +25,7 @@ public sealed class ChatCompletionsHandler(
     CallerResolver callers,
     ChatCompletionRequestReader reader,
     ConversationTurns conversations,
+    Routing.ModelRouter router,
     CacheLookup cache,
     CallerRateLimiter rateLimits,
     WorstCaseTokens worstCase,
@@ -43,7 +45,7 @@ public sealed class ChatCompletionsHandler(
         ServerlessTelemetry.TagCaller(caller);
         var roles = callers.Roles(http);
         var (result, admission) = await AnswerAsync(http, caller, roles, cancellationToken);
-        return (admission ?? await PeekAsync(caller, roles)).Apply(result);
+        return (admission ?? await rateLimits.PeekAsync(caller, roles, CancellationToken.None)).Apply(result);
     }
 
     /// <returns>The answer, and the rate-limit admission if the request got that far.</returns>
@@ -68,6 +70,7 @@ public sealed class ChatCompletionsHandler(
             }
             (turn, call) = (begun, call with { Request = begun.Request });
         }
+        call = call with { Request = router.Route(call.Request, roles) }; // before the cache, limits and budget, as on /api/chat
 
         var (ticket, hit) = await cache.FindAsync(caller, call.Request, http, cancellationToken);
         // An interactive call is a job that lives only as long as its request: the same limits, reservation, ledger rows
@@ -77,6 +80,7 @@ public sealed class ChatCompletionsHandler(
         if (hit is not null)
         {
             ChatCompletionsLog.CacheHit(logger, id, CallerHash.Of(caller));
+            await cache.RecordSavingAsync(caller, hit);
             return (runner.Answer(call, job, hit.Entry.Result, new Dictionary<string, string>
             {
                 [CacheStatus.HeaderName] = CacheStatus.Hit(hit.FreshFor),
@@ -105,7 +109,9 @@ public sealed class ChatCompletionsHandler(
             ChatCompletionsLog.StorageFailed(logger, ex);
             if (admission is not null)
             {
+                // The fault may have come after one budget window had reserved (the day, before the month failed).
                 await rateLimits.ReleaseAsync(job, CancellationToken.None);
+                await budgets.TryReleaseAsync(job);
             }
             await ReleaseTurnAsync(caller, id, turn);
             return (OpenAIErrors.FromProblem(ApiProblems.StorageUnavailable()), admission);
@@ -115,18 +121,4 @@ public sealed class ChatCompletionsHandler(
 
     private Task ReleaseTurnAsync(string caller, string id, BegunTurn? turn) =>
         turn is null ? Task.CompletedTask : conversations.ReleaseAsync(caller, id, turn);
-
-    /// <summary>The caller's limits for an answer that admitted nothing; none when storage does not answer (the answer stands).</summary>
-    private async Task<RateLimitDecision> PeekAsync(string caller, IReadOnlySet<string> roles)
-    {
-        try
-        {
-            return await rateLimits.PeekAsync(caller, roles, CancellationToken.None);
-        }
-        catch (Exception ex) when (StorageFailure.Is(ex))
-        {
-            ChatCompletionsLog.StorageFailed(logger, ex);
-            return RateLimitDecision.Unlimited;
-        }
-    }
 }

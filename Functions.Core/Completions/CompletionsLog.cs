@@ -41,4 +41,10 @@ internal static partial class CompletionsLog
 
     [LoggerMessage(EventId = 308, Level = LogLevel.Information, Message = "Job {JobId} was finished by another worker; this delivery's outcome is dropped")]
     public static partial void OutcomeTakenElsewhere(ILogger logger, string jobId);
+
+    [LoggerMessage(EventId = 315, Level = LogLevel.Warning, Message = "Job {JobId} falls back from {From} to {To} ({Reason})")]
+    public static partial void FellBack(ILogger logger, string jobId, string from, string to, string reason);
+
+    [LoggerMessage(EventId = 316, Level = LogLevel.Warning, Message = "Job {JobId} answered stale: every candidate failed ({Code})")]
+    public static partial void ServedStale(ILogger logger, string jobId, string code);
 }

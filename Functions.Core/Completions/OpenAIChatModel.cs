@@ -19,7 +19,9 @@ namespace Functions.Core.Completions;
 /// <c>x-ratelimit-*</c> headers of every answer and every error go to the <see cref="UpstreamPacer"/> (a stream's
 /// headers only when it fails: the SDK's streaming result does not expose a successful stream's response).
 /// </summary>
-public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time, UpstreamPacer? pacer = null) : IChatModel
+/// <param name="deployments">Model name → the deployment (Azure) or upstream id to ask for, where they differ.</param>
+public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time, UpstreamPacer? pacer = null,
+    IReadOnlyDictionary<string, string>? deployments = null) : IChatModel
 {
     private readonly ConcurrentDictionary<string, ChatClient> chatClients = new(StringComparer.Ordinal);
 
@@ -43,7 +45,7 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time, Upst
             : completion.ToolCalls.Select(call => new ToolCall(call.Id, call.FunctionName, call.FunctionArguments.ToString())).ToList();
         return new JobResult(
             string.Concat(completion.Content.Where(part => part.Kind == ChatMessageContentPartKind.Text).Select(part => part.Text)),
-            completion.Model ?? request.Model,
+            Named(completion.Model, request),
             FinishReasonName(completion.FinishReason),
             new TokenUsage(usage?.InputTokenCount ?? 0, usage?.InputTokenDetails?.CachedTokenCount ?? 0, usage?.OutputTokenCount ?? 0),
             toolCalls);
@@ -72,11 +74,18 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time, Upst
             {
                 throw failure;
             }
-            yield return ToDelta(update);
+            var delta = ToDelta(update);
+            yield return delta.Model is { } upstream && Named(upstream, request) != upstream ? delta with { Model = request.Model } : delta;
         }
     }
 
-    private ChatClient Chat(ChatRequest request) => chatClients.GetOrAdd(request.Model, client.GetChatClient);
+    private ChatClient Chat(ChatRequest request) => chatClients.GetOrAdd(request.Model, model => client.GetChatClient(Deployment(model)));
+
+    private string Deployment(string model) => deployments?.GetValueOrDefault(model) ?? model;
+
+    /// <summary>The answering model as the backend names it: a deployment's name echoed back is the model's own.</summary>
+    private string Named(string? upstream, ChatRequest request) =>
+        upstream is null || upstream == Deployment(request.Model) ? request.Model : upstream;
 
     private static ChatCompletionOptions ToSdkOptions(ChatRequest request)
     {
@@ -165,7 +174,7 @@ public sealed class OpenAIChatModel(OpenAIClient client, TimeProvider time, Upst
             0 => new("upstream_unreachable", "The connection to the model failed or broke off.", true, status, null, ex),
             408 or 500 or 502 or 503 or 504 => new("upstream_error",
                 $"The model provider is temporarily unavailable ({detail}).", true, status, retryAfter, ex),
-            400 or 422 => new("model_rejected_request", $"The model rejected the request ({detail}).", false, status, null, ex),
+            400 or 422 => new("model_rejected_request", $"The model rejected the request ({detail}).", false, status, null, ex, upstreamCode),
             401 => new("model_unauthorized", $"The model provider rejected this backend's credentials ({detail}).", false, status, null, ex),
             403 => new("model_forbidden", $"The model provider refused access ({detail}).", false, status, null, ex),
             404 => new("model_not_found", $"The model or endpoint was not found ({detail}).", false, status, null, ex),

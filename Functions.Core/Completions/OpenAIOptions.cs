@@ -33,6 +33,28 @@ public sealed class OpenAIOptions : IValidatableObject
     /// <summary>The models' endpoints, deployments and limits (<c>OpenAI:Models:{n}:Name</c>, …); a model not listed is unlimited.</summary>
     public List<ModelOptions> Models { get; set; } = [];
 
+    /// <summary>
+    /// The upstream APIs (<c>OpenAI:Endpoints:{n}:Name/Url/ApiKey/KeyVaultSecret</c>). Empty: the one-endpoint case,
+    /// <see cref="Endpoint"/> with <see cref="ApiKey"/>, as before endpoints were a list.
+    /// </summary>
+    public List<EndpointOptions> Endpoints { get; set; } = [];
+
+    /// <summary>The name of the one endpoint built from <see cref="Endpoint"/> when <see cref="Endpoints"/> is empty.</summary>
+    public const string SingleEndpointName = "default";
+
+    /// <summary>The endpoints calls go to: those listed, or the one built from <see cref="Endpoint"/> and <see cref="ApiKey"/>.</summary>
+    public IReadOnlyList<EndpointOptions> EffectiveEndpoints => Endpoints.Count > 0
+        ? Endpoints
+        : [new EndpointOptions { Name = SingleEndpointName, Url = Endpoint, ApiKey = ApiKey, IsSingle = true }];
+
+    /// <summary>Where a model not listed (or listed without an endpoint) is served: the first endpoint.</summary>
+    public EndpointOptions DefaultEndpoint => EffectiveEndpoints[0];
+
+    /// <summary>The endpoint <paramref name="model"/> is served by, by its <see cref="ModelOptions.Endpoint"/> name; null for a URL.</summary>
+    public EndpointOptions? EndpointOf(ModelOptions? model) =>
+        model?.Endpoint is not { Length: > 0 } name ? DefaultEndpoint
+        : EffectiveEndpoints.FirstOrDefault(endpoint => endpoint.Name == name);
+
     /// <summary>The listed model named <paramref name="name"/>, if any.</summary>
     public ModelOptions? Model(string name) => Models.FirstOrDefault(model => model.Name == name);
 
@@ -41,10 +63,17 @@ public sealed class OpenAIOptions : IValidatableObject
             .Append(DefaultModel)
             .ToHashSet(StringComparer.Ordinal);
 
+    /// <summary>Set from <c>KeyVaultOptions</c>, not bound: the endpoints (by name) whose key a vault supplies.</summary>
+    internal IReadOnlySet<string> EndpointKeysInKeyVault { get; set; } = new HashSet<string>();
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        foreach (var result in ValidateEndpoints())
+        {
+            yield return result;
+        }
         // A keyless endpoint is legitimate (Ollama, a gateway that injects auth); api.openai.com without a key is not.
-        if (Endpoint is null && string.IsNullOrWhiteSpace(ApiKey) && !ApiKeyInKeyVault)
+        if (Endpoints.Count == 0 && Endpoint is null && string.IsNullOrWhiteSpace(ApiKey) && !ApiKeyInKeyVault)
         {
             yield return new ValidationResult(
                 "OpenAI:ApiKey (or a Key Vault secret mapped by KeyVault:Secrets:OpenAIApiKey) is required when OpenAI:Endpoint is not set " +
@@ -73,9 +102,39 @@ public sealed class OpenAIOptions : IValidatableObject
                 yield return new ValidationResult(
                     $"{path}:TokensPerMinute must be a positive whole number (got {model.TokensPerMinute}); leave it unset for no limit.", [nameof(Models)]);
             }
-            if (model.Endpoint is { IsAbsoluteUri: false })
+            if (model.Endpoint is { Length: > 0 } endpoint && EndpointOf(model) is null && !Uri.TryCreate(endpoint, UriKind.Absolute, out _))
             {
-                yield return new ValidationResult($"{path}:Endpoint must be an absolute URL.", [nameof(Models)]);
+                yield return new ValidationResult(
+                    $"{path}:Endpoint '{endpoint}' names no endpoint: it must be one of OpenAI:Endpoints' names " +
+                    $"({string.Join(", ", EffectiveEndpoints.Select(e => e.Name))}) or an absolute URL.", [nameof(Models)]);
+            }
+        }
+    }
+
+    private IEnumerable<ValidationResult> ValidateEndpoints()
+    {
+        for (var i = 0; i < Endpoints.Count; i++)
+        {
+            var endpoint = Endpoints[i];
+            var path = $"{SectionName}:Endpoints:{i}";
+            if (string.IsNullOrWhiteSpace(endpoint.Name) || !endpoint.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            {
+                yield return new ValidationResult($"{path}:Name is required: letters, digits, '-' and '_' only (got '{endpoint.Name}').",
+                    [nameof(Endpoints)]);
+            }
+            else if (Endpoints.Take(i).Any(earlier => earlier.Name == endpoint.Name))
+            {
+                yield return new ValidationResult($"{path}:Name '{endpoint.Name}' is listed twice; endpoint names must be unique.", [nameof(Endpoints)]);
+            }
+            if (endpoint.Url is { IsAbsoluteUri: false })
+            {
+                yield return new ValidationResult($"{path}:Url must be an absolute URL.", [nameof(Endpoints)]);
+            }
+            if (!endpoint.IsLoopback && string.IsNullOrWhiteSpace(endpoint.ApiKey) && !EndpointKeysInKeyVault.Contains(endpoint.Name))
+            {
+                yield return new ValidationResult(
+                    $"{path}:ApiKey (or {path}:KeyVaultSecret with KeyVault:VaultUri) is required: endpoint '{endpoint.Name}' " +
+                    $"at {endpoint.Url?.GetLeftPart(UriPartial.Path) ?? "https://api.openai.com/v1"} is not on loopback.", [nameof(Endpoints)]);
             }
         }
     }

@@ -27,10 +27,10 @@ public sealed class ProcessChatHandler(
     ModelCaller model,
     JobStreamWriter streams,
     PaidCallRecorder recorder,
+    StaleAnswers stale,
     Spend.BudgetReservations budgets,
     RateLimits.CallerRateLimiter rateLimits,
     Conversations.ConversationTurns conversations,
-    IOptions<ResilienceOptions> options,
     TimeProvider time,
     ServerlessTelemetry telemetry,
     ILogger<ProcessChatHandler> logger)
@@ -105,13 +105,18 @@ public sealed class ProcessChatHandler(
         {
             while (true)
             {
-                if (job.ModelCalls > options.Value.MaxRetries)
+                if (model.IsExhausted(job))
                 {
                     await FailAsync(job, GiveUp(job), cancellationToken);
                     return;
                 }
-                if (await model.WaitBeforeCallAsync(job.Request, cancellationToken) is { } gate)
+                if (await model.WaitBeforeCallAsync(job, cancellationToken) is { } gate)
                 {
+                    if (gate.FallBack is { } fallback)
+                    {
+                        job = job with { Request = fallback }; // the route's next candidate, written with the lease below
+                        continue;
+                    }
                     CompletionsLog.GateClosed(logger, job.Id, gate.Reason, gate.Until);
                     if (!await WaitAsync(job, gate.Delay, cancellationToken))
                     {
@@ -152,13 +157,13 @@ public sealed class ProcessChatHandler(
                 cancellationToken.ThrowIfCancellationRequested();
 
                 var error = outcome.Error!;
-                job = held = job with { LastError = error.ToJobError() };
+                job = held = job with { LastError = error.ToJobError(), Request = outcome.FallBack ?? job.Request };
                 if (outcome.RetryIn is not { } delay)
                 {
                     await FailAsync(job, error.ToJobError(), cancellationToken);
                     return;
                 }
-                if (job.ModelCalls > options.Value.MaxRetries)
+                if (model.IsExhausted(job))
                 {
                     await FailAsync(job, GiveUp(job), cancellationToken);
                     return;
@@ -193,7 +198,7 @@ public sealed class ProcessChatHandler(
         try
         {
             await using var stream = await streams.BeginAsync(job, call.Token);
-            outcome = await model.StreamAsync(job.Request, job.ModelCalls, stream.AppendAsync, call.Token);
+            outcome = await model.StreamAsync(job, stream.AppendAsync, call.Token);
             await stream.CompleteAsync();
         }
         catch (OperationCanceledException) when (heartbeat.IsLost && !cancellationToken.IsCancellationRequested)
@@ -251,6 +256,13 @@ public sealed class ProcessChatHandler(
     {
         await budgets.ReleaseAsync(job, cancellationToken);
         await rateLimits.ReleaseAsync(job, cancellationToken);
+        if (await stale.FindAsync(job, cancellationToken) is { } answered)
+        {
+            // Every candidate failed, and the route takes an expired answer over none: served marked stale, not stored again.
+            CompletionsLog.ServedStale(logger, job.Id, error.Code);
+            await WriteOutcomeAsync(answered.Job.Succeed(answered.Answer, time.GetUtcNow()), cancellationToken);
+            return;
+        }
         await conversations.ReleaseAsync(job); // a failed turn appends nothing
         try
         {

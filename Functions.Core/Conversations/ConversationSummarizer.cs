@@ -2,6 +2,7 @@ using System.Text;
 using Azure;
 using Functions.Core.Completions;
 using Functions.Core.Jobs;
+using Functions.Core.RateLimits;
 using Functions.Core.Requests;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
@@ -14,22 +15,29 @@ namespace Functions.Core.Conversations;
 /// The <c>SummarizeConversation</c> queue trigger's work: extend a conversation's running summary by the turns that
 /// no longer fit its history budget (<see cref="HistoryWindow.PlanFold"/>), with the cheaper summary model. The call is
 /// a paid call of the conversation's caller like any other: through the shared <see cref="ModelCaller"/> (gate, circuit,
-/// classification), a budget reservation first, and <see cref="PaidCallRecorder"/> after, its ledger rows of kind
-/// <see cref="LedgerEntry.Summary"/> so the spend report shows them as summaries. It makes one attempt: whatever fails
-/// (a closed gate or budget, the model, storage) leaves the summary as it was, so the next turns trim instead, and the
-/// next turn that still overflows asks again. A paid answer is never thrown for redelivery to pay a second time.
+/// classification), admitted by the caller's rate limit (its tokens count like the turn's own) and a budget reservation
+/// first, and <see cref="PaidCallRecorder"/> after, its ledger rows of kind <see cref="LedgerEntry.Summary"/> so the
+/// spend report shows them as summaries. It makes one model call: a closed gate, limit or budget, or a failed call leaves
+/// the summary as it was, so the next turns trim instead, and the next turn that still overflows asks again; whatever
+/// was held for a call that was not paid for is given back on every path. A storage fault before the call is thrown for
+/// the queue to retry; a paid answer is never thrown for redelivery to pay a second time.
 /// </summary>
 public sealed class ConversationSummarizer(
     ConversationTable table,
     ConversationTurns turns,
     ModelCaller model,
     PaidCallRecorder recorder,
+    CallerRateLimiter rateLimits,
+    WorstCaseTokens worstCase,
     BudgetReservations budgets,
     IOptions<ConversationsOptions> options,
     TimeProvider time,
     ILogger<ConversationSummarizer> logger)
 {
     private const int MaxRounds = 5;
+
+    /// <summary>A summary is the conversation's own work, not a request of the caller's: it is limited as the caller without a role.</summary>
+    private static readonly IReadOnlySet<string> NoRoles = new HashSet<string>();
 
     public const string Instructions =
         "You keep the running summary of a conversation between a user and an assistant. Merge the new turns into the " +
@@ -64,29 +72,31 @@ public sealed class ConversationSummarizer(
         var request = SummaryRequest(conversation.Summary?.Text, history.Where(m => m.Index >= fold.From && m.Index < fold.To), settings);
         var now = time.GetUtcNow();
         var call = new Job(JobIds.New(time), conversation.Caller, JobStatus.Running, request, now, StartedAt: now, ModelCalls: 1);
-        if (await budgets.ReserveAsync(call, cancellationToken) is { } exceeded)
+        if (!(await rateLimits.AdmitAsync(call.Caller, NoRoles, worstCase.For(request), cancellationToken)).Admitted)
         {
-            ConversationsLog.SummaryFailed(logger, conversation.Id, $"the {exceeded.Budget.Name} budget is spent");
+            ConversationsLog.SummaryFailed(logger, conversation.Id, "the caller's rate limit is reached");
             return;
         }
-        // The summary is never worth a wait (the next turn trims instead and asks again), so a pacing wait holds no slot.
-        if (await model.WaitBeforeCallAsync(request, holdWithin: TimeSpan.Zero, cancellationToken) is { } gate)
-        {
-            await budgets.ReleaseAsync(call, CancellationToken.None);
-            ConversationsLog.SummaryFailed(logger, conversation.Id, $"the model is held back ({gate.Reason})");
-            return;
-        }
-
-        var outcome = await model.CallAsync(request, call.ModelCalls, CancellationToken.None);
+        var paidFor = false;
         try
         {
+            if (await budgets.ReserveAsync(call, cancellationToken) is { } exceeded)
+            {
+                ConversationsLog.SummaryFailed(logger, conversation.Id, $"the {exceeded.Budget.Name} budget is spent");
+                return;
+            }
+            // The summary is never worth a wait (the next turn trims instead and asks again), so a pacing wait holds no slot.
+            if (await model.WaitBeforeCallAsync(call, holdWithin: TimeSpan.Zero, cancellationToken) is { } gate)
+            {
+                ConversationsLog.SummaryFailed(logger, conversation.Id, $"the model is held back ({gate.Reason})");
+                return;
+            }
+
+            var outcome = await model.CallAsync(call, CancellationToken.None);
             if (outcome.Paid is { } paid)
             {
+                paidFor = true;
                 await recorder.RecordAsync(call, paid, LedgerEntry.Summary);
-            }
-            else
-            {
-                await budgets.ReleaseAsync(call, CancellationToken.None);
             }
             if (outcome.Result is not { Content.Length: > 0 } result)
             {
@@ -98,9 +108,17 @@ public sealed class ConversationSummarizer(
                 ConversationsLog.Summarised(logger, conversation.Id, fold.From, fold.To, result.Model, result.Usage.InputTokens, result.Usage.OutputTokens);
             }
         }
-        catch (Exception ex) when (StorageFailure.Is(ex))
+        catch (Exception ex) when (paidFor && StorageFailure.Is(ex))
         {
             ConversationsLog.SummaryFailed(logger, conversation.Id, "storage failed while recording it");
+        }
+        finally
+        {
+            if (!paidFor)
+            {
+                await budgets.ReleaseAsync(call, CancellationToken.None); // a no-op when nothing was reserved
+                await rateLimits.ReleaseAsync(call, CancellationToken.None);
+            }
         }
     }
 

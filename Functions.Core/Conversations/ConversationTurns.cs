@@ -35,6 +35,7 @@ public sealed class ConversationTurns(
     SummaryQueue summaries,
     IOptions<ConversationsOptions> options,
     IOptions<Resilience.ResilienceOptions> resilience,
+    IOptions<Completions.OpenAIOptions> openAI,
     TimeProvider time,
     ILogger<ConversationTurns> logger)
 {
@@ -43,9 +44,10 @@ public sealed class ConversationTurns(
 
     /// <summary>
     /// How long an interactive turn may hold its conversation if its host dies mid-call (it gives it back on every other
-    /// exit): one processing lease, which covers two model calls.
+    /// exit). Nothing renews the hold while the call runs, so it must outlast the longest call the door lets run: two
+    /// model calls at their network timeout (a retry happens only before the first byte). A queued turn's hold is its job's.
     /// </summary>
-    public TimeSpan InteractiveHold => resilience.Value.ProcessingLease;
+    public TimeSpan InteractiveHold => 2 * openAI.Value.NetworkTimeout;
 
     /// <param name="submitted">The request as read: one user message and its <see cref="ChatRequest.Conversation"/>.</param>
     /// <param name="turnId">The job (or interactive call) that answers it; taking the conversation again with it is no conflict.</param>

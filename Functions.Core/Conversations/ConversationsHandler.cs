@@ -46,6 +46,7 @@ public sealed class ConversationsHandler(
     ChatRequestReader reader,
     ConversationTable table,
     JobTable jobs,
+    Jobs.Streams.JobStreamTable streams,
     IOptions<RequestLimitsOptions> limits,
     IOptions<OpenAIOptions> openAI,
     TimeProvider time,
@@ -161,9 +162,11 @@ public sealed class ConversationsHandler(
                 {
                     var marked = conversation.Deleting ? conversation : await table.UpdateAsync(conversation with { Deleting = true }, CancellationToken.None);
                     var (rows, turns) = await table.DeleteContentsAsync(marked, CancellationToken.None);
-                    // The turns' jobs hold the history they were sent with: they go too (an interactive turn has none).
+                    // The turns' jobs hold the history they were sent with, and their streams the answers: they go too
+                    // (an interactive turn has neither).
                     foreach (var turn in turns.Where(JobIds.IsWellFormed))
                     {
+                        await streams.RemoveAsync(turn, CancellationToken.None);
                         await jobs.RemoveAsync(turn, CancellationToken.None);
                     }
                     await table.DeleteHeadAsync(marked, CancellationToken.None);

@@ -12,8 +12,9 @@ namespace Functions.Core.Http;
 public sealed record ApiRoute(string Method, string Template);
 
 /// <summary>
-/// Every route the API serves, in one place: both hosts map these, and a request that matches none of them (or
-/// matches one with another method) is answered by <see cref="UnmatchedRouteHandler"/> with problem+json.
+/// Every route the API serves, as the hosts map them (from <see cref="FunctionNames"/>; a test holds the two lists
+/// equal): a request that matches none of them (or matches one with another method) is answered by
+/// <see cref="UnmatchedRouteHandler"/> with problem+json.
 /// </summary>
 public static class ApiRoutes
 {

@@ -41,6 +41,10 @@ public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, Stream
         {
             headers[CacheStatus.HeaderName] = CacheStatus.Of(ticket);
         }
+        foreach (var (name, value) in Routing.RouteHeaders.Of(job.Request))
+        {
+            headers[name] = value;
+        }
         return new WithHeadersResult(TypedResults.Ok(view), headers);
     }
 

@@ -45,9 +45,14 @@ public sealed record Job(
         this with { Status = JobStatus.Failed, Error = error, LastError = error, CompletedAt = now, RetryAt = null, LeaseUntil = null };
 }
 
-/// <summary>The model's answer: its text, or the <see cref="ToolCalls"/> it asks the caller to run.</summary>
+/// <summary>
+/// The model's answer: its text, or the <see cref="ToolCalls"/> it asks the caller to run. <see cref="Stale"/>: an
+/// expired cached answer, served because every candidate model failed (stale-if-error).
+/// </summary>
 public sealed record JobResult(string Content, string Model, string FinishReason, TokenUsage Usage,
-    IReadOnlyList<ToolCall>? ToolCalls = null);
+    IReadOnlyList<ToolCall>? ToolCalls = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    bool Stale = false);
 
 /// <summary>
 /// Tokens a call used. <see cref="Estimated"/>: the endpoint never reported them (a stream that broke off before its

@@ -12,7 +12,7 @@ namespace Functions.Core.Jobs;
 /// Queued and untouched for <see cref="ResilienceOptions.StaleQueuedAfter"/> (its message was dequeued by an instance
 /// that then died). Each is first written back (Queued, no lease) by its ETag, so of two sweepers, or a sweeper and a
 /// late worker, only one acts; then a new message is sent. The old message, when it reappears, finds the job held or
-/// finished and does nothing twice. No model call is made here, and the dead worker never records: its lease is gone.
+/// finished and does nothing twice. No model call is made here, and the dead worker never records a result: its lease is gone.
 /// </summary>
 public sealed class JobSweeper(JobTable jobs, JobQueue queue, IOptions<ResilienceOptions> options, TimeProvider time,
     ILogger<JobSweeper> logger)

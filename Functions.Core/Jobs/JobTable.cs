@@ -96,6 +96,10 @@ public sealed class JobTable(TableClient table)
             entity["CachedInputTokens"] = result.Usage.CachedInputTokens;
             entity["OutputTokens"] = result.Usage.OutputTokens;
             entity["UsageEstimated"] = result.Usage.Estimated;
+            if (result.Stale)
+            {
+                entity["ResultStale"] = true;
+            }
             if (result.ToolCalls is { } toolCalls)
             {
                 TextChunks.Write(entity, "ResultToolCalls", JsonSerializer.Serialize(toolCalls, Json));
@@ -119,7 +123,8 @@ public sealed class JobTable(TableClient table)
                     entity.GetInt32("OutputTokens") ?? 0, entity.GetBoolean("UsageEstimated") ?? false),
                 TextChunks.Read(entity, "ResultToolCalls") is { } toolCalls
                     ? JsonSerializer.Deserialize<List<ToolCall>>(toolCalls, Json)
-                    : null);
+                    : null,
+                entity.GetBoolean("ResultStale") ?? false);
         return new Job(
             entity.PartitionKey,
             entity.GetString("Caller"),

@@ -16,7 +16,7 @@ internal static partial class JobsLog
     public static partial void ReleaseFailed(ILogger logger, string jobId, int status);
 
     [LoggerMessage(EventId = 253, Level = LogLevel.Warning,
-        Message = "Job {JobId}: another worker took the job over (its lease had lapsed); this worker stops and records nothing")]
+        Message = "Job {JobId}: another worker took the job over (its lease had lapsed); this worker stops, recording only what its cancelled call had generated")]
     public static partial void LeaseLost(ILogger logger, string jobId);
 
     [LoggerMessage(EventId = 254, Level = LogLevel.Warning, Message = "Job {JobId}: the lease could not be renewed ({Reason}); retrying at the next beat")]

@@ -9,7 +9,8 @@ namespace Functions.Core.Jobs;
 /// extended to a full <c>Resilience:ProcessingLease</c> from now, by the row's ETag. The lease can therefore be short
 /// (tens of seconds): a worker that dies stops renewing, and the job sweeper takes the job over once the lease lapses.
 /// A renewal that finds the row changed means another worker owns the job now: <see cref="Lost"/> is cancelled (the
-/// model call stops) and <see cref="StopAsync"/> returns null, so a worker that lost its lease never records anything.
+/// model call stops) and <see cref="StopAsync"/> returns null, so a worker that lost its lease never records a result; it
+/// records only what its cancelled call had generated, as it was paid for.
 /// </summary>
 public sealed class LeaseHeartbeat : IAsyncDisposable
 {

@@ -95,7 +95,10 @@ public sealed class CallerRateLimiter(
         }
     }
 
-    /// <summary>The caller's limits as they stand, for the headers of an answer that admitted nothing (a cache hit, a replay, a 400).</summary>
+    /// <summary>
+    /// The caller's limits as they stand, for the headers of an answer that admitted nothing (a cache hit, a replay, a
+    /// 400); none when storage does not answer, as the answer stands without them.
+    /// </summary>
     public async Task<RateLimitDecision> PeekAsync(string caller, IReadOnlyCollection<string> roles, CancellationToken cancellationToken)
     {
         var limit = LimitFor(caller, roles);
@@ -103,9 +106,17 @@ public sealed class CallerRateLimiter(
         {
             return RateLimitDecision.Unlimited;
         }
-        var (row, _) = await CurrentAsync(RateLimitStore.CallerPartition(caller), caller, cancellationToken);
-        return new RateLimitDecision(Policies(limit.RequestsPerMinute is { } rpm ? new RateBucket(rpm) : null,
-            limit.TokensPerMinute is { } tpm ? new RateBucket(tpm) : null, row, time.GetUtcNow().UtcTicks), null);
+        try
+        {
+            var (row, _) = await CurrentAsync(RateLimitStore.CallerPartition(caller), caller, cancellationToken);
+            return new RateLimitDecision(Policies(limit.RequestsPerMinute is { } rpm ? new RateBucket(rpm) : null,
+                limit.TokensPerMinute is { } tpm ? new RateBucket(tpm) : null, row, time.GetUtcNow().UtcTicks), null);
+        }
+        catch (Exception ex) when (StorageFailure.Is(ex))
+        {
+            RateLimitsLog.PeekFailed(logger, ex);
+            return RateLimitDecision.Unlimited;
+        }
     }
 
     /// <summary>

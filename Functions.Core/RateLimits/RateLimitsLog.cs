@@ -16,6 +16,9 @@ internal static partial class RateLimitsLog
         Message = "The rate-limit correction for job {JobId} was lost to a storage fault ({Reason}); the caller's limit stays stricter until it refills")]
     public static partial void CorrectionLost(ILogger logger, string jobId, string reason);
 
+    [LoggerMessage(EventId = 803, Level = LogLevel.Warning, Message = "The caller's rate-limit row could not be read for the headers; answering without them")]
+    public static partial void PeekFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 810, Level = LogLevel.Debug,
         Message = "Leased {Requests} calls and {Tokens} tokens of {Model}'s upstream quota")]
     public static partial void Leased(ILogger logger, string model, long requests, long tokens);

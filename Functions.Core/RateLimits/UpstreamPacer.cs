@@ -102,7 +102,7 @@ public sealed class UpstreamPacer(
         {
             return null;
         }
-        var key = listed.PacingKey(openAI.Value.Endpoint);
+        var key = listed.PacingKey(openAI.Value.DefaultEndpoint.Url);
         return new Lane(store, time, logger, name, RateLimitStore.ModelPartition(key), RateLimitStore.Label(key),
             listed.RequestsPerMinute is { } rpm ? new RateBucket(rpm) : null,
             listed.TokensPerMinute is { } tpm ? new RateBucket(tpm) : null, settings.PacingLease);

@@ -5,7 +5,8 @@ namespace Functions.Core.Requests;
 /// <summary>
 /// A validated chat request: the model is resolved and every value is within limits. <see cref="Conversation"/> is set
 /// on a turn of a stored conversation as submitted (its one new user message); the request the model is sent, with
-/// the history added, has none.
+/// the history added, has none. <see cref="Task"/> is the caller's task tag (<c>metadata.task</c>); <see cref="Route"/>
+/// is how <see cref="Model"/> was chosen and what to fall back to (set by the router, advanced by the model caller).
 /// </summary>
 public sealed record ChatRequest(
     IReadOnlyList<ChatMessage> Messages,
@@ -20,7 +21,11 @@ public sealed record ChatRequest(
     string? ToolChoice = null,
     string? User = null,
     [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-    ConversationReference? Conversation = null);
+    ConversationReference? Conversation = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    string? Task = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    Routing.RoutePlan? Route = null);
 
 /// <summary>The stored conversation a request continues, and whether it named its model (else the conversation's applies).</summary>
 public sealed record ConversationReference(string Id, bool ModelNamed);

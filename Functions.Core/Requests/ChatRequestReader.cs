@@ -10,13 +10,14 @@ namespace Functions.Core.Requests;
 /// Turns an HTTP request into a <see cref="ChatRequest"/> or the problem that explains why it cannot be one.
 /// Reads the JSON as a document rather than binding it, so that every bad field is reported at once.
 /// </summary>
-public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> limits, IOptions<OpenAIOptions> openAI)
+public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> limits, IOptions<OpenAIOptions> openAI,
+    IOptions<Routing.RoutingOptions>? routing = null)
 {
     /// <summary>The fields of a request body; anything else is refused rather than silently dropped.</summary>
     private static readonly IReadOnlySet<string> Fields = new HashSet<string>(StringComparer.Ordinal)
     {
         "messages", "model", "temperature", "maxTokens", "topP", "seed", "stop", "responseFormat", "tools", "toolChoice", "user",
-        ConversationIdField,
+        ConversationIdField, "metadata",
     };
 
     private static readonly IReadOnlySet<string> MessageFields = new HashSet<string>(StringComparer.Ordinal)
@@ -110,24 +111,7 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
             }
         }
 
-        var model = openAI.Value.DefaultModel;
-        if (root.TryGetProperty("model", out var modelElement) && modelElement.ValueKind != JsonValueKind.Null)
-        {
-            var allowed = openAI.Value.AllowedModelSet;
-            if (modelElement.ValueKind != JsonValueKind.String)
-            {
-                Fail("model", "Must be a string.");
-            }
-            else if (!allowed.Contains(modelElement.GetString()!))
-            {
-                Fail("model", $"Must be one of: {string.Join(", ", allowed.Order(StringComparer.Ordinal))}.");
-            }
-            else
-            {
-                model = modelElement.GetString()!;
-            }
-        }
-
+        var model = ReadModel(root, errors);
         double? temperature = null;
         if (root.TryGetProperty("temperature", out var temperatureElement) && temperatureElement.ValueKind != JsonValueKind.Null)
         {
@@ -163,10 +147,11 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
         var toolChoice = ReadToolChoice(root, tools, errors);
         var user = ReadUser(root, errors);
         var conversation = ReadConversation(root, errors);
+        var task = ReadTask(root, errors);
 
         return errors.Count > 0
             ? null
-            : new ChatRequest(messages, model, temperature, maxTokens, topP, seed, stop, responseFormat, tools, toolChoice, user, conversation);
+            : new ChatRequest(messages, model, temperature, maxTokens, topP, seed, stop, responseFormat, tools, toolChoice, user, conversation, task);
     }
 
     private static ChatMessage? ValidateMessage(JsonElement element, string path, RequestLimitsOptions settings,
@@ -226,5 +211,60 @@ public sealed partial class ChatRequestReader(IOptions<RequestLimitsOptions> lim
         return role is null || content is null || (role == ChatRoles.Tool && toolCallId is null)
             ? null
             : new ChatMessage(role, content, toolCallId, toolCalls);
+    }
+
+    /// <summary>
+    /// The model named, <c>route:{name}</c> for a configured route, or (none named) the default route, else the default
+    /// model. A model outside the allowlist or an unknown route is refused by name.
+    /// </summary>
+    private string ReadModel(JsonElement root, Dictionary<string, string[]> errors)
+    {
+        var routes = routing?.Value ?? new Routing.RoutingOptions();
+        var fallback = routes.DefaultRoute is { Length: > 0 } defaultRoute ? Routing.RoutingOptions.Prefix + defaultRoute : openAI.Value.DefaultModel;
+        if (!root.TryGetProperty("model", out var modelElement) || modelElement.ValueKind == JsonValueKind.Null)
+        {
+            return fallback;
+        }
+        var allowed = openAI.Value.AllowedModelSet;
+        var named = modelElement.ValueKind == JsonValueKind.String ? modelElement.GetString()! : null;
+        if (named is null)
+        {
+            errors["model"] = ["Must be a string."];
+        }
+        else if (named.StartsWith(Routing.RoutingOptions.Prefix, StringComparison.Ordinal))
+        {
+            if (routes.Route(named[Routing.RoutingOptions.Prefix.Length..]) is not null)
+            {
+                return named;
+            }
+            errors["model"] = [routes.Routes.Count == 0
+                ? $"Names the route '{named}', but no routes are configured."
+                : $"Names an unknown route: must be one of: {string.Join(", ", routes.Routes.Select(r => Routing.RoutingOptions.Prefix + r.Name).Order(StringComparer.Ordinal))}."];
+        }
+        else if (allowed.Contains(named))
+        {
+            return named;
+        }
+        else
+        {
+            errors["model"] = [$"Must be one of: {string.Join(", ", allowed.Order(StringComparer.Ordinal).Concat(routes.Routes.Select(r => Routing.RoutingOptions.Prefix + r.Name)))}."];
+        }
+        return fallback;
+    }
+
+    /// <summary>Up to 16 string tags (<c>metadata</c>, as OpenAI's); <c>task</c> is the one routing reads.</summary>
+    private static string? ReadTask(JsonElement root, Dictionary<string, string[]> errors)
+    {
+        if (!root.TryGetProperty("metadata", out var metadata) || metadata.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+        if (metadata.ValueKind != JsonValueKind.Object || metadata.EnumerateObject().Count() > 16
+            || metadata.EnumerateObject().Any(tag => tag.Name.Length > 64 || tag.Value.ValueKind != JsonValueKind.String || tag.Value.GetString()!.Length > 512))
+        {
+            errors["metadata"] = ["Must be an object of at most 16 string values (keys up to 64 characters, values up to 512)."];
+            return null;
+        }
+        return metadata.TryGetProperty("task", out var task) ? task.GetString() : null;
     }
 }

@@ -32,6 +32,7 @@ public sealed class SubmitChatHandler(
     JobQueue queue,
     StreamTokens streams,
     ConversationTurns conversations,
+    Routing.ModelRouter router,
     TimeProvider time,
     ILogger<SubmitChatHandler> logger,
     ServerlessTelemetry? telemetry = null)
@@ -51,7 +52,7 @@ public sealed class SubmitChatHandler(
         ServerlessTelemetry.TagCaller(caller);
         var roles = callers.Roles(http);
         var (result, admission) = await SubmitAsync(http, caller, roles, cancellationToken);
-        return (admission ?? await PeekAsync(caller, roles)).Apply(result);
+        return (admission ?? await rateLimits.PeekAsync(caller, roles, CancellationToken.None)).Apply(result);
     }
 
     /// <returns>The answer, and the rate-limit admission if the request got that far.</returns>
@@ -92,6 +93,7 @@ public sealed class SubmitChatHandler(
             }
             (turn, request) = (begun, begun.Request);
         }
+        request = router.Route(request, roles); // before the cache, limits and budget: they see the model called first
 
         // A turn's answer is appended by the worker, so it never takes a hit here: the worker's single flight serves it.
         var cached = idempotent || turn is not null
@@ -173,20 +175,6 @@ public sealed class SubmitChatHandler(
         return (await AcceptedAsync(job), admission);
     }
 
-    /// <summary>The caller's limits for an answer that admitted nothing; none when storage does not answer (the answer stands).</summary>
-    private async Task<RateLimitDecision> PeekAsync(string caller, IReadOnlySet<string> roles)
-    {
-        try
-        {
-            return await rateLimits.PeekAsync(caller, roles, CancellationToken.None);
-        }
-        catch (Exception ex) when (StorageFailure.Is(ex))
-        {
-            RequestsLog.StorageFailed(logger, ex);
-            return RateLimitDecision.Unlimited;
-        }
-    }
-
     /// <returns>The answer for a key already used, or null when no job has it yet.</returns>
     private async Task<IResult?> TryReplayAsync(Job submitted)
     {
@@ -234,11 +222,16 @@ public sealed class SubmitChatHandler(
             {
                 [HeaderNames.RetryAfter] = GetChatHandler.PollAfterSeconds,
                 [CacheStatus.HeaderName] = job.Cache is { } ticket ? CacheStatus.Of(ticket) : CacheStatus.Bypass,
-            });
+            }.Concat(Routing.RouteHeaders.Of(job.Request)).ToDictionary());
     }
 
     /// <summary>What a replay is compared by: the request as submitted (a conversation turn's history changes).</summary>
-    private static string Fingerprint(Job job) => job.Conversation?.Fingerprint ?? JobTable.SerializeRequest(job.Request);
+    /// A fallback since then changed the stored request's model and route state, not what was submitted.
+    private static string Fingerprint(Job job) => job.Conversation?.Fingerprint ?? JobTable.SerializeRequest(job.Request with
+    {
+        Model = job.Request.Route?.Candidates[0] ?? job.Request.Model,
+        Route = null,
+    });
 
     private Task TryReleaseTurnAsync(Job job, BegunTurn? turn) =>
         turn is null ? Task.CompletedTask : conversations.ReleaseAsync(job.Caller, job.Id, turn);
@@ -258,15 +251,7 @@ public sealed class SubmitChatHandler(
     private async Task TryReleaseAsync(Job job)
     {
         await rateLimits.ReleaseAsync(job, CancellationToken.None); // never throws: a lost release only keeps the limit stricter
-        try
-        {
-            await budgets.ReleaseAsync(job, CancellationToken.None);
-        }
-        catch (Exception ex) when (StorageFailure.Is(ex))
-        {
-            // The reservation lapses with its window; until then it only makes the budget stricter.
-            RequestsLog.StorageFailed(logger, ex);
-        }
+        await budgets.TryReleaseAsync(job);
     }
 
 }

@@ -12,8 +12,9 @@ namespace Functions.Core.Secrets;
 /// model answers 401 reads the key again and retries once, only if a different key was read (it was rotated).
 /// Not a retry policy: every other failure passes through untouched to whoever owns retries.
 /// </summary>
+/// <param name="secretName">The endpoint's key in the secret store (one credential and refresher per endpoint).</param>
 public sealed class KeyRefreshingChatModel(IChatModel inner, ApiKeyCredential credential, SecretStore secrets,
-    ILogger<KeyRefreshingChatModel> logger) : IChatModel
+    ILogger<KeyRefreshingChatModel> logger, string secretName = SecretNames.OpenAIApiKey) : IChatModel
 {
     /// <summary>The SDK insists on a credential; a keyless compatible endpoint (Ollama) ignores this placeholder.</summary>
     public const string NoKey = "no-key-configured";
@@ -26,14 +27,14 @@ public sealed class KeyRefreshingChatModel(IChatModel inner, ApiKeyCredential cr
 
     public async Task<JobResult> CompleteAsync(ChatRequest request, CancellationToken cancellationToken)
     {
-        var key = Apply(await secrets.GetAsync(SecretNames.OpenAIApiKey, cancellationToken));
+        var key = Apply(await secrets.GetAsync(secretName, cancellationToken));
         try
         {
             return await inner.CompleteAsync(request, cancellationToken);
         }
         catch (ModelCallException ex) when (ex.Code == Unauthorized)
         {
-            if (Apply(await secrets.RefreshAsync(SecretNames.OpenAIApiKey, key, cancellationToken)) == key)
+            if (Apply(await secrets.RefreshAsync(secretName, key, cancellationToken)) == key)
             {
                 SecretsLog.KeyRejected(logger);
                 throw WithoutUpstreamBody(ex);
@@ -69,7 +70,7 @@ public sealed class KeyRefreshingChatModel(IChatModel inner, ApiKeyCredential cr
     private async Task<(IAsyncEnumerator<ChatDelta> Stream, bool HasCurrent)> OpenAsync(ChatRequest request,
         CancellationToken cancellationToken)
     {
-        var key = Apply(await secrets.GetAsync(SecretNames.OpenAIApiKey, cancellationToken));
+        var key = Apply(await secrets.GetAsync(secretName, cancellationToken));
         var stream = inner.StreamAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
         try
         {
@@ -78,7 +79,7 @@ public sealed class KeyRefreshingChatModel(IChatModel inner, ApiKeyCredential cr
         catch (ModelCallException ex) when (ex.Code == Unauthorized)
         {
             await stream.DisposeAsync();
-            if (Apply(await secrets.RefreshAsync(SecretNames.OpenAIApiKey, key, cancellationToken)) == key)
+            if (Apply(await secrets.RefreshAsync(secretName, key, cancellationToken)) == key)
             {
                 SecretsLog.KeyRejected(logger);
                 throw WithoutUpstreamBody(ex);

@@ -42,7 +42,8 @@ public static partial class StartupFailure
         var section = optionsType.GetField("SectionName", BindingFlags.Public | BindingFlags.Static)?.GetValue(null) as string;
         if (AnnotationFailure().Match(failure) is { Success: true } match && section is not null)
         {
-            return $"{section}__{match.Groups["member"].Value}: {match.Groups["error"].Value.TrimEnd('.')}";
+            // The error may name the exact setting (OpenAI:Endpoints:0:ApiKey): in the form an operator sets it, too.
+            return $"{section}__{match.Groups["member"].Value}: {AppSettingNames().Replace(match.Groups["error"].Value.TrimEnd('.'), m => AppSetting(m.Value))}";
         }
         return failure.Replace(":", "__", StringComparison.Ordinal) is var named && section is not null && !named.Contains(section, StringComparison.Ordinal)
             ? $"{section}: {failure}"

@@ -77,6 +77,80 @@ public sealed class BudgetReservations(
     public Task ReleaseAsync(Job job, CancellationToken cancellationToken) =>
         FinishAsync(job, attempt: null, actualMicros: 0, cancellationToken);
 
+    /// <summary>
+    /// Before a fallback model is called: the job's hold is raised to the worst case of <paramref name="job"/>'s request
+    /// (its new model at that model's price) where it is less, within every budget, so a fallback never breaks a budget.
+    /// A hold a paid call has already settled is taken afresh. Null when it fits (nothing changes when the hold covers it).
+    /// </summary>
+    public async Task<BudgetExceeded?> RecheckAsync(Job job, CancellationToken cancellationToken)
+    {
+        var configured = budgets.Value.Configured();
+        if (configured.Count == 0)
+        {
+            return null;
+        }
+        var amount = prices.WorstCaseMicros(job.Request, limits.Value.MaxOutputTokens, job.CreatedAt);
+        foreach (var period in configured.Select(budget => budget.Period).Distinct())
+        {
+            var window = BudgetWindow.Of(period, job.CreatedAt);
+            var windowBudgets = configured.Where(budget => budget.Period == period).ToList();
+            var keys = windowBudgets.Select(budget => budget.CounterKey(job.Caller)).ToList();
+            using var turn = await cache.TurnAsync(window, keys, cancellationToken);
+            for (var round = 1; ; round++)
+            {
+                var reservation = await store.GetReservationAsync(window, ReservationId(job), cancellationToken);
+                var held = reservation is { State: BudgetReservation.Reserved } ? reservation.HeldMicros : 0;
+                if (held >= amount)
+                {
+                    break;
+                }
+                // Checked on the counters as storage has them now: a fallback must never take a budget past its limit.
+                var extra = amount - held;
+                var counters = new List<BudgetCounter>();
+                foreach (var budget in windowBudgets)
+                {
+                    var key = budget.CounterKey(job.Caller);
+                    var counter = await store.GetCounterAsync(window, key, cancellationToken)
+                                  ?? new BudgetCounter(key, budget.Scope == BudgetScope.Global ? null : job.Caller, 0, 0);
+                    if (counter.SpentMicros + counter.ReservedMicros + extra > budget.LimitMicros)
+                    {
+                        SpendLog.BudgetExceeded(logger, Telemetry.CallerHash.Of(job.Caller), budget.Name, amount);
+                        telemetry?.BudgetRefused(budget.Name);
+                        return new BudgetExceeded(budget, window, amount);
+                    }
+                    counters.Add(counter with { ReservedMicros = counter.ReservedMicros + extra });
+                }
+                var raised = reservation is null
+                    ? new BudgetReservation(ReservationId(job), job.Caller, [.. counters.Select(c => c.RowKey)], amount, BudgetReservation.Reserved, ",", 0)
+                    : reservation with { HeldMicros = amount, State = BudgetReservation.Reserved };
+                try
+                {
+                    cache.Put(window, await store.SubmitAsync(window, counters, raised, cancellationToken));
+                    break;
+                }
+                catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && round < MaxRounds)
+                {
+                    cache.Forget(window, keys);
+                    SpendLog.CounterContention(logger, window.Key, round);
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>As <see cref="ReleaseAsync"/>, for a door already answering a storage fault: a release lost too is logged, not thrown.</summary>
+    public async Task TryReleaseAsync(Job job)
+    {
+        try
+        {
+            await ReleaseAsync(job, CancellationToken.None);
+        }
+        catch (Exception ex) when (Storage.StorageFailure.Is(ex))
+        {
+            SpendLog.ReleaseLost(logger, job.Id, ex);
+        }
+    }
+
     private async Task<BudgetExceeded?> ReserveAsync(BudgetWindow window, IReadOnlyList<Budget> windowBudgets, Job job, long amount,
         CancellationToken cancellationToken)
     {

@@ -19,7 +19,9 @@ public sealed record LedgerEntry(
     long CostMicros,
     DateTimeOffset OccurredAt,
     string? JobId = null,
-    int? Attempt = null)
+    int? Attempt = null,
+    string? Route = null,
+    string? RouteReason = null)
 {
     public const string Call = "call";
     public const string Saving = "saving";
@@ -46,7 +48,7 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         var startedAt = job.StartedAt ?? job.CreatedAt;
         var cost = prices.Cost(result.Model, result.Usage, startedAt);
         var entry = new LedgerEntry(kind, job.Caller, result.Model, cost.PricedAs, result.Usage, cost.Micros, time.GetUtcNow(),
-            job.Id, job.ModelCalls);
+            job.Id, job.ModelCalls, job.Request.Route?.Route, RouteReason(job.Request.Route));
         var key = $"{kind}|{job.Id}|{job.ModelCalls:D3}";
         if (!await TryAddAsync(SpendKeys.DayOf(startedAt), key, entry, cancellationToken))
         {
@@ -54,6 +56,12 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         }
         return cost.Micros;
     }
+
+    /// <summary>Why this call's model: the route's reason, and the fallbacks taken to reach it.</summary>
+    private static string? RouteReason(Routing.RoutePlan? plan) => plan is null ? null
+        : plan.Fallbacks is { Count: > 0 } fallbacks
+            ? $"{plan.Reason}; fell back from {string.Join(", ", fallbacks.Select(f => $"{f.Model} ({f.Code})"))}"
+            : plan.Reason;
 
     /// <summary>
     /// Records a cache hit as the spend it avoided: what <paramref name="usage"/> would have cost on
@@ -143,7 +151,7 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
     }
 
     private static readonly string[] Columns =
-        ["Kind", "Caller", "Model", "PricedAs", "InputTokens", "CachedInputTokens", "OutputTokens", "UsageEstimated", "CostMicros", "OccurredAt", "JobId", "Attempt"];
+        ["Kind", "Caller", "Model", "PricedAs", "InputTokens", "CachedInputTokens", "OutputTokens", "UsageEstimated", "CostMicros", "OccurredAt", "JobId", "Attempt", "Route", "RouteReason"];
 
     /// <summary>The ledger's row for <paramref name="entry"/> (public for tools that load ledgers in bulk, such as the benchmark).</summary>
     public static TableEntity ToEntity(string partition, string rowKey, LedgerEntry entry) => new(partition, rowKey)
@@ -161,6 +169,8 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         ["OccurredAt"] = entry.OccurredAt,
         ["JobId"] = entry.JobId,
         ["Attempt"] = entry.Attempt,
+        ["Route"] = entry.Route,
+        ["RouteReason"] = entry.RouteReason,
     };
 
     private static LedgerEntry FromEntity(TableEntity entity) => new(
@@ -173,5 +183,7 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         entity.GetInt64("CostMicros") ?? 0,
         entity.GetDateTimeOffset("OccurredAt") ?? default,
         entity.GetString("JobId"),
-        entity.GetInt32("Attempt"));
+        entity.GetInt32("Attempt"),
+        entity.GetString("Route"),
+        entity.GetString("RouteReason"));
 }

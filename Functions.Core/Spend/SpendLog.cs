@@ -22,6 +22,10 @@ internal static partial class SpendLog
         Message = "Spend rollup: {Days} days from {From} to {To}, {Entries} ledger entries; final through {ClosedThrough}")]
     public static partial void RolledUp(ILogger logger, int days, DateOnly from, DateOnly to, long entries, DateOnly closedThrough);
 
+    [LoggerMessage(EventId = 606, Level = LogLevel.Warning,
+        Message = "The budget reservation of job {JobId} could not be given back; it lapses with its window, until then the budget is only stricter")]
+    public static partial void ReleaseLost(ILogger logger, string jobId, Exception exception);
+
     [LoggerMessage(EventId = 605, Level = LogLevel.Information, Message = "Spend rollup: another run moved the watermark first")]
     public static partial void WatermarkRace(ILogger logger);
 

@@ -14,9 +14,14 @@ namespace Functions.Core.Telemetry;
 /// stream: its first chunk gives the time to first chunk, its final chunk the usage; a stream left unfinished (the
 /// client went away) ends as cancelled.
 /// </summary>
-public sealed class InstrumentedChatModel(IChatModel inner, ServerlessTelemetry telemetry, IOptions<OpenAIOptions> options) : IChatModel
+public sealed class InstrumentedChatModel(IChatModel inner, ServerlessTelemetry telemetry, Uri? endpointUrl) : IChatModel
 {
-    private readonly UpstreamEndpoint endpoint = UpstreamEndpoint.From(options.Value.Endpoint);
+    private readonly UpstreamEndpoint endpoint = UpstreamEndpoint.From(endpointUrl);
+
+    public InstrumentedChatModel(IChatModel inner, ServerlessTelemetry telemetry, IOptions<OpenAIOptions> options)
+        : this(inner, telemetry, options.Value.Endpoint)
+    {
+    }
 
     public async Task<JobResult> CompleteAsync(ChatRequest request, CancellationToken cancellationToken)
     {

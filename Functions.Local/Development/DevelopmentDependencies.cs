@@ -49,6 +49,26 @@ public sealed class DevelopmentDependencies : IHostedService
 
     private async Task StartModelAsync(IConfiguration configuration)
     {
+        // Listed endpoints with neither a URL nor a key are played by the offline model, each under its own path.
+        var offlineEndpoints = configuration.GetSection("OpenAI:Endpoints").GetChildren()
+            .Where(e => e["Name"] is { Length: > 0 } && string.IsNullOrWhiteSpace(e["Url"]) && string.IsNullOrWhiteSpace(e["ApiKey"])
+                        && string.IsNullOrWhiteSpace(e["KeyVaultSecret"]))
+            .ToList();
+        if (offlineEndpoints.Count > 0)
+        {
+            var down = (configuration["OfflineModel:Down"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .ToHashSet(StringComparer.Ordinal);
+            var several = await OfflineModelServer.StartAsync(configuration.GetValue<TimeSpan?>("OfflineModel:ChunkDelay"), down);
+            started.Add(several);
+            foreach (var listed in offlineEndpoints)
+            {
+                configuration[$"{listed.Path}:Url"] = several.EndpointUrl(listed["Name"]!).ToString();
+            }
+            announcements.Add((LogLevel.Warning,
+                $"Model: OFFLINE for endpoints {string.Join(", ", offlineEndpoints.Select(e => e["Name"]))} (no Url or key set); " +
+                $"scripted down (OfflineModel__Down): {(down.Count == 0 ? "none" : string.Join(", ", down))}."));
+            return;
+        }
         var endpoint = configuration["OpenAI:Endpoint"];
         var keyInVault = configuration.GetSection(KeyVaultOptions.SectionName).Get<KeyVaultOptions>()?.VaultSecretName(SecretNames.OpenAIApiKey) is not null;
         if (keyInVault || !string.IsNullOrWhiteSpace(configuration["OpenAI:ApiKey"]) || !string.IsNullOrWhiteSpace(endpoint))

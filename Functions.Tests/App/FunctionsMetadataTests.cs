@@ -20,6 +20,18 @@ public sealed partial class FunctionsMetadataTests(AzuriteFixture azurite, ITest
     protected override bool StartsHost => true;
 
     [Fact]
+    public void TheRoutesThe404And405AnswersKnow_AreExactlyTheHttpTriggers()
+    {
+        // ApiRoutes.All is what an unmatched request is checked against (405 with Allow, or 404): a trigger missing
+        // from it would answer 404 for a wrong method, and one left in it after its trigger went would claim a method.
+        var triggers = FunctionsMetadata.Read()
+            .Where(function => function.Trigger.Type == "httpTrigger" && function.Name != FunctionNames.UnmatchedRoute)
+            .SelectMany(function => function.Trigger.Methods.Select(method => $"{method.ToUpperInvariant()} {function.Trigger.Route}"));
+
+        Assert.Equal(triggers.Order(), Core.Http.ApiRoutes.All.Select(route => $"{route.Method} {route.Template}").Order());
+    }
+
+    [Fact]
     public void TheGeneratedMetadata_ListsExactlyTheTriggersTheLocalHostRuns_WithTheSameBindings()
     {
         var local = LocalTrigger.Of(Host.App.Services);

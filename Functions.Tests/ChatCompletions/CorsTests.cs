@@ -6,14 +6,9 @@ namespace Functions.Tests.ChatCompletions;
 
 /// <summary>CORS on every /api route of the local host: configured origins only, the SDK's headers, the headers SPAs read.</summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class CorsTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class CorsTests(AzuriteFixture azurite) : HostedTest(azurite)
 {
     private const string App = "https://app.contoso.com";
-    private FakeOpenAIServer model = null!;
-
-    public async Task InitializeAsync() => model = await FakeOpenAIServer.StartAsync();
-
-    public async Task DisposeAsync() => await model.DisposeAsync();
 
     [Theory]
     [InlineData("/api/v1/chat/completions", "POST")]
@@ -21,7 +16,7 @@ public sealed class CorsTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("/api/chat/0194f4b2c3d47e8f9a0b1c2d3e4f5a6b", "GET")]
     public async Task Preflight_FromAConfiguredOrigin_AllowsTheSdksHeaders(string path, string method)
     {
-        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl, new Dictionary<string, string?> { ["Cors:AllowedOrigins"] = App });
+        await using var host = await TestHost.StartAsync(Azurite, Model.BaseUrl, new Dictionary<string, string?> { ["Cors:AllowedOrigins"] = App });
         using var preflight = new HttpRequestMessage(HttpMethod.Options, path);
         preflight.Headers.Add("Origin", App);
         preflight.Headers.Add("Access-Control-Request-Method", method);
@@ -41,8 +36,8 @@ public sealed class CorsTests(AzuriteFixture azurite) : IAsyncLifetime
     [Fact]
     public async Task Response_ToAConfiguredOrigin_ExposesTheHeadersSpasRead()
     {
-        model.Enqueue(FakeReply.Completion("hi", model: "gpt-4.1-mini"));
-        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl, new Dictionary<string, string?> { ["Cors:AllowedOrigins"] = App });
+        Model.Enqueue(FakeReply.Completion("hi", model: "gpt-4.1-mini"));
+        await using var host = await TestHost.StartAsync(Azurite, Model.BaseUrl, new Dictionary<string, string?> { ["Cors:AllowedOrigins"] = App });
         using var request = ChatCompletionsClient.Request(ChatCompletionsClient.User("hello"));
         request.Headers.Add("Origin", App);
 
@@ -61,7 +56,7 @@ public sealed class CorsTests(AzuriteFixture azurite) : IAsyncLifetime
     [InlineData("http://localhost:5173")] // loopback dev servers are allowed in Development only; tests run as Production
     public async Task Preflight_FromAnyOtherOrigin_GetsNoCorsHeaders(string origin)
     {
-        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl, new Dictionary<string, string?> { ["Cors:AllowedOrigins"] = App });
+        await using var host = await TestHost.StartAsync(Azurite, Model.BaseUrl, new Dictionary<string, string?> { ["Cors:AllowedOrigins"] = App });
         using var preflight = new HttpRequestMessage(HttpMethod.Options, "/api/v1/chat/completions");
         preflight.Headers.Add("Origin", origin);
         preflight.Headers.Add("Access-Control-Request-Method", "POST");

@@ -14,66 +14,57 @@ namespace Functions.Tests.Conversations;
 /// spend report; a failed summary falls back to trimming; the cache keys on what is sent.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class ConversationSummaryTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class ConversationSummaryTests(AzuriteFixture azurite) : HostedTest(azurite)
 {
     private const string SummaryModel = "summary-model";
     private const int Budget = 300;
-    private FakeOpenAIServer model = null!;
-    private TestHost host = null!;
     private int summaryCalls;
     private bool summariesFail;
 
-    public async Task InitializeAsync()
-    {
-        model = await FakeOpenAIServer.StartAsync();
-        model.Responder = request =>
-        {
-            if (request.GetProperty("model").GetString() == SummaryModel)
-            {
-                return summariesFail
-                    ? FakeReply.Error(400, "invalid_request_error")
-                    : FakeReply.Completion($"SUMMARY-{Interlocked.Increment(ref summaryCalls)} of what came before", model: SummaryModel);
-            }
-            var last = request.GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString();
-            return FakeReply.Completion($"answer to {last}: " + string.Join(' ', Enumerable.Repeat("lorem ipsum", 10)), model: "gpt-4.1-mini");
-        };
-        host = await TestHost.StartAsync(azurite, model.BaseUrl, new Dictionary<string, string?>
-        {
-            ["Conversations:MaxHistoryTokens"] = Budget.ToString(),
-            ["Conversations:SummaryMaxTokens"] = "60",
-            ["Conversations:SummaryModel"] = SummaryModel,
-            ["Spend:AdminCallers"] = "ops",
-        });
-    }
+    protected override bool StartsHost => true;
 
-    public async Task DisposeAsync()
+    protected override IReadOnlyDictionary<string, string?>? HostSettings => new Dictionary<string, string?>
     {
-        await host.DisposeAsync();
-        await model.DisposeAsync();
-    }
+        ["Conversations:MaxHistoryTokens"] = Budget.ToString(),
+        ["Conversations:SummaryMaxTokens"] = "60",
+        ["Conversations:SummaryModel"] = SummaryModel,
+        ["Spend:AdminCallers"] = "ops",
+    };
+
+    protected override void ScriptModel(FakeOpenAIServer model) => model.Responder = request =>
+    {
+        if (request.GetProperty("model").GetString() == SummaryModel)
+        {
+            return summariesFail
+                ? FakeReply.Error(400, "invalid_request_error")
+                : FakeReply.Completion($"SUMMARY-{Interlocked.Increment(ref summaryCalls)} of what came before", model: SummaryModel);
+        }
+        var last = request.GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString();
+        return FakeReply.Completion($"answer to {last}: " + string.Join(' ', Enumerable.Repeat("lorem ipsum", 10)), model: "gpt-4.1-mini");
+    };
 
     private static string Question(int n) => $"question {n}: " + string.Join(' ', Enumerable.Repeat("tell me more", 6));
 
     [Fact]
     public async Task OnceOlderTurnsDoNotFit_TheModelIsSentTheSummaryAndTheNewestTurnsOnly()
     {
-        var id = await host.CreateConversationAsync("alice", systemPrompt: "You are terse.");
+        var id = await Host.CreateConversationAsync("alice", systemPrompt: "You are terse.");
         for (var n = 1; n <= 5; n++)
         {
-            var turn = await host.TurnAsync(id, Question(n), "alice");
+            var turn = await Host.TurnAsync(id, Question(n), "alice");
             Assert.True(turn.GetProperty("conversation").GetProperty("historyTokens").GetInt32() <= Budget);
             await SummariesDoneAsync(); // so that each turn finds the summary its predecessor asked for
         }
-        await host.WaitForSummaryAsync(id, "alice", messages: 2);
+        await Host.WaitForSummaryAsync(id, "alice", messages: 2);
 
-        var sixth = await host.TurnAsync(id, Question(6), "alice");
+        var sixth = await Host.TurnAsync(id, Question(6), "alice");
 
-        var summaryCalls = model.Calls.Where(call => Model(call) == SummaryModel).ToList();
+        var summaryCalls = Model.Calls.Where(call => ConversationsClient.Model(call) == SummaryModel).ToList();
         Assert.NotEmpty(summaryCalls);
         Assert.Contains("question 1", Messages(summaryCalls[0])[1].Content);
         // Incremental: no summary call reads a turn an earlier one folded in already.
         Assert.All(summaryCalls.Skip(1), call => Assert.DoesNotContain("question 1", Messages(call)[1].Content));
-        var sent = Messages(model.Calls.Last());
+        var sent = Messages(Model.Calls.Last());
         Assert.Equal(("system", "You are terse."), sent[0]);
         Assert.StartsWith(ConversationTurns.SummaryPrefix + "SUMMARY-", sent[1].Content);
         Assert.Equal("system", sent[1].Role);
@@ -87,12 +78,12 @@ public sealed class ConversationSummaryTests(AzuriteFixture azurite) : IAsyncLif
         Assert.True(view.GetProperty("historyTokens").GetInt32() <= Budget);
 
         // Summary calls are alice's, in the ledger as summaries, once each, and the spend report counts them apart.
-        var ledger = await host.Service<SpendLedger>().ReadDayAsync(DateOnly.FromDateTime(DateTime.UtcNow), CancellationToken.None).ToListAsync();
+        var ledger = await Host.Service<SpendLedger>().ReadDayAsync(DateOnly.FromDateTime(DateTime.UtcNow), CancellationToken.None).ToListAsync();
         var summaries = ledger.Where(entry => entry.Kind == LedgerEntry.Summary).ToList();
         Assert.Equal(summaryCalls.Count, summaries.Count);
         Assert.All(summaries, entry => Assert.Equal(("alice", SummaryModel), (entry.Caller, entry.Model)));
-        await host.Service<SpendRollup>().RunAsync(CancellationToken.None);
-        using var report = await host.SendAsync(HttpMethod.Get, "/api/spend?by=model", "ops");
+        await Host.Service<SpendRollup>().RunAsync(CancellationToken.None);
+        using var report = await Host.SendAsync(HttpMethod.Get, "/api/spend?by=model", "ops");
         Assert.Equal(HttpStatusCode.OK, report.StatusCode);
         var total = (await report.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("total");
         Assert.Equal(summaries.Count, total.GetProperty("summaryCalls").GetInt64());
@@ -104,56 +95,56 @@ public sealed class ConversationSummaryTests(AzuriteFixture azurite) : IAsyncLif
     public async Task WhenTheSummaryFails_TheTurnIsTrimmedToTheBudget_AndSucceeds()
     {
         summariesFail = true;
-        var id = await host.CreateConversationAsync("bob", systemPrompt: "You are terse.");
+        var id = await Host.CreateConversationAsync("bob", systemPrompt: "You are terse.");
         for (var n = 1; n <= 5; n++)
         {
-            await host.TurnAsync(id, Question(n), "bob");
+            await Host.TurnAsync(id, Question(n), "bob");
         }
-        await WaitForAsync(() => model.Calls.Any(call => Model(call) == SummaryModel)); // it was tried, and failed
+        await WaitForAsync(() => Model.Calls.Any(call => ConversationsClient.Model(call) == SummaryModel)); // it was tried, and failed
 
-        var sixth = await host.TurnAsync(id, Question(6), "bob");
+        var sixth = await Host.TurnAsync(id, Question(6), "bob");
 
         Assert.Equal("Succeeded", sixth.GetProperty("status").GetString());
         var view = sixth.GetProperty("conversation");
         Assert.False(view.GetProperty("summaryUsed").GetBoolean());
         Assert.True(view.GetProperty("trimmedMessages").GetInt32() >= 2);
         Assert.True(view.GetProperty("historyTokens").GetInt32() <= Budget);
-        var sent = Messages(model.Calls.Last(call => Model(call) != SummaryModel));
+        var sent = Messages(Model.Calls.Last(call => ConversationsClient.Model(call) != SummaryModel));
         Assert.Equal(("system", "You are terse."), sent[0]);
         Assert.DoesNotContain(sent, message => message.Content.StartsWith("question 1", StringComparison.Ordinal));
         Assert.Equal(("user", Question(6)), sent[^1]);
         Assert.Equal(sent.Count - 2, view.GetProperty("historyMessages").GetInt32());
-        Assert.False((await host.GetConversationAsync(id, "bob")).TryGetProperty("summary", out _));
+        Assert.False((await Host.GetConversationAsync(id, "bob")).TryGetProperty("summary", out _));
     }
 
     [Fact]
     public async Task TheCacheKeysOnWhatIsSent_TwoConversationsShareAnAnswerOnlyWhenTheyWouldBothHaveGotIt()
     {
-        var french = await host.CreateConversationAsync("carol", systemPrompt: "Answer in French.");
-        var german = await host.CreateConversationAsync("carol", systemPrompt: "Answer in German.");
-        var frenchAgain = await host.CreateConversationAsync("carol", systemPrompt: "Answer in French.");
+        var french = await Host.CreateConversationAsync("carol", systemPrompt: "Answer in French.");
+        var german = await Host.CreateConversationAsync("carol", systemPrompt: "Answer in German.");
+        var frenchAgain = await Host.CreateConversationAsync("carol", systemPrompt: "Answer in French.");
 
-        var one = await host.TurnAsync(french, "Good morning", "carol", temperature: 0);
-        var two = await host.TurnAsync(german, "Good morning", "carol", temperature: 0);
-        var calls = model.Calls.Count;
-        var three = await host.TurnAsync(frenchAgain, "Good morning", "carol", temperature: 0);
+        var one = await Host.TurnAsync(french, "Good morning", "carol", temperature: 0);
+        var two = await Host.TurnAsync(german, "Good morning", "carol", temperature: 0);
+        var calls = Model.Calls.Count;
+        var three = await Host.TurnAsync(frenchAgain, "Good morning", "carol", temperature: 0);
 
         Assert.Equal(2, calls);
-        Assert.Equal(calls, model.Calls.Count); // the same system prompt and history: the stored answer, no call
+        Assert.Equal(calls, Model.Calls.Count); // the same system prompt and history: the stored answer, no call
         Assert.Equal(one.GetProperty("result").GetProperty("content").GetString(), three.GetProperty("result").GetProperty("content").GetString());
         Assert.Equal("Succeeded", two.GetProperty("status").GetString());
-        Assert.Equal(2, (await host.GetConversationAsync(frenchAgain, "carol")).GetProperty("messageCount").GetInt32());
+        Assert.Equal(2, (await Host.GetConversationAsync(frenchAgain, "carol")).GetProperty("messageCount").GetInt32());
 
         // The next turns differ in history (their conversations' answers differ), so they never share.
-        await host.TurnAsync(french, "And now?", "carol", temperature: 0);
-        await host.TurnAsync(german, "And now?", "carol", temperature: 0);
-        Assert.Equal(calls + 2, model.Calls.Count);
+        await Host.TurnAsync(french, "And now?", "carol", temperature: 0);
+        await Host.TurnAsync(german, "And now?", "carol", temperature: 0);
+        Assert.Equal(calls + 2, Model.Calls.Count);
     }
 
     /// <summary>Waits until the summary queue is empty: every summary asked for so far has been made or given up.</summary>
     private async Task SummariesDoneAsync()
     {
-        var queue = host.Service<SummaryQueue>().Client;
+        var queue = Host.Service<SummaryQueue>().Client;
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while ((await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount > 0)
         {

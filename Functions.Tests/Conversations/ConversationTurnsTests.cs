@@ -15,42 +15,31 @@ namespace Functions.Tests.Conversations;
 /// the turn appended once on success and never on failure, and two turns never interleave.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class ConversationTurnsTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class ConversationTurnsTests(AzuriteFixture azurite) : HostedTest(azurite)
 {
-    private FakeOpenAIServer model = null!;
-    private TestHost host = null!;
+    protected override bool StartsHost => true;
 
-    public async Task InitializeAsync()
-    {
-        model = await FakeOpenAIServer.StartAsync();
-        host = await TestHost.StartAsync(azurite, model.BaseUrl, new Dictionary<string, string?> { ["Conversations:MaxMessages"] = "6" });
-    }
-
-    public async Task DisposeAsync()
-    {
-        await host.DisposeAsync();
-        await model.DisposeAsync();
-    }
+    protected override IReadOnlyDictionary<string, string?>? HostSettings => new Dictionary<string, string?> { ["Conversations:MaxMessages"] = "6" };
 
     [Fact]
     public async Task Turn_IsSentWithTheSystemPromptAndHistory_AndAppendedWhenTheJobSucceeds()
     {
-        var id = await host.CreateConversationAsync("alice", systemPrompt: "You are terse.");
+        var id = await Host.CreateConversationAsync("alice", systemPrompt: "You are terse.");
 
-        var first = await host.TurnAsync(id, "My name is Ada.", "alice");
-        var second = await host.TurnAsync(id, "What is my name?", "alice");
+        var first = await Host.TurnAsync(id, "My name is Ada.", "alice");
+        var second = await Host.TurnAsync(id, "What is my name?", "alice");
 
         Assert.Equal("Succeeded", second.GetProperty("status").GetString());
         Assert.Equal(
             [("system", "You are terse."), ("user", "My name is Ada."), ("assistant", "echo: My name is Ada."), ("user", "What is my name?")],
-            Messages(model.Calls.Last()));
-        Assert.Equal("gpt-4.1-mini", Model(model.Calls.Last()));
+            Messages(Model.Calls.Last()));
+        Assert.Equal("gpt-4.1-mini", Model(Model.Calls.Last()));
         var view = second.GetProperty("conversation");
         Assert.Equal(id, view.GetProperty("id").GetString());
         Assert.Equal(2, view.GetProperty("historyMessages").GetInt32());
         Assert.False(view.GetProperty("summaryUsed").GetBoolean());
         Assert.True(view.GetProperty("historyTokens").GetInt32() > first.GetProperty("conversation").GetProperty("historyTokens").GetInt32());
-        var conversation = await host.GetConversationAsync(id, "alice");
+        var conversation = await Host.GetConversationAsync(id, "alice");
         Assert.Equal(4, conversation.GetProperty("messageCount").GetInt32());
         Assert.Equal("My name is Ada.", conversation.GetProperty("title").GetString());
     }
@@ -58,41 +47,41 @@ public sealed class ConversationTurnsTests(AzuriteFixture azurite) : IAsyncLifet
     [Fact]
     public async Task FailedTurn_AppendsNothing_AndTheNextTurnIsAccepted()
     {
-        var id = await host.CreateConversationAsync("bob");
-        model.Enqueue(FakeReply.Error(400, "context_length_exceeded"));
+        var id = await Host.CreateConversationAsync("bob");
+        Model.Enqueue(FakeReply.Error(400, "context_length_exceeded"));
 
-        var failed = await host.TurnAsync(id, "this one fails", "bob");
-        var next = await host.TurnAsync(id, "this one works", "bob");
+        var failed = await Host.TurnAsync(id, "this one fails", "bob");
+        var next = await Host.TurnAsync(id, "this one works", "bob");
 
         Assert.Equal("Failed", failed.GetProperty("status").GetString());
         Assert.Equal("Succeeded", next.GetProperty("status").GetString());
-        var conversation = await host.GetConversationAsync(id, "bob");
+        var conversation = await Host.GetConversationAsync(id, "bob");
         Assert.Equal(["this one works", "echo: this one works"],
             conversation.GetProperty("messages").EnumerateArray().Select(message => message.GetProperty("content").GetString()));
-        Assert.Equal([("user", "this one works")], Messages(model.Calls.Last()));
+        Assert.Equal([("user", "this one works")], Messages(Model.Calls.Last()));
     }
 
     [Fact]
     public async Task RedeliveredJob_WhoseSuccessWasNotRecorded_AppendsOnce_AndEndsWithTheAnswerTheConversationHolds()
     {
-        var id = await host.CreateConversationAsync("carol");
-        var done = await host.TurnAsync(id, "question", "carol");
-        var jobs = host.Service<JobTable>();
+        var id = await Host.CreateConversationAsync("carol");
+        var done = await Host.TurnAsync(id, "question", "carol");
+        var jobs = Host.Service<JobTable>();
         var job = (await jobs.GetAsync(done.GetProperty("id").GetString()!, CancellationToken.None))!;
         // As if the worker died after the append and before the job's success write: the job is still Queued.
         await jobs.UpdateAsync(job with { Status = JobStatus.Queued, Result = null, CompletedAt = null }, CancellationToken.None);
-        model.Enqueue(FakeReply.Completion("a second, different answer"));
+        Model.Enqueue(FakeReply.Completion("a second, different answer"));
 
-        await host.Service<ProcessChatHandler>().HandleAsync(new JobMessage(job.Id).Serialize(), CancellationToken.None);
-        await host.Service<ProcessChatHandler>().HandleAsync(new JobMessage(job.Id).Serialize(), CancellationToken.None);
-        var again = await host.Service<ConversationTurns>().AppendAsync(job);
+        await Host.Service<ProcessChatHandler>().HandleAsync(new JobMessage(job.Id).Serialize(), CancellationToken.None);
+        await Host.Service<ProcessChatHandler>().HandleAsync(new JobMessage(job.Id).Serialize(), CancellationToken.None);
+        var again = await Host.Service<ConversationTurns>().AppendAsync(job);
 
-        var redelivered = await host.GetJobAsync(job.Id, "carol");
+        var redelivered = await Host.GetJobAsync(job.Id, "carol");
         Assert.Equal("Succeeded", redelivered.GetProperty("status").GetString());
         Assert.Equal("echo: question", redelivered.GetProperty("result").GetProperty("content").GetString());
         Assert.Equal("echo: question", again.Result!.Content);
-        Assert.Equal(2, model.Calls.Count); // the lost success cost a second call, recorded in the ledger, but appended nothing
-        var conversation = await host.GetConversationAsync(id, "carol");
+        Assert.Equal(2, Model.Calls.Count); // the lost success cost a second call, recorded in the ledger, but appended nothing
+        var conversation = await Host.GetConversationAsync(id, "carol");
         Assert.Equal(2, conversation.GetProperty("messageCount").GetInt32());
         Assert.Equal(2, conversation.GetProperty("messages").GetArrayLength());
     }
@@ -100,11 +89,11 @@ public sealed class ConversationTurnsTests(AzuriteFixture azurite) : IAsyncLifet
     [Fact]
     public async Task ConcurrentTurns_OneIsAccepted_TheOthersAre409_AndNothingInterleaves()
     {
-        var id = await host.CreateConversationAsync("dave");
-        model.Enqueue(FakeReply.Completion("slow answer") with { Delay = TimeSpan.FromSeconds(3) });
+        var id = await Host.CreateConversationAsync("dave");
+        Model.Enqueue(FakeReply.Completion("slow answer") with { Delay = TimeSpan.FromSeconds(3) });
 
-        var responses = await Task.WhenAll(Enumerable.Range(1, 5).Select(n => host.SubmitAsync(Turn(id, $"message {n}"), "dave")));
-        using var interactive = await host.Client.SendAsync(OpenAITurn(id, "from the other door", "dave"));
+        var responses = await Task.WhenAll(Enumerable.Range(1, 5).Select(n => Host.SubmitAsync(Turn(id, $"message {n}"), "dave")));
+        using var interactive = await Host.Client.SendAsync(OpenAITurn(id, "from the other door", "dave"));
 
         var accepted = Assert.Single(responses, response => response.StatusCode == HttpStatusCode.Accepted);
         foreach (var refused in responses.Where(response => response != accepted))
@@ -114,11 +103,11 @@ public sealed class ConversationTurnsTests(AzuriteFixture azurite) : IAsyncLifet
         }
         Assert.Equal(HttpStatusCode.Conflict, interactive.StatusCode);
         Assert.Equal("turn_in_progress", (await interactive.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("code").GetString());
-        var job = await host.WaitForTerminalAsync((await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, "dave");
+        var job = await Host.WaitForTerminalAsync((await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!, "dave");
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
-        var after = await host.TurnAsync(id, "after it", "dave");
+        var after = await Host.TurnAsync(id, "after it", "dave");
         Assert.Equal("Succeeded", after.GetProperty("status").GetString());
-        var contents = (await host.GetConversationAsync(id, "dave")).GetProperty("messages").EnumerateArray()
+        var contents = (await Host.GetConversationAsync(id, "dave")).GetProperty("messages").EnumerateArray()
             .Select(message => message.GetProperty("content").GetString()!).ToList();
         Assert.Equal(4, contents.Count);
         Assert.Equal("slow answer", contents[1]);
@@ -132,37 +121,37 @@ public sealed class ConversationTurnsTests(AzuriteFixture azurite) : IAsyncLifet
     [Fact]
     public async Task OpenAIRoute_TakesTheConversationByBodyFieldOrHeader_AndSaysWhatTheHistoryCost()
     {
-        var id = await host.CreateConversationAsync("erin", systemPrompt: "Answer in French.");
+        var id = await Host.CreateConversationAsync("erin", systemPrompt: "Answer in French.");
 
-        using var first = await host.Client.SendAsync(OpenAITurn(id, "Hello", "erin"));
-        using var second = await host.Client.SendAsync(OpenAITurn(id, "And goodbye", "erin", viaHeader: true));
+        using var first = await Host.Client.SendAsync(OpenAITurn(id, "Hello", "erin"));
+        using var second = await Host.Client.SendAsync(OpenAITurn(id, "And goodbye", "erin", viaHeader: true));
         var body = await second.Content.ReadFromJsonAsync<JsonElement>();
 
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
         Assert.Equal([("system", "Answer in French."), ("user", "Hello"), ("assistant", "echo: Hello"), ("user", "And goodbye")],
-            Messages(model.Calls.Last()));
+            Messages(Model.Calls.Last()));
         var conversation = body.GetProperty("conversation");
         Assert.Equal(id, conversation.GetProperty("id").GetString());
         Assert.Equal(2, conversation.GetProperty("history_messages").GetInt32());
         Assert.False(conversation.GetProperty("summary_used").GetBoolean());
         Assert.Equal(conversation.GetProperty("history_tokens").GetInt32().ToString(), second.Headers.GetValues("x-conversation-history-tokens").Single());
         Assert.Equal("false", second.Headers.GetValues("x-conversation-summary-used").Single());
-        Assert.Equal(4, (await host.GetConversationAsync(id, "erin")).GetProperty("messageCount").GetInt32());
+        Assert.Equal(4, (await Host.GetConversationAsync(id, "erin")).GetProperty("messageCount").GetInt32());
     }
 
     [Fact]
     public async Task OpenAIRoute_StreamedTurn_IsAppendedWhole()
     {
-        var id = await host.CreateConversationAsync("frank");
-        model.Enqueue(FakeReply.Completion("streamed words arrive"));
+        var id = await Host.CreateConversationAsync("frank");
+        Model.Enqueue(FakeReply.Completion("streamed words arrive"));
 
-        using var response = await host.Client.SendAsync(OpenAITurn(id, "stream please", "frank", stream: true));
+        using var response = await Host.Client.SendAsync(OpenAITurn(id, "stream please", "frank", stream: true));
         var text = ChatCompletionsClient.StreamedText(await response.Content.ReadAsStringAsync());
 
         Assert.Equal("streamed words arrive", text);
         Assert.Equal(id, response.Headers.GetValues("x-conversation-id").Single());
-        var messages = (await host.GetConversationAsync(id, "frank")).GetProperty("messages");
+        var messages = (await Host.GetConversationAsync(id, "frank")).GetProperty("messages");
         Assert.Equal("streamed words arrive", messages[1].GetProperty("content").GetString());
     }
 
@@ -174,14 +163,14 @@ public sealed class ConversationTurnsTests(AzuriteFixture azurite) : IAsyncLifet
     [InlineData("{\"conversationId\":\"{id}\",\"messages\":[{\"role\":\"user\",\"content\":\"a\"}],\"temperature\":5}", "temperature")]
     public async Task BadTurn_Is400NamingTheField(string json, string field)
     {
-        var id = await host.CreateConversationAsync("gina");
+        var id = await Host.CreateConversationAsync("gina");
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat")
         {
             Content = new StringContent(json.Replace("{id}", id), System.Text.Encoding.UTF8, "application/json"),
         };
         request.Headers.Add("X-MS-CLIENT-PRINCIPAL-ID", "gina");
 
-        using var response = await host.Client.SendAsync(request);
+        using var response = await Host.Client.SendAsync(request);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
@@ -191,15 +180,15 @@ public sealed class ConversationTurnsTests(AzuriteFixture azurite) : IAsyncLifet
     [Fact]
     public async Task UnknownConversation_Is404_AndAFullOneIs409()
     {
-        using var unknown = await host.SubmitAsync(Turn(Guid.NewGuid().ToString("N"), "hello"), "hank");
-        var id = await host.CreateConversationAsync("hank");
+        using var unknown = await Host.SubmitAsync(Turn(Guid.NewGuid().ToString("N"), "hello"), "hank");
+        var id = await Host.CreateConversationAsync("hank");
         for (var turn = 1; turn <= 3; turn++)
         {
-            await host.TurnAsync(id, $"turn {turn}", "hank"); // 6 messages: the cap in this host
+            await Host.TurnAsync(id, $"turn {turn}", "hank"); // 6 messages: the cap in this host
         }
 
-        using var full = await host.SubmitAsync(Turn(id, "one more"), "hank");
-        using var fullInteractive = await host.Client.SendAsync(OpenAITurn(id, "one more", "hank"));
+        using var full = await Host.SubmitAsync(Turn(id, "one more"), "hank");
+        using var fullInteractive = await Host.Client.SendAsync(OpenAITurn(id, "one more", "hank"));
 
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Equal(HttpStatusCode.Conflict, full.StatusCode);
@@ -212,37 +201,37 @@ public sealed class ConversationTurnsTests(AzuriteFixture azurite) : IAsyncLifet
     [Fact]
     public async Task IdempotentTurn_ReplaysItsJob_AfterTheConversationMovedOn()
     {
-        var id = await host.CreateConversationAsync("ivy");
-        var jobId = await host.SubmitAcceptedAsync(Turn(id, "once"), "ivy", idempotencyKey: "turn-1");
-        await host.WaitForTerminalAsync(jobId, "ivy");
+        var id = await Host.CreateConversationAsync("ivy");
+        var jobId = await Host.SubmitAcceptedAsync(Turn(id, "once"), "ivy", idempotencyKey: "turn-1");
+        await Host.WaitForTerminalAsync(jobId, "ivy");
 
-        var replayed = await host.SubmitAcceptedAsync(Turn(id, "once"), "ivy", idempotencyKey: "turn-1");
-        using var reused = await host.SubmitAsync(Turn(id, "something else"), "ivy", idempotencyKey: "turn-1");
-        var next = await host.TurnAsync(id, "next", "ivy");
+        var replayed = await Host.SubmitAcceptedAsync(Turn(id, "once"), "ivy", idempotencyKey: "turn-1");
+        using var reused = await Host.SubmitAsync(Turn(id, "something else"), "ivy", idempotencyKey: "turn-1");
+        var next = await Host.TurnAsync(id, "next", "ivy");
 
         Assert.Equal(jobId, replayed);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, reused.StatusCode);
         Assert.Equal("Succeeded", next.GetProperty("status").GetString()); // the replay did not take the conversation
-        Assert.Equal(4, (await host.GetConversationAsync(id, "ivy")).GetProperty("messageCount").GetInt32());
+        Assert.Equal(4, (await Host.GetConversationAsync(id, "ivy")).GetProperty("messageCount").GetInt32());
     }
 
     [Fact]
     public async Task AHoldWhoseJobHasFinished_IsTakenOver_AndAHeaderThatDisagreesWithTheBodyIs400()
     {
-        var id = await host.CreateConversationAsync("jack");
-        var done = (await host.TurnAsync(id, "first", "jack")).GetProperty("id").GetString()!;
-        var table = host.Service<ConversationTable>();
+        var id = await Host.CreateConversationAsync("jack");
+        var done = (await Host.TurnAsync(id, "first", "jack")).GetProperty("id").GetString()!;
+        var table = Host.Service<ConversationTable>();
         // As if the finished job's release had failed: the hold would otherwise last until it lapses.
         var head = (await table.GetAsync("jack", id, CancellationToken.None))!;
         await table.UpdateAsync(head with { PendingTurn = done, PendingUntil = DateTimeOffset.UtcNow.AddHours(1) }, CancellationToken.None);
 
-        var next = await host.TurnAsync(id, "second", "jack");
+        var next = await Host.TurnAsync(id, "second", "jack");
         var request = OpenAITurn(id, "third", "jack");
         request.Headers.Add("X-Conversation-Id", Guid.NewGuid().ToString("N"));
-        using var disagreeing = await host.Client.SendAsync(request);
+        using var disagreeing = await Host.Client.SendAsync(request);
 
         Assert.Equal("Succeeded", next.GetProperty("status").GetString());
-        Assert.Equal(4, (await host.GetConversationAsync(id, "jack")).GetProperty("messageCount").GetInt32());
+        Assert.Equal(4, (await Host.GetConversationAsync(id, "jack")).GetProperty("messageCount").GetInt32());
         Assert.Equal(HttpStatusCode.BadRequest, disagreeing.StatusCode);
         Assert.Equal("conversation_id", (await disagreeing.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetProperty("param").GetString());
     }

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Functions.Core.Callers;
 using Functions.Core.Spend;
 using Functions.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,31 +16,22 @@ namespace Functions.Tests.Http;
 
 /// <summary>Never a 5xx for what a client sends, never a silent drop: through the real local host (Kestrel).</summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class ClientInputHttpTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class ClientInputHttpTests(AzuriteFixture azurite) : HostedTest(azurite)
 {
     private readonly CapturingLoggerProvider logs = new();
-    private FakeOpenAIServer model = null!;
-    private TestHost host = null!;
+    protected override bool StartsHost => true;
 
-    public async Task InitializeAsync()
+    protected override IReadOnlyDictionary<string, string?>? HostSettings => new Dictionary<string, string?>
     {
-        model = await FakeOpenAIServer.StartAsync();
-        host = await TestHost.StartAsync(azurite, model.BaseUrl, new Dictionary<string, string?>
-        {
-            ["Budgets:PerCallerDailyUsd"] = "0.001",
-            ["Spend:AdminCallers"] = "ops",
-        }, builder =>
-        {
-            logs.AddTo(builder.Logging);
-            // Kestrel's default grace for a slow body is 5 s; 2 s (its least is over 1 s) keeps the stalled-upload case short.
-            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(240, TimeSpan.FromSeconds(2)));
-        });
-    }
+        ["Budgets:PerCallerDailyUsd"] = "0.001",
+        ["Spend:AdminCallers"] = "ops",
+    };
 
-    public async Task DisposeAsync()
+    protected override void ConfigureHost(WebApplicationBuilder builder)
     {
-        await host.DisposeAsync();
-        await model.DisposeAsync();
+        logs.AddTo(builder.Logging);
+        // Kestrel's default grace for a slow body is 5 s; 2 s (its least is over 1 s) keeps the stalled-upload case short.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(240, TimeSpan.FromSeconds(2)));
     }
 
     [Theory]
@@ -78,7 +70,7 @@ public sealed class ClientInputHttpTests(AzuriteFixture azurite) : IAsyncLifetim
     [InlineData("POST", "/api/spend", 405, "GET")]
     public async Task RouteOrMethodMismatch_IsProblemJson(string method, string path, int status, string? allow)
     {
-        using var response = await host.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        using var response = await Host.Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
 
         Assert.Equal(status, (int)response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -91,7 +83,7 @@ public sealed class ClientInputHttpTests(AzuriteFixture azurite) : IAsyncLifetim
     [InlineData("0123456789abcdef0123456789abcdef")]
     public async Task UnknownJob_Is404_WithoutEchoingTheId(string id)
     {
-        using var response = await host.GetAsync(id, caller: "alice");
+        using var response = await Host.GetAsync(id, caller: "alice");
         var body = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
@@ -109,7 +101,7 @@ public sealed class ClientInputHttpTests(AzuriteFixture azurite) : IAsyncLifetim
         request.Headers.Add(CallerResolver.PrincipalIdHeader, "mallory");
         request.Headers.Add(SpendAdmins.PrincipalHeader, Convert.ToBase64String(Encoding.UTF8.GetBytes(principal)));
 
-        using var response = await host.Client.SendAsync(request);
+        using var response = await Host.Client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
     }
@@ -121,7 +113,7 @@ public sealed class ClientInputHttpTests(AzuriteFixture azurite) : IAsyncLifetim
 
         var problem = await AssertValidationProblemAsync(response, "messages[0].role");
         Assert.Contains("more than once", problem.GetProperty("errors").GetProperty("messages[0].role")[0].GetString());
-        Assert.Empty(model.Calls);
+        Assert.Empty(Model.Calls);
     }
 
     [Fact]
@@ -143,7 +135,7 @@ public sealed class ClientInputHttpTests(AzuriteFixture azurite) : IAsyncLifetim
         using var response = await PostAsync($$"""{"messages":[{"role":"user","content":"{{content}}"}]}""");
 
         await AssertValidationProblemAsync(response, "messages[0].content");
-        Assert.Empty(model.Calls);
+        Assert.Empty(Model.Calls);
     }
 
     [Fact]
@@ -161,7 +153,7 @@ public sealed class ClientInputHttpTests(AzuriteFixture azurite) : IAsyncLifetim
         content.Headers.TryAddWithoutValidation("Content-Type", contentType);
         var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat") { Content = content };
         request.Headers.Add(CallerResolver.PrincipalIdHeader, "alice");
-        return host.Client.SendAsync(request);
+        return Host.Client.SendAsync(request);
     }
 
     private static async Task<JsonElement> AssertValidationProblemAsync(HttpResponseMessage response, string field)
@@ -179,7 +171,7 @@ public sealed class ClientInputHttpTests(AzuriteFixture azurite) : IAsyncLifetim
     /// <summary>Sends raw bytes over TCP (framing HttpClient would refuse to produce) and reads the answer.</summary>
     private async Task<(int Status, string Headers, string Body)> RawAsync(string request)
     {
-        var address = new Uri(host.Client.BaseAddress!, "/");
+        var address = new Uri(Host.Client.BaseAddress!, "/");
         using var client = new TcpClient();
         await client.ConnectAsync(address.Host, address.Port);
         var stream = client.GetStream();

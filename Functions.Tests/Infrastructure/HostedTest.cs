@@ -23,6 +23,16 @@ public abstract class HostedTest(AzuriteFixture azurite) : IAsyncLifetime
 
     protected virtual IReadOnlyDictionary<string, string?>? HostSettings => null;
 
+    /// <summary>How the model answers for this class's tests, before any host starts (by default: as scripted per test).</summary>
+    protected virtual void ScriptModel(FakeOpenAIServer model)
+    {
+    }
+
+    /// <summary>What the host started before each test needs beyond <see cref="HostSettings"/> (logging, Kestrel limits).</summary>
+    protected virtual void ConfigureHost(WebApplicationBuilder builder)
+    {
+    }
+
     /// <summary>Another local host on the same model (see <see cref="TestHost.StartAsync"/>), stopped after the test.</summary>
     protected async Task<TestHost> StartHostAsync(IReadOnlyDictionary<string, string?>? settings = null,
         Action<WebApplicationBuilder>? configure = null)
@@ -47,9 +57,10 @@ public abstract class HostedTest(AzuriteFixture azurite) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Model = await FakeOpenAIServer.StartAsync();
+        ScriptModel(Model);
         if (StartsHost)
         {
-            host = await StartHostAsync(HostSettings);
+            host = await StartHostAsync(HostSettings, ConfigureHost);
         }
     }
 

@@ -11,8 +11,12 @@ namespace Functions.Tests.Jobs;
 /// benchmarks/Crash.Benchmarks.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class CrashRecoveryTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class CrashRecoveryTests(AzuriteFixture azurite) : HostedTest(azurite)
 {
+    protected override bool StartsHost => true;
+
+    protected override IReadOnlyDictionary<string, string?>? HostSettings => FastRecovery;
+
     /// <summary>A 3 s lease renewed every half second, a sweep every second: the defaults (30 s, 10 s, 15 s) scaled down.</summary>
     private static readonly Dictionary<string, string?> FastRecovery = new()
     {
@@ -23,21 +27,6 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite) : IAsyncLifetime
         ["Resilience:JobSweepSchedule"] = "* * * * * *",
     };
 
-    private FakeOpenAIServer model = null!;
-    private TestHost host = null!;
-
-    public async Task InitializeAsync()
-    {
-        model = await FakeOpenAIServer.StartAsync();
-        host = await TestHost.StartAsync(azurite, model.BaseUrl, FastRecovery);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await host.DisposeAsync();
-        await model.DisposeAsync();
-    }
-
     [Theory]
     [InlineData(JobStatus.Running)] // its worker died mid-call: the lease lapses, nobody renews it
     [InlineData(JobStatus.Queued)]  // its message was dequeued by an instance that then died: invisible for minutes
@@ -45,43 +34,43 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite) : IAsyncLifetime
     {
         var now = DateTimeOffset.UtcNow;
         var request = new ChatRequest([new ChatMessage("user", "left behind")], "gpt-4.1-mini", null, null);
-        var job = await host.Service<JobTable>().AddAsync(new Job(JobIds.New(TimeProvider.System), "anonymous", left, request, now,
+        var job = await Host.Service<JobTable>().AddAsync(new Job(JobIds.New(TimeProvider.System), "anonymous", left, request, now,
             StartedAt: now, ModelCalls: left == JobStatus.Running ? 1 : 0, LeaseUntil: left == JobStatus.Running ? now - TimeSpan.FromSeconds(5) : null),
             CancellationToken.None);
 
-        var finished = await host.WaitForTerminalAsync(job.Id, timeout: TimeSpan.FromSeconds(20));
+        var finished = await Host.WaitForTerminalAsync(job.Id, timeout: TimeSpan.FromSeconds(20));
 
         Assert.Equal("Succeeded", finished.GetProperty("status").GetString());
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
     }
 
     [Fact]
     public async Task ModelCallLongerThanTheLease_KeepsItsLeaseByHeartbeat_AndIsNotTakenOver()
     {
         // 5 s of model time against a 3 s lease, with the sweeper looking every second.
-        model.Enqueue(FakeReply.Completion("slow but alive") with { Delay = TimeSpan.FromSeconds(5) });
+        Model.Enqueue(FakeReply.Completion("slow but alive") with { Delay = TimeSpan.FromSeconds(5) });
 
-        var job = await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("long call")), timeout: TimeSpan.FromSeconds(30));
+        var job = await Host.WaitForTerminalAsync(await Host.SubmitAcceptedAsync(TestHost.UserMessage("long call")), timeout: TimeSpan.FromSeconds(30));
 
         Assert.Equal("Succeeded", job.GetProperty("status").GetString());
         Assert.Equal("slow but alive", job.GetProperty("result").GetProperty("content").GetString());
-        Assert.Single(model.Calls);
+        Assert.Single(Model.Calls);
         Assert.Single(await LedgerAsync());
     }
 
     [Fact]
     public async Task WorkerThatLostItsLease_StopsItsCall_AndRecordsNothing()
     {
-        model.Enqueue(FakeReply.Completion("never recorded") with { Delay = TimeSpan.FromSeconds(10) });
-        var id = await host.SubmitAcceptedAsync(TestHost.UserMessage("taken over"));
-        await WaitUntilAsync(() => model.Calls.Count == 1);
+        Model.Enqueue(FakeReply.Completion("never recorded") with { Delay = TimeSpan.FromSeconds(10) });
+        var id = await Host.SubmitAcceptedAsync(TestHost.UserMessage("taken over"));
+        await WaitUntilAsync(() => Model.Calls.Count == 1);
 
         // Another worker takes the job over (as after a lapsed lease): the row changes under the first worker.
-        var jobs = host.Service<JobTable>();
+        var jobs = Host.Service<JobTable>();
         var running = (await jobs.GetAsync(id, CancellationToken.None))!;
         var takenOver = await jobs.UpdateAsync(running with { ModelCalls = running.ModelCalls + 1, LeaseUntil = DateTimeOffset.UtcNow.AddMinutes(5) },
             CancellationToken.None);
-        await WaitUntilAsync(() => model.Calls.Single().Aborted.Task.IsCompleted);
+        await WaitUntilAsync(() => Model.Calls.Single().Aborted.Task.IsCompleted);
 
         Assert.Empty(await LedgerAsync());
         var now = (await jobs.GetAsync(id, CancellationToken.None))!;
@@ -91,7 +80,7 @@ public sealed class CrashRecoveryTests(AzuriteFixture azurite) : IAsyncLifetime
     private async Task<List<LedgerEntry>> LedgerAsync()
     {
         var entries = new List<LedgerEntry>();
-        await foreach (var entry in host.Service<SpendLedger>().ReadDayAsync(SpendKeys.DayOf(DateTimeOffset.UtcNow), CancellationToken.None))
+        await foreach (var entry in Host.Service<SpendLedger>().ReadDayAsync(SpendKeys.DayOf(DateTimeOffset.UtcNow), CancellationToken.None))
         {
             entries.Add(entry);
         }

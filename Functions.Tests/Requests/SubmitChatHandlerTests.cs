@@ -50,7 +50,8 @@ public sealed class SubmitChatHandlerTests
         // Not a conversation turn: the conversations table and queue are never touched.
         new ConversationTurns(new ConversationTable(Mock.Of<TableClient>(MockBehavior.Strict)), new JobTable(table.Object), new TokenCounter(),
             new SummaryQueue(Mock.Of<QueueClient>(MockBehavior.Strict)), Options.Create(new ConversationsOptions()),
-            Options.Create(new Core.Resilience.ResilienceOptions()), TimeProvider.System, NullLogger<ConversationTurns>.Instance),
+            Options.Create(new Core.Resilience.ResilienceOptions()), Options.Create(new Core.Completions.OpenAIOptions()), TimeProvider.System, NullLogger<ConversationTurns>.Instance),
+        new Core.Routing.ModelRouter(Options.Create(new Core.Routing.RoutingOptions()), new TokenCounter()),
         TimeProvider.System,
         NullLogger<SubmitChatHandler>.Instance);
 

@@ -176,7 +176,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : HostedTest
         }
         await Task.Delay(300);
         var closed = await new Core.Resilience.UpstreamGate(
-            new Azure.Data.Tables.TableClient(Azurite.ConnectionString, gate), TimeProvider.System).ClosedUntilAsync(CancellationToken.None);
+            new Azure.Data.Tables.TableClient(Azurite.ConnectionString, gate), TimeProvider.System).ClosedUntilAsync("default|gpt-4.1-mini", CancellationToken.None);
 
         Assert.NotNull(closed);
         Assert.InRange(closed.Value.Until - Model.Calls.First().At, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(2));
@@ -289,7 +289,7 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : HostedTest
         var crashes = new CrashOnceAfterCall();
         var host = await StartHostAsync(services: services => services.AddSingleton<IChatModel>(provider =>
         {
-            crashes.Inner = ActivatorUtilities.CreateInstance<OpenAIChatModel>(provider);
+            crashes.Inner = ActivatorUtilities.CreateInstance<Core.Routing.RoutedChatModel>(provider);
             return crashes;
         }));
 

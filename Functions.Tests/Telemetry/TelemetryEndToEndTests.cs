@@ -16,15 +16,10 @@ namespace Functions.Tests.Telemetry;
 /// metrics against the spend ledger, redaction of every exported signal, and the OTLP exporter.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class TelemetryEndToEndTests(AzuriteFixture azurite) : IAsyncLifetime
+public sealed class TelemetryEndToEndTests(AzuriteFixture azurite) : HostedTest(azurite)
 {
     private const string ApiKey = "sk-test-Zq81SECRETkey";
     private readonly TelemetryCapture capture = new();
-    private FakeOpenAIServer model = null!;
-
-    public async Task InitializeAsync() => model = await FakeOpenAIServer.StartAsync();
-
-    public async Task DisposeAsync() => await model.DisposeAsync();
 
     private Task<TestHost> StartAsync(Dictionary<string, string?>? settings = null)
     {
@@ -33,14 +28,14 @@ public sealed class TelemetryEndToEndTests(AzuriteFixture azurite) : IAsyncLifet
         {
             all[key] = value;
         }
-        return TestHost.StartAsync(azurite, model.BaseUrl, all, capture.AddTo);
+        return TestHost.StartAsync(Azurite, Model.BaseUrl, all, capture.AddTo);
     }
 
     [Fact]
     public async Task AQueuedJob_IsOneTrace_SubmitQueueWaitWorkerModelCallRecording()
     {
         await using var host = await StartAsync();
-        model.Enqueue(FakeReply.Completion("Paris.", promptTokens: 21, completionTokens: 8, model: "gpt-4.1-mini-2025-04-14"));
+        Model.Enqueue(FakeReply.Completion("Paris.", promptTokens: 21, completionTokens: 8, model: "gpt-4.1-mini-2025-04-14"));
 
         var id = await host.SubmitAcceptedAsync(TestHost.UserMessage("Capital of France?"), caller: "alice");
         await host.WaitForTerminalAsync(id, caller: "alice");
@@ -89,7 +84,7 @@ public sealed class TelemetryEndToEndTests(AzuriteFixture azurite) : IAsyncLifet
     public async Task AStreamedInteractiveCall_IsOneTrace_WithAStreamedGenAiSpan_AndItsCostOnTheDoorsSpan()
     {
         await using var host = await StartAsync();
-        model.Enqueue(FakeReply.Completion("streamed words for you", promptTokens: 14, completionTokens: 4, model: "gpt-4.1-mini-2025-04-14"));
+        Model.Enqueue(FakeReply.Completion("streamed words for you", promptTokens: 14, completionTokens: 4, model: "gpt-4.1-mini-2025-04-14"));
 
         using var response = await host.Client.SendAsync(ChatCompletions.ChatCompletionsClient.Request(
             ChatCompletions.ChatCompletionsClient.User("stream it", stream: true), caller: "dora"));
@@ -119,7 +114,7 @@ public sealed class TelemetryEndToEndTests(AzuriteFixture azurite) : IAsyncLifet
     public async Task ARetriedJob_StaysInOneTrace_WithAnErrorTypedSpanPerUpstreamCall()
     {
         await using var host = await StartAsync();
-        model.Enqueue(FakeReply.Error(503, "overloaded", "server_error"), FakeReply.Completion("ok"));
+        Model.Enqueue(FakeReply.Error(503, "overloaded", "server_error"), FakeReply.Completion("ok"));
 
         var id = await host.SubmitAcceptedAsync(TestHost.UserMessage("retry me"));
         await host.WaitForTerminalAsync(id);
@@ -140,7 +135,7 @@ public sealed class TelemetryEndToEndTests(AzuriteFixture azurite) : IAsyncLifet
     {
         await using var host = await StartAsync();
         var responseModel = "ledger-check-" + Guid.NewGuid().ToString("N")[..8];
-        model.Enqueue(
+        Model.Enqueue(
             FakeReply.Completion("one", promptTokens: 120, completionTokens: 30, model: responseModel),
             FakeReply.Completion("two", promptTokens: 7, completionTokens: 900, model: responseModel));
 
@@ -192,7 +187,7 @@ public sealed class TelemetryEndToEndTests(AzuriteFixture azurite) : IAsyncLifet
         const string caller = "carol.secret@example.com";
         const string prompt = "my confidential prompt about project nightingale";
         await using var host = await StartAsync(new() { ["Budgets:GlobalDailyUsd"] = "100" });
-        model.Enqueue(FakeReply.Error(429, "rate_limit_exceeded", "requests",
+        Model.Enqueue(FakeReply.Error(429, "rate_limit_exceeded", "requests",
             new Dictionary<string, string> { ["retry-after-ms"] = "10" }));
 
         var id = await host.SubmitAcceptedAsync(new { messages = new[] { new { role = "user", content = prompt } }, temperature = 0 }, caller);

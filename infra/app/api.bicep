@@ -47,6 +47,17 @@ param defaultModel string
 @description('Models a caller may ask for besides the default (OpenAI__AllowedModels).')
 param allowedModels string[]
 
+@description('Deployment name of the default model at the primary endpoint; empty: the model id.')
+param primaryDeployment string = ''
+
+@description('Base URL of the fallback endpoint; empty for none.')
+param fallbackEndpoint string = ''
+
+@description('Model the fallback endpoint serves.')
+param fallbackModel string = ''
+
+var hasFallback = !empty(fallbackEndpoint)
+
 @description('Largest completion, in tokens, a caller may ask for (Requests__MaxOutputTokens).')
 param maxOutputTokens int
 
@@ -208,6 +219,27 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       OpenAI__DefaultModel: defaultModel
       OpenAI__AllowedModels: join(allowedModels, ',')
       OpenAI__NetworkTimeout: '00:01:40'
+      // Endpoints: the primary (the one above) and, when fallbackEndpoint is set, a second one whose key is the vault
+      // secret 'openai-fallback-api-key'. Listed endpoints take over from OpenAI__Endpoint/OpenAI__ApiKey; the entries
+      // of a fallback not configured are empty, which the app reads as not there.
+      OpenAI__Endpoints__0__Name: 'primary'
+      OpenAI__Endpoints__0__Url: openAIEndpoint
+      OpenAI__Endpoints__0__KeyVaultSecret: 'openai-api-key'
+      OpenAI__Endpoints__1__Name: hasFallback ? 'fallback' : ''
+      OpenAI__Endpoints__1__Url: fallbackEndpoint
+      OpenAI__Endpoints__1__KeyVaultSecret: hasFallback ? 'openai-fallback-api-key' : ''
+      OpenAI__Models__0__Name: defaultModel
+      OpenAI__Models__0__Endpoint: 'primary'
+      OpenAI__Models__0__Deployment: primaryDeployment
+      OpenAI__Models__1__Name: hasFallback ? fallbackModel : ''
+      OpenAI__Models__1__Endpoint: hasFallback ? 'fallback' : ''
+
+      // RoutingOptions: with a fallback, requests naming no model take the route "default": the default model, then
+      // the fallback's (on an open circuit, used-up retries or a 404).
+      Routing__DefaultRoute: hasFallback ? 'default' : ''
+      Routing__Routes__0__Name: hasFallback ? 'default' : ''
+      Routing__Routes__0__Models__0: hasFallback ? defaultModel : ''
+      Routing__Routes__0__Models__1: hasFallback ? fallbackModel : ''
 
       // StorageOptions
       Storage__ChatQueue: chatQueueName
@@ -224,6 +256,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Cache__LocalTtl: '00:00:10'
       Cache__LocalMaxMegabytes: '64'
       Cache__SavingsFlushInterval: '00:00:01'
+      Cache__StaleIfErrorFor: '1.00:00:00'
 
       // Spend: prices (the built-in list applies; Pricing__Models__0__Model=… overrides a model), the fallback price
       // for unknown models, budgets (empty = no limit) and who may read /api/spend.

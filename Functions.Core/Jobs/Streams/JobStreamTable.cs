@@ -56,6 +56,24 @@ public sealed class JobStreamTable(TableClient table)
         return last is null ? (0, false) : StreamEntry.ParseKey(last);
     }
 
+    /// <summary>Deletes a job's stream (it holds the job's answer, so it goes with the job); returns how many rows.</summary>
+    public async Task<int> RemoveAsync(string jobId, CancellationToken cancellationToken)
+    {
+        var removed = 0;
+        var batch = new List<TableEntity>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {jobId}"),
+                           select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken))
+        {
+            if (batch.Count == MaxBatch)
+            {
+                removed += await DeleteAsync(batch, cancellationToken);
+                batch.Clear();
+            }
+            batch.Add(entity);
+        }
+        return removed + await DeleteAsync(batch, cancellationToken);
+    }
+
     /// <summary>Deletes every row last written before <paramref name="cutoff"/>, a partition's rows together; returns how many.</summary>
     public async Task<int> RemoveWrittenBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
     {
