@@ -157,12 +157,18 @@ public sealed class ModelCaller(
                 : ModelCallOutcome.Failed(ex, paid);
         }
         var key = GateKey(request);
-        await circuit.RecordFailureAsync(key, cancellationToken);
         if (ex.Status == 429 && ex.RetryAfter is { } hint)
         {
+            // A 429 with a hint is the provider pacing us, not failing: the gate holds back for the hint, and the
+            // circuit (an outage's 30-second break for every instance) is not its business. Counted, a handful of
+            // 429s at a launch spike's edge stopped the whole fleet for the break.
             // Other instances hold back at most MaxBackoff on our word: past that they learn their own limits.
             var maxBackoff = options.Value.MaxBackoff;
             await gate.CloseUntilAsync(key, time.GetUtcNow() + (hint < maxBackoff ? hint : maxBackoff), "rate_limited", cancellationToken);
+        }
+        else
+        {
+            await circuit.RecordFailureAsync(key, cancellationToken);
         }
         var transient = ModelCallOutcome.Transient(ex, retryPolicy.Backoff(CallsOnCandidate(request, call), ex.RetryAfter), paid);
         // The candidate's calls are used up: the next one, at once, rather than giving up.

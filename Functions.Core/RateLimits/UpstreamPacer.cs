@@ -142,7 +142,7 @@ public sealed class UpstreamPacer(
                 for (var round = 1; ; round++)
                 {
                     var now = time.GetUtcNow().UtcTicks;
-                    ApplyRefundsAndProviderWord(now);
+                    ApplyRefundsAndProviderWord();
                     if (HasRoom(cost))
                     {
                         var (at, limit) = ConformsAt(cost);
@@ -223,7 +223,7 @@ public sealed class UpstreamPacer(
             return requestAt >= tokenAt ? RateLimitNames.Requests : RateLimitNames.Tokens;
         }
 
-        private void ApplyRefundsAndProviderWord(long now)
+        private void ApplyRefundsAndProviderWord()
         {
             if (tokens is { } t && Interlocked.Exchange(ref refunds, 0) is var refund and not 0)
             {
@@ -233,24 +233,22 @@ public sealed class UpstreamPacer(
                 tokenNext -= back * t.Interval;
                 unreturned += refund - back;
             }
-            // The provider says fewer are free now than this lease would let go now: cut the lease to the provider's count.
-            if (requests is { } r && Interlocked.Exchange(ref providerRemainingRequests, -1) is >= 0 and var remaining)
+            // The provider's count is of now: fewer free now than this lease would let go now means the lease's first
+            // slots are not there (another client spent them). Drop just those, by moving the lease's next slot up to
+            // the provider's TAT; the lease's later slots are the refill the provider has not reached yet, and stay.
+            // (Cutting the lease's end instead threw away every later slot whenever an answer said "0 left", which
+            // at the limit is every answer: pacing then ran at half the limit.)
+            if (requests is not null && Interlocked.Exchange(ref providerRemainingRequests, -1) is >= 0 and var remaining
+                && Volatile.Read(ref providerRequestTat) is var providerNext && providerNext > requestNext)
             {
-                var freeNow = Math.Min((requestEnd - requestNext) / r.Interval, Math.Max(0, (now + r.Capacity - requestNext) / r.Interval));
-                if (remaining < freeNow)
-                {
-                    requestEnd = requestNext + remaining * r.Interval;
-                    RateLimitsLog.ProviderTightened(logger, model, remaining, -1);
-                }
+                requestNext = Math.Min(providerNext, requestEnd);
+                RateLimitsLog.ProviderTightened(logger, model, remaining, -1);
             }
-            if (tokens is { } tk && Interlocked.Exchange(ref providerRemainingTokens, -1) is >= 0 and var remainingTokens)
+            if (tokens is not null && Interlocked.Exchange(ref providerRemainingTokens, -1) is >= 0 and var remainingTokens
+                && Volatile.Read(ref providerTokenTat) is var providerTokenNext && providerTokenNext > tokenNext)
             {
-                var freeNow = Math.Min((tokenEnd - tokenNext) / tk.Interval, Math.Max(0, (now + tk.Capacity - tokenNext) / tk.Interval));
-                if (remainingTokens < freeNow)
-                {
-                    tokenEnd = tokenNext + remainingTokens * tk.Interval;
-                    RateLimitsLog.ProviderTightened(logger, model, -1, remainingTokens);
-                }
+                tokenNext = tokenStart = Math.Min(providerTokenNext, tokenEnd); // refunds no longer reach back into what was dropped
+                RateLimitsLog.ProviderTightened(logger, model, -1, remainingTokens);
             }
         }
 

@@ -114,6 +114,32 @@ public sealed class UpstreamPacerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task AtTheLimit_AnswersSayingNothingIsLeft_DoNotCostTheLeasesLaterSlots()
+    {
+        // At the limit every answer says "0 left" (the provider's bucket is empty the moment a call lands). That is a
+        // word about now; the lease's later slots are the refill, and pacing must keep using them: 10 calls a second.
+        await using var services = await StartAsync(AzuriteFixture.UniqueName("rates"), rpm: 600, tpm: null);
+        var pacer = services.GetRequiredService<UpstreamPacer>();
+        for (var i = 0; i < 600; i++)
+        {
+            Assert.Null(await pacer.TakeAsync(Request(), TimeSpan.Zero, CancellationToken.None)); // the full bucket, at once
+        }
+
+        var calls = 0;
+        for (var step = 0; step < 100; step++) // ten seconds, 100 ms a step: one slot frees a step
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(100));
+            if (await pacer.TakeAsync(Request(), TimeSpan.Zero, CancellationToken.None) is null)
+            {
+                calls++;
+                pacer.Observe(Model, new ProviderLimits(600, 0, null, null)); // the answer: nothing left now
+            }
+        }
+
+        Assert.InRange(calls, 90, 101); // the refill is 100 slots; never more than it, and nearly all of it
+    }
+
+    [Fact]
     public async Task UnlistedModels_AndPacingOff_NeverWait()
     {
         await using var on = await StartAsync(AzuriteFixture.UniqueName("rates"), rpm: 1, tpm: null);

@@ -334,6 +334,25 @@ public sealed class ResilienceEndToEndTests(AzuriteFixture azurite) : HostedTest
     }
 
     [Fact]
+    public async Task RateLimitedAnswers_WithARetryHint_HoldBackForTheHint_ButNeverOpenTheCircuit()
+    {
+        // Three 429s in a row against a threshold of two: counted as failures they would open a five-minute break.
+        var host = await StartHostAsync(new()
+        {
+            ["Resilience:CircuitFailureThreshold"] = "2",
+            ["Resilience:CircuitBreakDuration"] = "00:05:00",
+            ["Resilience:MaxRetries"] = "5",
+        });
+        var limited = FakeReply.RateLimited(TimeSpan.FromMilliseconds(50));
+        Model.Enqueue(limited, limited, limited);
+
+        var job = await host.WaitForTerminalAsync(await host.SubmitAcceptedAsync(TestHost.UserMessage("rate limited thrice")));
+
+        Assert.Equal("Succeeded", job.GetProperty("status").GetString());
+        Assert.Equal(4, Model.Calls.Count);
+    }
+
+    [Fact]
     public async Task NetworkTimeoutPerAttempt_AndTheJobDeadline_EndTheJobAsDeadlineExceeded()
     {
         var host = await StartHostAsync(new()

@@ -10,14 +10,16 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Functions.Core.Jobs.Streams;
 using Functions.Core.Tokens;
 using Functions.Local;
 using Functions.Local.Development;
+using Microsoft.Extensions.Options;
 
 var jobs = args.Length > 0 ? int.Parse(args[0]) : 20;
 var words = args.Length > 1 ? int.Parse(args[1]) : 60;
 var concurrent = args.Length > 2 ? int.Parse(args[2]) : 50;
-var flushMs = args.Length > 3 ? int.Parse(args[3]) : 100;
+var flushMs = args.Length > 3 ? int.Parse(args[3]) : (int?)null; // unset: the product's defaults
 var chunkDelay = TimeSpan.FromMilliseconds(20);
 
 using var storage = new StorageRequests();
@@ -47,14 +49,18 @@ var shared = new Dictionary<string, string?>
     ["OpenAI:ApiKey"] = "benchmark",
     ["Callers:TrustPrincipalHeader"] = "true",
     ["JobStreams:SigningKey"] = "benchmark-signing-key-shared-by-both-instances",
-    ["JobStreams:FlushInterval"] = TimeSpan.FromMilliseconds(flushMs).ToString(),
     ["JobStreams:MaxOpenPerCaller"] = "100",
 };
+if (flushMs is { } interval)
+{
+    shared["JobStreams:FlushInterval"] = TimeSpan.FromMilliseconds(interval).ToString();
+}
 await using var worker = await StartHostAsync(shared);
 await using var reader = await StartHostAsync(new Dictionary<string, string?>(shared) { ["Storage:ChatQueue"] = "idle-queue" });
 using var workerHttp = new HttpClient { BaseAddress = new Uri(LocalHost.ListeningUrl(worker)), Timeout = TimeSpan.FromMinutes(5) };
 using var readerHttp = new HttpClient { BaseAddress = new Uri(LocalHost.ListeningUrl(reader)), Timeout = TimeSpan.FromMinutes(5) };
 var tokens = worker.Services.GetRequiredService<TokenCounter>();
+var streamOptions = worker.Services.GetRequiredService<IOptions<JobStreamOptions>>().Value;
 
 for (var i = 0; i < 3; i++)
 {
@@ -62,7 +68,9 @@ for (var i = 0; i < 3; i++)
 }
 
 Console.WriteLine($"Machine: {Environment.ProcessorCount} cores, .NET {Environment.Version}; Azurite in memory; model streams a word " +
-                  $"every {chunkDelay.TotalMilliseconds:F0} ms; FlushInterval {flushMs} ms, FlushTokens 64, PollInterval 100 ms");
+                  $"every {chunkDelay.TotalMilliseconds:F0} ms; FlushInterval " +
+                  $"{streamOptions.FlushInterval.TotalMilliseconds:F0} ms, FlushTokens {streamOptions.FlushTokens}, PollInterval " +
+                  $"{streamOptions.PollInterval.TotalMilliseconds:F0} ms");
 
 // 1 and 2: sequential jobs, half their streams served by the worker's instance, half by the other.
 foreach (var (name, http) in new[] { ("same instance", workerHttp), ("other instance", readerHttp) })

@@ -3,7 +3,7 @@
 //                   429s; once with upstream pacing on, once off. Prints 429 share, throughput against the limit, outcomes
 //                   and storage round trips per call.
 //   admission [n]   submit latency and storage round trips per admitted request, per-caller limits off and on.
-// Usage: dotnet run -c Release --project benchmarks/RateLimits.Benchmarks [soak|admission] [count]
+// Usage: dotnet run -c Release --project benchmarks/RateLimits.Benchmarks [soak|admission] [count] [on|off|both] [verbose]
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
@@ -11,6 +11,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Azure.Data.Tables;
+using Functions.Core;
 using Functions.Core.Callers;
 using Functions.Local;
 using Functions.Local.Development;
@@ -25,7 +26,8 @@ using var storage = new StorageCounter();
 
 if (mode == "soak")
 {
-    foreach (var pacing in new[] { true, false })
+    var which = args.Length > 2 ? args[2] : "both"; // on | off | both
+    foreach (var pacing in new[] { true, false }.Where(on => which == "both" || (which == "on") == on))
     {
         await SoakAsync(pacing, count);
     }
@@ -43,38 +45,54 @@ async Task SoakAsync(bool pacing, int jobs)
     model.Responder = request => FakeReply.Completion("ok", ChatCompletionJson.PromptTokens(request), CompletionTokens,
         model: ChatCompletionJson.Model(request));
     var names = new Names("soak");
-    var hosts = new List<WebApplication>();
-    for (var i = 0; i < Workers; i++)
+    var modelSettings = new Dictionary<string, string?>
     {
-        hosts.Add(await StartHostAsync(model.BaseUrl, names, new Dictionary<string, string?>
-        {
-            ["OpenAI:Models:0:Name"] = "gpt-4.1-mini",
-            ["OpenAI:Models:0:RequestsPerMinute"] = $"{Rpm}",
-            ["OpenAI:Models:0:TokensPerMinute"] = $"{Tpm}",
-            ["RateLimits:Pacing"] = pacing ? "true" : "false",
-        }));
-    }
-    var clients = hosts.Select(host => new HttpClient { BaseAddress = new Uri(LocalHost.ListeningUrl(host)) }).ToList();
+        ["OpenAI:Models:0:Name"] = "gpt-4.1-mini",
+        ["OpenAI:Models:0:RequestsPerMinute"] = $"{Rpm}",
+        ["OpenAI:Models:0:TokensPerMinute"] = $"{Tpm}",
+        ["RateLimits:Pacing"] = pacing ? "true" : "false",
+    };
     var jobsTable = new TableServiceClient(azurite.ConnectionString).GetTableClient(names.Jobs);
 
     Console.WriteLine($"Soak, pacing {(pacing ? "on" : "off")}: {jobs:N0} jobs, {Workers} worker hosts, fake deployment at {Rpm} RPM / {Tpm:N0} TPM " +
                       $"(each call about {CompletionTokens + 20} tokens: the request limit binds)");
+
+    // The backlog first, as a launch spike leaves it: every job accepted through the real submit path (HTTP, validation,
+    // admission, the job row and its message) by a host whose queue trigger is switched off the way the Functions host
+    // switches one off (AzureWebJobs.ProcessChat.Disabled). Only then do the workers start, all four on a full queue.
+    var submitClock = Stopwatch.StartNew();
+    await using (var submitHost = await StartHostAsync(model.BaseUrl, names,
+                     new Dictionary<string, string?>(modelSettings) { [$"AzureWebJobs.{FunctionNames.ProcessChat}.Disabled"] = "true" }))
+    {
+        using var submitClient = new HttpClient { BaseAddress = new Uri(LocalHost.ListeningUrl(submitHost)) };
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+        {
+            for (var i = Interlocked.Increment(ref next); i < jobs; i = Interlocked.Increment(ref next))
+            {
+                using var response = await submitClient.PostAsJsonAsync("/api/chat",
+                    new { messages = new[] { new { role = "user", content = $"soak job {i}: say something short" } }, maxTokens = MaxTokens });
+                if (response.StatusCode != HttpStatusCode.Accepted)
+                {
+                    throw new InvalidOperationException($"submit {i}: {(int)response.StatusCode}");
+                }
+            }
+        }));
+        await submitHost.StopAsync();
+    }
+    var submitted = submitClock.Elapsed;
+    if (model.Calls.Count > 0)
+    {
+        throw new InvalidOperationException("the model was called before the workers started");
+    }
+
     storage.Reset();
     var clock = Stopwatch.StartNew();
-    var next = -1;
-    await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+    var hosts = new List<WebApplication>();
+    for (var i = 0; i < Workers; i++)
     {
-        for (var i = Interlocked.Increment(ref next); i < jobs; i = Interlocked.Increment(ref next))
-        {
-            using var response = await clients[i % Workers].PostAsJsonAsync("/api/chat",
-                new { messages = new[] { new { role = "user", content = $"soak job {i}: say something short" } }, maxTokens = MaxTokens });
-            if (response.StatusCode != HttpStatusCode.Accepted)
-            {
-                throw new InvalidOperationException($"submit {i}: {(int)response.StatusCode}");
-            }
-        }
-    }));
-    var submitted = clock.Elapsed;
+        hosts.Add(await StartHostAsync(model.BaseUrl, names, modelSettings));
+    }
 
     Dictionary<string, int> statuses;
     while (true)
@@ -93,31 +111,63 @@ async Task SoakAsync(bool pacing, int jobs)
     var calls = model.Calls.OrderBy(call => call.At).ToList();
     var answered = calls.Where(call => call.Reply.Status == 200).ToList();
     var refused = calls.Count(call => call.Reply.Status == 429);
-    var span = answered[^1].At - answered[0].At;
-    var allowed = Rpm + Rpm * span.TotalMinutes; // a full bucket at once, then the refill
-    // Steady state: past the first bucket's worth, the rate answered calls went out at against the refill rate.
-    var steady = answered.Skip(Rpm).ToList();
-    var steadyRate = steady.Count > 1 ? (steady.Count - 1) / (steady[^1].At - steady[0].At).TotalMinutes : double.NaN;
-    var tokensPerMinute = steady.Count > 1 ? steady.Sum(call => FakeReply.TokensOf(call.Reply.Body)) / (steady[^1].At - steady[0].At).TotalMinutes : 0;
-    Console.WriteLine($"  submitted in {submitted.TotalSeconds:F1} s; all terminal after {clock.Elapsed.TotalSeconds:F1} s");
-    Console.WriteLine($"  jobs: {statuses.GetValueOrDefault("Succeeded"):N0} succeeded, {statuses.GetValueOrDefault("Failed"):N0} failed, " +
-                      $"{jobs - statuses.GetValueOrDefault("Succeeded") - statuses.GetValueOrDefault("Failed")} unfinished");
+    var succeeded = statuses.GetValueOrDefault("Succeeded");
+    var failed = statuses.GetValueOrDefault("Failed");
+    Console.WriteLine($"  {jobs:N0} submitted (workers stopped) in {submitted.TotalSeconds:F1} s; workers started on the full queue; " +
+                      $"all terminal {clock.Elapsed.TotalSeconds:F1} s after the first worker started");
+    Console.WriteLine($"  jobs: {succeeded:N0} succeeded, {failed:N0} failed, {jobs - succeeded - failed} unfinished");
     Console.WriteLine($"  upstream calls: {calls.Count:N0}, answered 429: {refused:N0} ({100.0 * refused / calls.Count:F2} %)");
-    Console.WriteLine($"  answered calls {answered.Count:N0} over {span.TotalSeconds:F1} s: {100 * answered.Count / allowed:F1} % of what the bucket allows " +
-                      $"({allowed:N0}: {Rpm} at once + {Rpm}/min)");
-    Console.WriteLine($"  steady state past the first {Rpm}: {steadyRate:F0} calls/min = {100 * steadyRate / Rpm:F1} % of {Rpm} RPM; " +
-                      $"{tokensPerMinute:N0} tokens/min ({100 * tokensPerMinute / Tpm:F1} % of {Tpm:N0} TPM)");
-    Console.WriteLine($"  storage round trips: {storage.Summary()}; per upstream call: rate-limit table " +
-                      $"{(double)storage.Of(names.Rates) / Math.Max(1, calls.Count):F2}, all {(double)storage.Total / Math.Max(1, calls.Count):F2}");
-    foreach (var client in clients)
+    if (answered.Count > 1)
     {
-        client.Dispose();
+        var (steadyFrom, steadyCalls, steadyRate, steadyTokens) = SteadyState(answered, Rpm);
+        var first = answered[0].At;
+        Console.WriteLine($"  answered calls {answered.Count:N0} from the first at +0 s to the last at +{(answered[^1].At - first).TotalSeconds:F1} s");
+        Console.WriteLine(steadyFrom is { } from
+            ? $"  steady state (from +{(from - first).TotalSeconds:F1} s, when the fake's full request bucket first ran dry, to the last answered call): " +
+              $"{steadyCalls:N0} calls, {steadyRate:F0} calls/min = {100 * steadyRate / Rpm:F1} % of {Rpm} RPM; " +
+              $"{steadyTokens:N0} tokens/min ({100 * steadyTokens / Tpm:F1} % of {Tpm:N0} TPM)"
+            : "  steady state: the fake's request bucket never ran dry, so the limit was never pressed (no throughput figure)");
     }
+    if (calls.Count > 0)
+    {
+        // The shape over time: answered (and refused) calls per 10 s from the first call.
+        var buckets = calls.GroupBy(call => (int)((call.At - calls[0].At).TotalSeconds / 10)).OrderBy(group => group.Key)
+            .Select(group => $"{group.Count(call => call.Reply.Status == 200)}" + (group.Any(call => call.Reply.Status == 429)
+                ? $"+{group.Count(call => call.Reply.Status == 429)}x429" : ""));
+        Console.WriteLine($"  answered per 10 s: {string.Join(" ", buckets)}");
+    }
+    Console.WriteLine($"  storage round trips (workers): {storage.Summary()}; per upstream call: rate-limit table " +
+                      $"{(double)storage.Of(names.Rates) / Math.Max(1, calls.Count):F2}, all {(double)storage.Total / Math.Max(1, calls.Count):F2}");
     foreach (var host in hosts)
     {
         await host.StopAsync();
         await host.DisposeAsync();
     }
+}
+
+// Replays the fake's request bucket (a minute's quota, full at the first call, refilled continuously) over the answered
+// calls. The steady state starts at the first answered call that leaves less than a second's refill in it: from there
+// on nothing is left of the initial burst, and the refill rate is the most any client could get.
+static (DateTimeOffset? From, int Calls, double PerMinute, double TokensPerMinute) SteadyState(List<RecordedCall> answered, int rpm)
+{
+    double level = rpm, perSecond = rpm / 60.0;
+    var at = answered[0].At;
+    for (var i = 0; i < answered.Count; i++)
+    {
+        level = Math.Min(rpm, level + (answered[i].At - at).TotalSeconds * perSecond) - 1;
+        at = answered[i].At;
+        if (level < perSecond)
+        {
+            var steady = answered.Skip(i + 1).ToList();
+            if (steady.Count == 0)
+            {
+                return (null, 0, double.NaN, 0);
+            }
+            var minutes = (steady[^1].At - answered[i].At).TotalMinutes;
+            return (answered[i].At, steady.Count, steady.Count / minutes, steady.Sum(call => FakeReply.TokensOf(call.Reply.Body)) / minutes);
+        }
+    }
+    return (null, 0, double.NaN, 0);
 }
 
 async Task AdmissionAsync(int submits)
@@ -193,7 +243,18 @@ async Task<WebApplication> StartHostAsync(Uri modelUrl, Names names, Dictionary<
         ["Spend:Table"] = names.Spend,
         ["Cache:Table"] = names.Cache,
         ["AzureFunctionsJobHost:extensions:queues:maxPollingInterval"] = "00:00:00.200",
+        // appsettings.json's Information levels would otherwise win over SetMinimumLevel: a line per job costs CPU here.
+        ["Logging:LogLevel:Default"] = "Error",
+        ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Error",
+        ["Logging:LogLevel:Azure.Core"] = "Error", // every expected 412 of an optimistic write is a warning there
     };
+    if (args.Contains("verbose"))
+    {
+        // Why jobs wait: gate, pacing, requeues, duplicates, sweeps, leases.
+        all["Logging:LogLevel:Functions.Core.Completions"] = "Information";
+        all["Logging:LogLevel:Functions.Core.Jobs"] = "Information";
+        all["Logging:LogLevel:Functions.Core.RateLimits"] = "Debug";
+    }
     foreach (var (key, value) in settings)
     {
         all[key] = value;

@@ -325,8 +325,8 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       RateLimits__PacingLease: '00:00:01'
 
       // JobStreamOptions (the code's defaults): GET /api/chat/{id}/stream, its batching, polling, limits and retention.
-      JobStreams__FlushInterval: '00:00:00.100'
-      JobStreams__FlushTokens: '64'
+      JobStreams__FlushInterval: '00:00:01'
+      JobStreams__FlushTokens: '40'
       JobStreams__PollInterval: '00:00:00.100'
       JobStreams__KeepAliveInterval: '00:00:15'
       JobStreams__MaxOpenPerCaller: '10'

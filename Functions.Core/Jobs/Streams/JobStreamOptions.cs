@@ -8,15 +8,20 @@ public sealed class JobStreamOptions
     public const string SectionName = "JobStreams";
 
     /// <summary>
-    /// The longest the worker holds a delta before writing it (the first delta of an attempt is written at once). Each
-    /// flush is one storage write, so this sets the write rate of a fast stream: about one write per interval.
+    /// The longest the worker holds a delta before writing it (the first delta of a call is written at once, whatever
+    /// this says: it is what a watcher waits for). It bounds the wait behind a slow model; a fast one fills
+    /// <see cref="FlushTokens"/> first. Each flush is one storage write.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:05")]
-    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Held deltas worth this many tokens are written without waiting for <see cref="FlushInterval"/>.</summary>
+    /// <summary>
+    /// Held deltas worth this many tokens are written without waiting for <see cref="FlushInterval"/>. The write count
+    /// follows the text, not the clock: about 1,000 / this many writes per 1,000 tokens (25 at the default, a line or two
+    /// of text a write, 2-3 a second from a model at 100 tokens/s), plus the first delta of each call.
+    /// </summary>
     [Range(1, 4096)]
-    public int FlushTokens { get; set; } = 64;
+    public int FlushTokens { get; set; } = 40;
 
     /// <summary>How often a stream looks for new deltas (and, when there are none, at the job) while the job is unfinished.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]

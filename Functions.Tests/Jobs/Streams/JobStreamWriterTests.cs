@@ -98,6 +98,34 @@ public sealed class JobStreamWriterTests(AzuriteFixture azurite) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task AtTheDefaults_AStreamAtAFastModelsPace_CostsAtMost40WritesPer1000Tokens()
+    {
+        // A word (two or three tokens) every 20 ms of the clock, about 120 tokens a second, as the benchmark's model
+        // streams. The real pause after each word lets the pump keep up, as it would behind a real model: a bound that
+        // follows the clock would write every few words here.
+        var job = Job(modelCalls: 1);
+        var counter = new TokenCounter();
+        var writer = new JobStreamWriter(log, counter, Options.Create(new JobStreamOptions()), time, NullLogger<JobStreamWriter>.Instance);
+        var words = Enumerable.Range(1, 300).Select(i => i == 1 ? "Answer" : $" word{i}").ToList();
+        await using (var attempt = await writer.BeginAsync(job, CancellationToken.None))
+        {
+            await Send(attempt, words[0]);
+            Assert.Equal(["Answer"], (await RowsWhenAsync(job, 1)).Single().Deltas); // the first delta alone, at once
+            foreach (var word in words.Skip(1))
+            {
+                time.Advance(TimeSpan.FromMilliseconds(20));
+                await Send(attempt, word);
+                await Task.Delay(1);
+            }
+        }
+
+        var rows = await RowsAsync(job);
+        var tokens = words.Sum(word => counter.CountText("gpt-4.1-mini", word));
+        Assert.Equal(string.Concat(words), string.Concat(rows.SelectMany(row => row.Deltas)));
+        Assert.True(rows.Count * 1000.0 / tokens <= 40, $"{rows.Count} writes for {tokens} tokens");
+    }
+
+    [Fact]
     public async Task ALaterAttempt_ContinuesTheIds_BehindOneRestartMarker()
     {
         var first = Job(modelCalls: 1);
