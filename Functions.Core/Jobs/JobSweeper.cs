@@ -24,12 +24,13 @@ public sealed class JobSweeper(JobTable jobs, JobQueue queue, IOptions<Resilienc
     public async Task<int> HandleAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        var oldestWaiting = await OldestWaitingMessageAsync(cancellationToken);
         var candidates = new List<(string Id, string Reason)>();
         var unfinished = 0;
         await foreach (var job in jobs.QueryUnfinishedAsync(cancellationToken))
         {
             unfinished++;
-            if (Abandoned(job, now) is { } reason)
+            if (Abandoned(job, now, oldestWaiting) is { } reason)
             {
                 candidates.Add((job.Id, reason));
             }
@@ -47,14 +48,31 @@ public sealed class JobSweeper(JobTable jobs, JobQueue queue, IOptions<Resilienc
         return requeued;
     }
 
-    private string? Abandoned(UnfinishedJob job, DateTimeOffset now) => job switch
+    /// <param name="oldestWaiting">When the oldest message still waiting in the queue was sent; null when none waits.</param>
+    private string? Abandoned(UnfinishedJob job, DateTimeOffset now, DateTimeOffset? oldestWaiting) => job switch
     {
         { Status: JobStatus.Running, LeaseUntil: { } until } when until + Slack < now => "its worker's lease lapsed",
         { Status: JobStatus.Running, LeaseUntil: null } when job.LastWrite + options.Value.ProcessingLease < now => "running with no lease",
         { Status: JobStatus.Queued } when (job.RetryAt ?? job.LastWrite) < now - options.Value.StaleQueuedAfter
-            && job.LastWrite < now - options.Value.StaleQueuedAfter => "queued but untouched (its message is held by an instance that died)",
+            && job.LastWrite < now - options.Value.StaleQueuedAfter
+            && !MayStillBeWaiting(job, oldestWaiting) => "queued but untouched (its message is held by an instance that died)",
         _ => null,
     };
+
+    /// <summary>
+    /// In a backlog every waiting job is untouched for long, and is not lost: its message is in the queue behind others.
+    /// Messages leave the queue roughly in the order they were sent, so a job whose message was sent (or became due)
+    /// after the oldest message still waiting is taken to be behind it, and is looked at again once the queue has moved
+    /// past it. A message a dead instance holds is invisible, so it is never the oldest waiting one.
+    /// </summary>
+    private static bool MayStillBeWaiting(UnfinishedJob job, DateTimeOffset? oldestWaiting) =>
+        oldestWaiting is { } oldest && (job.RetryAt ?? job.LastWrite) >= oldest - Slack;
+
+    private async Task<DateTimeOffset?> OldestWaitingMessageAsync(CancellationToken cancellationToken)
+    {
+        var peeked = (await queue.Client.PeekMessagesAsync(maxMessages: 1, cancellationToken)).Value;
+        return peeked.Length > 0 ? peeked[0].InsertedOn : null;
+    }
 
     private async Task<bool> TryRequeueAsync(string id, string reason, CancellationToken cancellationToken)
     {
