@@ -47,6 +47,7 @@ public sealed class ConversationsHandler(
     ConversationTable table,
     JobTable jobs,
     Jobs.Streams.JobStreamTable streams,
+    RateLimits.CallerRateLimiter rateLimits,
     IOptions<RequestLimitsOptions> limits,
     IOptions<OpenAIOptions> openAI,
     TimeProvider time,
@@ -82,7 +83,7 @@ public sealed class ConversationsHandler(
             }
             conversation = new Conversation(JobIds.New(time), caller, title, systemPrompt, model, now, now);
         }
-        return await StorageAsync(async () =>
+        return await AdmittedAsync(http, caller, async () =>
         {
             await table.CreateAsync(conversation, CancellationToken.None);
             var url = ConversationRoutes.ItemUrl(conversation.Id);
@@ -107,7 +108,7 @@ public sealed class ConversationsHandler(
         {
             return ApiProblems.Validation(errors);
         }
-        return await StorageAsync(async () =>
+        return await AdmittedAsync(http, caller, async () =>
         {
             var page = await table.ListAsync(caller, limit, cursor, cancellationToken);
             var next = page.NextCursor is { } more ? $"/api/{ConversationRoutes.Collection}?limit={limit}&cursor={more}" : null;
@@ -128,7 +129,7 @@ public sealed class ConversationsHandler(
         {
             return ApiProblems.Validation(errors);
         }
-        return await StorageAsync(async () =>
+        return await AdmittedAsync(http, caller, async () =>
         {
             if (!JobIds.IsWellFormed(id) || await table.GetAsync(caller, id, cancellationToken) is not { Deleting: false } conversation)
             {
@@ -149,7 +150,7 @@ public sealed class ConversationsHandler(
         {
             return ApiProblems.Unauthorized();
         }
-        return await StorageAsync(async () =>
+        return await AdmittedAsync(http, caller, async () =>
         {
             // Marked first, so no turn starts or appends while its rows go; a delete that stopped half way is finished by a retry.
             for (var round = 1; ; round++)
@@ -278,6 +279,16 @@ public sealed class ConversationsHandler(
             return false;
         }
     }
+
+    /// <summary>
+    /// The storage work of one request of <paramref name="caller"/>, admitted by the caller's rate limit first: one
+    /// request and no tokens, as reading or writing a conversation calls no model. The limits' headers go on the answer.
+    /// </summary>
+    private Task<IResult> AdmittedAsync(HttpRequest http, string caller, Func<Task<IResult>> work) => StorageAsync(async () =>
+    {
+        var admission = await rateLimits.AdmitAsync(caller, callers.Roles(http), estimatedTokens: 0, CancellationToken.None);
+        return admission.Apply(admission.Admitted ? await work() : admission.Problem(time.GetUtcNow()));
+    });
 
     private async Task<IResult> StorageAsync(Func<Task<IResult>> work)
     {

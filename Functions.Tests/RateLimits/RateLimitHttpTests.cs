@@ -5,6 +5,7 @@ using System.Text.Json;
 using Azure.Data.Tables;
 using Functions.Core.Callers;
 using Functions.Core.Spend;
+using Functions.Tests.Conversations;
 using Functions.Tests.Infrastructure;
 
 namespace Functions.Tests.RateLimits;
@@ -163,5 +164,22 @@ public sealed class RateLimitHttpTests(AzuriteFixture azurite)
         Assert.Equal("rate_limited", problem.GetProperty("code").GetString());
         Assert.True(openings[2].Headers.RetryAfter?.Delta > TimeSpan.Zero);
         openings.ForEach(response => response.Dispose());
+    }
+
+    [Fact]
+    public async Task TheConversationsApi_CountsEachRequestAgainstTheCallersLimit_AndCarriesTheHeaders()
+    {
+        await using var model = await FakeOpenAIServer.StartAsync();
+        await using var host = await TestHost.StartAsync(azurite, model.BaseUrl,
+            new Dictionary<string, string?> { ["RateLimits:PerCaller:RequestsPerMinute"] = "2" });
+
+        using var created = await host.SendAsync(HttpMethod.Post, "/api/conversations", "frank", new { title = "limits" });
+        using var listed = await host.SendAsync(HttpMethod.Get, "/api/conversations", "frank");
+        using var refused = await host.SendAsync(HttpMethod.Get, "/api/conversations", "frank");
+
+        Assert.Equal([HttpStatusCode.Created, HttpStatusCode.OK, HttpStatusCode.TooManyRequests],
+            new[] { created, listed, refused }.Select(r => r.StatusCode));
+        Assert.Equal(["1", "0", "0"], new[] { created, listed, refused }.Select(r => r.Headers.GetValues("x-ratelimit-remaining-requests").Single()));
+        Assert.Equal("rate_limited", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
     }
 }
