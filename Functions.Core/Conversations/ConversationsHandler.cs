@@ -284,11 +284,8 @@ public sealed class ConversationsHandler(
     /// The storage work of one request of <paramref name="caller"/>, admitted by the caller's rate limit first: one
     /// request and no tokens, as reading or writing a conversation calls no model. The limits' headers go on the answer.
     /// </summary>
-    private Task<IResult> AdmittedAsync(HttpRequest http, string caller, Func<Task<IResult>> work) => StorageAsync(async () =>
-    {
-        var admission = await rateLimits.AdmitAsync(caller, callers.Roles(http), estimatedTokens: 0, CancellationToken.None);
-        return admission.Apply(admission.Admitted ? await work() : admission.Problem(time.GetUtcNow()));
-    });
+    private Task<IResult> AdmittedAsync(HttpRequest http, string caller, Func<Task<IResult>> work) =>
+        StorageAsync(() => rateLimits.AdmitRequestAsync(caller, callers.Roles(http), work));
 
     private async Task<IResult> StorageAsync(Func<Task<IResult>> work)
     {

@@ -4,6 +4,7 @@ using Functions.Core.Callers;
 using Functions.Core.Jobs;
 using Functions.Core.Spend;
 using Functions.Core.Storage;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -93,6 +94,17 @@ public sealed class CallerRateLimiter(
         {
             turn.Release();
         }
+    }
+
+    /// <summary>
+    /// A request that calls no model (opening a job stream, the conversations API): admitted as one request and no
+    /// tokens, then <paramref name="answer"/>ed with the limits' headers; refused as 429 with them. The time is read
+    /// for the refusal's <c>retryAt</c>.
+    /// </summary>
+    public async Task<IResult> AdmitRequestAsync(string caller, IReadOnlyCollection<string> roles, Func<Task<IResult>> answer)
+    {
+        var admission = await AdmitAsync(caller, roles, estimatedTokens: 0, CancellationToken.None);
+        return admission.Apply(admission.Admitted ? await answer() : admission.Problem(time.GetUtcNow()));
     }
 
     /// <summary>

@@ -15,7 +15,7 @@ namespace Functions.Core.Jobs.Streams;
 /// tables. The stream itself is <see cref="JobStreamReader"/>'s.
 /// </summary>
 public sealed class JobStreamHandler(CallerResolver callers, JobTable jobs, StreamTokens tokens, JobStreamReader reader,
-    CallerRateLimiter rateLimits, TimeProvider time)
+    CallerRateLimiter rateLimits)
 {
     public const string TokenParameter = "token";
     public const string LastEventIdParameter = "lastEventId";
@@ -48,23 +48,17 @@ public sealed class JobStreamHandler(CallerResolver callers, JobTable jobs, Stre
             return JobStreamProblems.InvalidToken();
         }
 
-        RateLimitDecision admission;
+        var lastEventId = StreamReplay.ParseLastEventId(request.Headers[LastEventIdHeader].FirstOrDefault())
+                          ?? StreamReplay.ParseLastEventId(request.Query[LastEventIdParameter].FirstOrDefault());
         try
         {
-            admission = await rateLimits.AdmitAsync(job.Caller, callers.Roles(request), estimatedTokens: 0, CancellationToken.None);
+            // The limits' headers go out with the stream's own, before its first byte.
+            return await rateLimits.AdmitRequestAsync(job.Caller, callers.Roles(request),
+                () => Task.FromResult<IResult>(new DeferredResult(context => reader.StreamAsync(context, job, lastEventId))));
         }
         catch (Exception ex) when (StorageFailure.Is(ex))
         {
             return ApiProblems.StorageUnavailable();
         }
-        if (!admission.Admitted)
-        {
-            return admission.Apply(admission.Problem(time.GetUtcNow()));
-        }
-
-        var lastEventId = StreamReplay.ParseLastEventId(request.Headers[LastEventIdHeader].FirstOrDefault())
-                          ?? StreamReplay.ParseLastEventId(request.Query[LastEventIdParameter].FirstOrDefault());
-        // The limits' headers go out with the stream's own, before its first byte.
-        return admission.Apply(new DeferredResult(context => reader.StreamAsync(context, job, lastEventId)));
     }
 }
