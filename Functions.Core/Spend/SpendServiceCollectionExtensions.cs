@@ -27,6 +27,7 @@ public static class SpendServiceCollectionExtensions
         services.AddSingleton<BudgetStore>();
         services.AddSingleton<BudgetCounterCache>();
         services.AddSingleton<BudgetReservations>();
+        services.AddSingleton<BudgetHeadrooms>();
         services.AddSingleton<SpendRollups>();
         services.AddSingleton<SpendRollup>();
         services.AddSingleton<SpendRollupHandler>();
