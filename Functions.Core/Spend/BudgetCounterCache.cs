@@ -7,8 +7,8 @@ namespace Functions.Core.Spend;
 /// directly: one storage round trip instead of a read per counter and then the write. A copy that another instance
 /// has since moved fails the write's ETag check (412), and the caller drops it and reads afresh; so a stale copy can
 /// cost a retry but never admit anything. A refusal is only given on a copy read or written within
-/// <see cref="FreshFor"/>. Writers of one counter on this instance take turns (<see cref="TurnAsync"/>), so they do not
-/// fail each other's ETags.
+/// <see cref="FreshFor"/>. Writers on this instance go through <see cref="BudgetCommits"/>, so they do not fail each
+/// other's ETags.
 /// </summary>
 public sealed class BudgetCounterCache(TimeProvider time)
 {
@@ -18,7 +18,6 @@ public sealed class BudgetCounterCache(TimeProvider time)
     private const int MaxCounters = 10_000;
 
     private readonly ConcurrentDictionary<(string Window, string Key), (BudgetCounter Counter, long At)> counters = new();
-    private readonly SemaphoreSlim[] turns = [.. Enumerable.Range(0, 32).Select(_ => new SemaphoreSlim(1, 1))];
 
     /// <summary>The last known copy, and whether it is fresh enough to refuse on; null when there is none.</summary>
     public (BudgetCounter Counter, bool Fresh)? Get(BudgetWindow window, string key) =>
@@ -46,31 +45,6 @@ public sealed class BudgetCounterCache(TimeProvider time)
         foreach (var key in keys)
         {
             counters.TryRemove((window.Key, key), out _);
-        }
-    }
-
-    /// <summary>
-    /// Holds this instance's turn at writing the counters <paramref name="keys"/> of <paramref name="window"/> until
-    /// disposed: turns are per global counter, which every reservation of the window writes, or else per caller.
-    /// </summary>
-    public async Task<IDisposable> TurnAsync(BudgetWindow window, IReadOnlyList<string> keys, CancellationToken cancellationToken)
-    {
-        var shared = keys.Contains(Budget.GlobalCounterKey) ? Budget.GlobalCounterKey : keys[0];
-        var turn = turns[(int)((uint)StringComparer.Ordinal.GetHashCode(window.Key + "|" + shared) % turns.Length)];
-        await turn.WaitAsync(cancellationToken);
-        return new Turn(turn);
-    }
-
-    private sealed class Turn(SemaphoreSlim turn) : IDisposable
-    {
-        private int released;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref released, 1) == 0)
-            {
-                turn.Release();
-            }
         }
     }
 }

@@ -73,13 +73,13 @@ public sealed class BudgetStore(SpendTable table)
     }
 
     /// <summary>
-    /// Writes counters and a reservation of one window atomically; each row is inserted if new and otherwise
-    /// replaced only if unchanged since it was read. Throws <see cref="TableTransactionFailedException"/> with 409 or
-    /// 412 when another writer got there first: read again and retry.
+    /// Writes counters and reservations of one window atomically (each row at most once); each row is inserted if new
+    /// and otherwise replaced only if unchanged since it was read. Throws <see cref="TableTransactionFailedException"/>
+    /// with 409 or 412 when another writer got there first: read again and retry.
     /// </summary>
-    /// <returns>The counters as written, with their new ETags.</returns>
-    public async Task<IReadOnlyList<BudgetCounter>> SubmitAsync(BudgetWindow window, IReadOnlyList<BudgetCounter> counters,
-        BudgetReservation reservation, CancellationToken cancellationToken)
+    /// <returns>The rows as written, with their new ETags.</returns>
+    public async Task<(IReadOnlyList<BudgetCounter> Counters, IReadOnlyList<BudgetReservation> Reservations)> SubmitAsync(BudgetWindow window,
+        IReadOnlyList<BudgetCounter> counters, IReadOnlyList<BudgetReservation> reservations, CancellationToken cancellationToken)
     {
         var partition = Partition(window);
         var actions = counters.Select(counter => Write(new TableEntity(partition, counter.RowKey)
@@ -88,7 +88,7 @@ public sealed class BudgetStore(SpendTable table)
                 ["ReservedMicros"] = counter.ReservedMicros,
                 ["SpentMicros"] = counter.SpentMicros,
             }, counter.ETag))
-            .Append(Write(new TableEntity(partition, ReservationKey(reservation.JobId))
+            .Concat(reservations.Select(reservation => Write(new TableEntity(partition, ReservationKey(reservation.JobId))
             {
                 ["Caller"] = reservation.Caller,
                 ["Counters"] = string.Join(';', reservation.Counters),
@@ -96,9 +96,10 @@ public sealed class BudgetStore(SpendTable table)
                 ["State"] = reservation.State,
                 ["SettledAttempts"] = reservation.SettledAttempts,
                 ["SpentMicros"] = reservation.SpentMicros,
-            }, reservation.ETag));
+            }, reservation.ETag)));
         var responses = (await table.Client.SubmitTransactionAsync(actions, cancellationToken)).Value;
-        return [.. counters.Select((counter, i) => counter with { ETag = responses[i].Headers.ETag ?? default })];
+        return ([.. counters.Select((counter, i) => counter with { ETag = responses[i].Headers.ETag ?? default })],
+            [.. reservations.Select((reservation, i) => reservation with { ETag = responses[counters.Count + i].Headers.ETag ?? default })]);
     }
 
     private static TableTransactionAction Write(TableEntity entity, ETag etag) => etag == default

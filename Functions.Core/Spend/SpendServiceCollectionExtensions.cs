@@ -26,6 +26,8 @@ public static class SpendServiceCollectionExtensions
         services.AddHostedService(provider => provider.GetRequiredService<BatchedCacheSavingsRecorder>());
         services.AddSingleton<BudgetStore>();
         services.AddSingleton<BudgetCounterCache>();
+        services.AddSingleton<BudgetReceipts>();
+        services.AddSingleton<BudgetCommits>();
         services.AddSingleton<BudgetReservations>();
         services.AddSingleton<BudgetHeadrooms>();
         services.AddSingleton<SpendRollups>();

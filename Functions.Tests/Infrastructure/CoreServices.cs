@@ -15,7 +15,8 @@ namespace Functions.Tests.Infrastructure;
 public static class CoreServices
 {
     public static async Task<ServiceProvider> StartAsync(AzuriteFixture azurite, TimeProvider time,
-        IReadOnlyDictionary<string, string?>? settings = null, ILoggerProvider? logs = null, Action<IServiceCollection>? before = null)
+        IReadOnlyDictionary<string, string?>? settings = null, ILoggerProvider? logs = null, Action<IServiceCollection>? before = null,
+        Action<IServiceCollection>? after = null)
     {
         var all = new Dictionary<string, string?>
         {
@@ -44,6 +45,7 @@ public static class CoreServices
         services.AddSingleton(time);
         before?.Invoke(services); // e.g. a mocked SecretClient, which Core adds only when none is registered
         services.AddServerlessCore(configuration);
+        after?.Invoke(services); // e.g. a TableServiceClient whose pipeline the test watches
         var provider = services.BuildServiceProvider();
         await provider.GetRequiredService<SpendTable>().Client.CreateIfNotExistsAsync();
         // By name, not through RateLimitStore: a test of invalid limits must get this far.

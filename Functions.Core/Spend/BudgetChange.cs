@@ -1,0 +1,75 @@
+namespace Functions.Core.Spend;
+
+/// <summary>
+/// What one change writes to a window's partition: the reservation row as it will be, which counters move and by how
+/// much, and the budgets the counters must still fit afterwards (only a change that takes more does).
+/// </summary>
+public sealed record BudgetPlan(BudgetReservation Row, IReadOnlyList<string> Counters, long ReservedDelta, long SpentDelta,
+    IReadOnlyList<Budget> MustFit);
+
+/// <summary>
+/// One change of a job's reservation within a window. It is planned from the reservation row as it stands, so it can
+/// be planned again after another writer moved it (and finds nothing due when its own earlier write had in fact landed).
+/// </summary>
+public abstract record BudgetChange(string ReservationId)
+{
+    /// <returns>What to write, or null when nothing is due.</returns>
+    public abstract BudgetPlan? Plan(BudgetReservation? current);
+
+    /// <summary>Holds <paramref name="Amount"/> against <paramref name="Budgets"/> (all of one window) for a new submit.</summary>
+    public sealed record Reserve(string ReservationId, string Caller, IReadOnlyList<Budget> Budgets, long Amount) : BudgetChange(ReservationId)
+    {
+        public override BudgetPlan? Plan(BudgetReservation? current)
+        {
+            if (current is not null)
+            {
+                return null; // already reserved: a retried write that had in fact succeeded
+            }
+            var keys = Budgets.Select(budget => budget.CounterKey(Caller)).ToList();
+            return new BudgetPlan(new BudgetReservation(ReservationId, Caller, keys, Amount, BudgetReservation.Reserved, ",", 0),
+                keys, Amount, 0, Budgets);
+        }
+    }
+
+    /// <summary>Raises the hold to <paramref name="Amount"/> where it is less (before a fallback model is called).</summary>
+    public sealed record Raise(string ReservationId, string Caller, IReadOnlyList<Budget> Budgets, long Amount) : BudgetChange(ReservationId)
+    {
+        public override BudgetPlan? Plan(BudgetReservation? current)
+        {
+            var held = current is { State: BudgetReservation.Reserved } ? current.HeldMicros : 0;
+            if (held >= Amount)
+            {
+                return null;
+            }
+            var keys = Budgets.Select(budget => budget.CounterKey(Caller)).ToList();
+            var row = current is null
+                ? new BudgetReservation(ReservationId, Caller, keys, Amount, BudgetReservation.Reserved, ",", 0)
+                : current with { Counters = keys, HeldMicros = Amount, State = BudgetReservation.Reserved };
+            return new BudgetPlan(row, row.Counters, Amount - held, 0, Budgets);
+        }
+    }
+
+    /// <summary>
+    /// Replaces the hold with the real cost of call <paramref name="Attempt"/> (once per attempt), or with nothing
+    /// (<paramref name="Attempt"/> null: a release, once).
+    /// </summary>
+    public sealed record Finish(string ReservationId, int? Attempt, long ActualMicros) : BudgetChange(ReservationId)
+    {
+        public override BudgetPlan? Plan(BudgetReservation? current)
+        {
+            var due = current is not null && (Attempt is { } n ? !current.IsSettled(n) : current.State == BudgetReservation.Reserved);
+            if (!due)
+            {
+                return null;
+            }
+            var row = Attempt is { } settled
+                ? current! with
+                {
+                    State = BudgetReservation.Settled, HeldMicros = 0, SettledAttempts = current.SettledAttempts + settled + ",",
+                    SpentMicros = current.SpentMicros + ActualMicros,
+                }
+                : current! with { State = BudgetReservation.Released, HeldMicros = 0 };
+            return new BudgetPlan(row, current.Counters, -current.HeldMicros, ActualMicros, []);
+        }
+    }
+}
