@@ -9,10 +9,11 @@ namespace Functions.Core.Completions;
 
 /// <summary>
 /// Records a model call that was paid for, once, on either door: the ledger row (keyed by job and call, so a repeat
-/// finds it already there), then the job's budget reservation settled to the real cost, then the caller's token
-/// reservation (see <see cref="CallerRateLimiter"/>) corrected to the real usage. The answer is paid for, so
-/// the first two writes ignore shutdown and ride out a storage blip here: giving up would make a redelivery pay for a second
-/// call. About three seconds of retries in all, well inside a job's lease.
+/// finds it already there), the job's budget reservation settled to the real cost, and the caller's token reservation
+/// (see <see cref="CallerRateLimiter"/>) corrected to the real usage. The three writes are independent and each
+/// idempotent per call, so they go out together: one round trip of waiting, not three. The answer is paid for, so
+/// the ledger and budget writes ignore shutdown and ride out a storage blip here: giving up would make a redelivery
+/// pay for a second call. About three seconds of retries in all, well inside a job's lease.
 /// </summary>
 public sealed class PaidCallRecorder(SpendLedger ledger, BudgetReservations budgets, CallerRateLimiter rateLimits, TimeProvider time,
     ILogger<PaidCallRecorder> logger, ServerlessTelemetry? telemetry = null)
@@ -24,14 +25,16 @@ public sealed class PaidCallRecorder(SpendLedger ledger, BudgetReservations budg
     public async Task<long> RecordAsync(Job job, JobResult paid, string kind = LedgerEntry.Call)
     {
         using var span = telemetry?.StartRecording(job);
-        var cost = await RetryingAsync(job, () => ledger.RecordCallAsync(job, paid, CancellationToken.None, kind));
+        var cost = ledger.CostOf(job, paid);
+        await Task.WhenAll(
+            RetryingAsync(job, () => ledger.RecordCallAsync(job, paid, CancellationToken.None, kind)),
+            RetryingAsync(job, async () =>
+            {
+                await budgets.SettleAsync(job, cost, CancellationToken.None);
+                return cost;
+            }),
+            rateLimits.SettleAsync(job, paid.Usage, CancellationToken.None)); // best effort: a lost correction only keeps the limit stricter
         telemetry?.Recorded(job, paid.Model, cost);
-        await RetryingAsync(job, async () =>
-        {
-            await budgets.SettleAsync(job, cost, CancellationToken.None);
-            return cost;
-        });
-        await rateLimits.SettleAsync(job, paid.Usage, CancellationToken.None); // best effort: a lost correction only keeps the limit stricter
         return cost;
     }
 

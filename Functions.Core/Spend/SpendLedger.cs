@@ -45,7 +45,7 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
     /// <param name="kind"><see cref="LedgerEntry.Call"/>, or <see cref="LedgerEntry.Summary"/> for a conversation's summary call.</param>
     public async Task<long> RecordCallAsync(Job job, JobResult result, CancellationToken cancellationToken, string kind = LedgerEntry.Call)
     {
-        var startedAt = job.StartedAt ?? job.CreatedAt;
+        var startedAt = StartedAt(job);
         var cost = prices.Cost(result.Model, result.Usage, startedAt);
         var entry = new LedgerEntry(kind, job.Caller, result.Model, cost.PricedAs, result.Usage, cost.Micros, time.GetUtcNow(),
             job.Id, job.ModelCalls, job.Request.Route?.Route, RouteReason(job.Request.Route));
@@ -56,6 +56,11 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         }
         return cost.Micros;
     }
+
+    /// <summary>What <see cref="RecordCallAsync"/> records as the call's cost, in micro-dollars: priced as of the attempt's start.</summary>
+    public long CostOf(Job job, JobResult result) => prices.Cost(result.Model, result.Usage, StartedAt(job)).Micros;
+
+    private static DateTimeOffset StartedAt(Job job) => job.StartedAt ?? job.CreatedAt;
 
     /// <summary>Why this call's model: the route's reason, and the fallbacks taken to reach it.</summary>
     private static string? RouteReason(Routing.RoutePlan? plan) => plan is null ? null

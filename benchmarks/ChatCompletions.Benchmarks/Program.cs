@@ -16,8 +16,8 @@ var requests = args.Length > 0 ? int.Parse(args[0]) : 1000;
 var withBudget = !args.Contains("--no-budget");
 const int Concurrency = 10;
 
-using var storage = new StorageRoundTrips();
 await using var azurite = await AzuriteProcess.StartAsync(0, 0, 0, dataFolder: null);
+using var storage = new StorageRoundTrips(azurite.BlobPort, azurite.QueuePort, azurite.TablePort);
 await using var model = new BenchmarkModel(storage);
 await model.StartAsync();
 var builder = LocalHost.CreateBuilder([]);
