@@ -18,6 +18,8 @@ internal sealed class Portkey : IAsyncDisposable
 
     public Uri BaseUrl { get; }
 
+    public int ProcessId => process.Id;
+
     public static async Task<Portkey?> StartAsync(string folder)
     {
         var server = Path.Combine(folder, "node_modules", "@portkey-ai", "gateway", "build", "start-server.js");
