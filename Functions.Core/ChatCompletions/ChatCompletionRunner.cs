@@ -25,7 +25,6 @@ namespace Functions.Core.ChatCompletions;
 /// tokens) is given back.
 /// </summary>
 public sealed class ChatCompletionRunner(
-    InteractiveFlights flights,
     SingleFlight cacheStore,
     ModelCaller model,
     PaidCallRecorder recorder,
@@ -46,14 +45,16 @@ public sealed class ChatCompletionRunner(
     private static readonly TimeSpan GateStaleness = TimeSpan.FromSeconds(1);
 
     /// <summary>The answer to <paramref name="call"/>, once the host executes the result.</summary>
-    public IResult Run(ChatCompletionCall call, Job job) => new DeferredResult(context => RunAsync(context, call, job));
+    /// <param name="flight">A cacheable call's single flight, as it is being joined; null for a call that is not cacheable.</param>
+    public IResult Run(ChatCompletionCall call, Job job, Task<InteractiveFlight>? flight) =>
+        new DeferredResult(context => RunAsync(context, call, job, flight));
 
     /// <summary>A stored answer, as JSON or replayed as a stream; no model call. A conversation turn is appended first.</summary>
     public IResult Answer(ChatCompletionCall call, Job job, JobResult answer, IReadOnlyDictionary<string, string> headers) =>
         new DeferredResult(async context => await WriteAnswerAsync(context, call, job, await AppendTurnAsync(job, answer),
             new Dictionary<string, string>(headers).Concat(ConversationHeaders.Of(job.Conversation)).ToDictionary(), context.RequestAborted));
 
-    private async Task RunAsync(HttpContext context, ChatCompletionCall call, Job job)
+    private async Task RunAsync(HttpContext context, ChatCompletionCall call, Job job, Task<InteractiveFlight>? joining)
     {
         var cancellationToken = context.RequestAborted;
         using var span = telemetry?.StartInteractive(job);
@@ -61,7 +62,7 @@ public sealed class ChatCompletionRunner(
         var appended = false;
         try
         {
-            await using var flight = job.Cache is { } ticket ? await flights.JoinAsync(ticket, job.Id, cancellationToken) : null;
+            await using var flight = joining is null ? null : await joining;
             if (flight?.Answered is { } collapsed)
             {
                 ChatCompletionsLog.Collapsed(logger, job.Id);

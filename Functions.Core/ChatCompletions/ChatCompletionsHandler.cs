@@ -27,6 +27,7 @@ public sealed class ChatCompletionsHandler(
     ConversationTurns conversations,
     Routing.ModelRouter router,
     CacheLookup cache,
+    InteractiveFlights flights,
     CallerRateLimiter rateLimits,
     WorstCaseTokens worstCase,
     BudgetReservations budgets,
@@ -88,17 +89,22 @@ public sealed class ChatCompletionsHandler(
             }), null);
         }
 
+        // A cacheable miss claims the key's single flight while the limits and the budget are checked: the claim and the
+        // reservation are independent writes, so the call waits for one round trip of them, not two.
+        var flight = ticket is not null ? flights.JoinAsync(ticket, id, cancellationToken) : null;
         RateLimitDecision? admission = null;
         try
         {
             admission = await rateLimits.AdmitAsync(caller, roles, worstCase.For(call.Request), CancellationToken.None);
             if (!admission.Admitted)
             {
+                Leave(flight);
                 await ReleaseTurnAsync(caller, id, turn);
                 return (OpenAIErrors.FromProblem(admission.Problem(time.GetUtcNow())), admission);
             }
             if (await budgets.ReserveAsync(job, CancellationToken.None) is { } exceeded)
             {
+                Leave(flight);
                 await rateLimits.ReleaseAsync(job, CancellationToken.None);
                 await ReleaseTurnAsync(caller, id, turn);
                 return (OpenAIErrors.FromProblem(SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow())), admission);
@@ -107,6 +113,7 @@ public sealed class ChatCompletionsHandler(
         catch (Exception ex) when (StorageFailure.Is(ex))
         {
             ChatCompletionsLog.StorageFailed(logger, ex);
+            Leave(flight);
             if (admission is not null)
             {
                 // The fault may have come after one budget window had reserved (the day, before the month failed).
@@ -116,7 +123,31 @@ public sealed class ChatCompletionsHandler(
             await ReleaseTurnAsync(caller, id, turn);
             return (OpenAIErrors.FromProblem(ApiProblems.StorageUnavailable()), admission);
         }
-        return (runner.Run(call, job), admission);
+        return (runner.Run(call, job, flight), admission);
+    }
+
+    /// <summary>
+    /// Gives up a flight claimed for a request that is refused: a leader's claim is given back (its followers then call
+    /// alone) once the claim is made; a follower's wait is left to end by itself, so the refusal is not held up by it.
+    /// </summary>
+    private static void Leave(Task<InteractiveFlight>? flight)
+    {
+        if (flight is not null)
+        {
+            _ = LeaveAsync(flight);
+        }
+
+        static async Task LeaveAsync(Task<InteractiveFlight> joining)
+        {
+            try
+            {
+                await using var left = await joining;
+            }
+            catch (OperationCanceledException)
+            {
+                // The client went away while it waited: nothing was claimed.
+            }
+        }
     }
 
     private Task ReleaseTurnAsync(string caller, string id, BegunTurn? turn) =>
