@@ -177,6 +177,27 @@ public sealed class ChatCompletionsHttpTests(AzuriteFixture azurite, ITestOutput
     }
 
     [Fact]
+    public async Task ACacheableMissRefusedByTheBudget_GivesItsSingleFlightClaimBack()
+    {
+        // The claim is made while the budget is checked: a refusal must not leave the key led (for a 2-minute lease)
+        // by a request that never calls the model. 100 µ$ is less than this request's worst case (168 µ$).
+        await using var host = await StartAsync(new Dictionary<string, string?> { ["Budgets:PerCallerDailyUsd"] = "0.0001" });
+        var body = new { model = "gpt-4.1-mini", messages = new[] { new { role = "user", content = "hi" } }, max_tokens = 100, temperature = 0 };
+
+        using var refused = await host.Client.SendAsync(Request(body));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        var table = host.Service<Functions.Core.Cache.CacheTable>().Client;
+        async Task<int> LeadersAsync() => await table.QueryAsync<Azure.Data.Tables.TableEntity>("RowKey eq 'leader'").CountAsync();
+        for (var i = 0; i < 100 && await LeadersAsync() > 0; i++)
+        {
+            await Task.Delay(20); // given back off the refusal's path
+        }
+        Assert.Equal(0, await LeadersAsync());
+        Assert.Empty(Model.Calls);
+    }
+
+    [Fact]
     public async Task FiftyConcurrentStreams_AgainstABudgetForTen_AdmitExactlyTen()
     {
         // "hi" with max_tokens 100 on gpt-4.1-mini reserves 168 µ$ (see BudgetEndToEndTests): room for 10 in 1,700.
