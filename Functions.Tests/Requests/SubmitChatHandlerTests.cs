@@ -44,6 +44,7 @@ public sealed class SubmitChatHandlerTests
         new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))), new BudgetCounterCache(TimeProvider.System),
             Prices, Options.Create(new BudgetOptions()),
             Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
+        new BudgetHeadrooms(new BudgetCounterCache(TimeProvider.System), Options.Create(new BudgetOptions())),
         new JobTable(table.Object),
         new JobQueue(queue.Object),
         Jobs.Streams.TestStreamTokens.Create(),
