@@ -83,9 +83,40 @@ public sealed class SpaStreamingTests(SpaFixture spa)
     }
 
     [Fact]
-    public async Task OneConversation_AcrossBothDoors_KeepsItsHistory_AndAddsUpItsCost()
+    public async Task EveryAnswer_OnBothDoors_SaysWhichModelAndRouteServedIt_AndTheBudgetLeft_WhichGoesDown()
     {
-        await using var page = await spa.OpenAsync("spa-tour", width: 1100, height: 760);
+        await using var page = await spa.OpenAsync("spa-served-by", SpaPage.BackgroundJob);
+        await Expect(page.Budget).ToBeHiddenAsync(); // nothing is known before the first answer
+
+        // A job's figure is taken once it is settled; a stream's as it starts, with its own worst case held.
+        var queued = await page.AskAsync("Which model answers a job?");
+        await Expect(queued.Locator(".meta")).ToContainTextAsync($"model gpt-4.1-mini");
+        await Expect(queued.Locator(".meta")).ToContainTextAsync($"route {SpaFixture.DefaultRoute}");
+        var budgetLine = new Regex(@"^Budget: \$0\.00\d+ of \$0\.005 left today \(resets \d\d:\d\d\)$");
+        await Expect(page.Budget).ToHaveTextAsync(budgetLine);
+        var afterJob = Remaining(await page.Budget.TextContentAsync());
+
+        await page.Page.GetByLabel(SpaPage.Streamed).CheckAsync();
+        var streamed = await page.AskAsync("And a streamed answer?");
+        await Expect(streamed.Locator(".meta")).ToContainTextAsync("model gpt-4.1-mini");
+        await Expect(streamed.Locator(".meta")).ToContainTextAsync($"route {SpaFixture.DefaultRoute}");
+        await Expect(page.Budget).ToHaveTextAsync(budgetLine);
+        var afterStream = Remaining(await page.Budget.TextContentAsync());
+
+        Assert.True(afterJob < 0.005m, $"{afterJob} should be less than the whole day's $0.005");
+        Assert.True(afterStream < afterJob, $"{afterStream} should be less than {afterJob}");
+        await page.ScreenshotAsync("model-route-and-budget");
+        page.AssertNoConsoleErrors();
+    }
+
+    private static decimal Remaining(string? budget) =>
+        decimal.Parse(Regex.Match(budget ?? "", @"\$([\d.]+) of").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task OneSavedConversation_AcrossBothDoors_KeepsItsHistory_AndAddsUpItsCost()
+    {
+        await using var page = await spa.OpenAsync("spa-tour", width: 1100, height: 900);
+        await page.NewConversation.ClickAsync();
         var streamed = await page.AskAsync("What can this backend do?");
         await Expect(streamed.Locator(".status")).ToHaveTextAsync("Streamed");
 
@@ -97,8 +128,10 @@ public sealed class SpaStreamingTests(SpaFixture spa)
         await Expect(page.Page.Locator("#total-answers")).ToHaveTextAsync("2");
         var first = Assert.Single(await streamed.Locator(".meta").AllTextContentsAsync());
         var second = Assert.Single(await queued.Locator(".meta").AllTextContentsAsync());
-        // The second turn carried the first as history, so it read more input tokens.
+        // The backend sent the second turn with the first as history, so it read more input tokens.
         Assert.True(InputTokens(second) > InputTokens(first), $"{second} should count more input than {first}");
+        await Expect(page.SavedConversations).ToContainTextAsync("What can this backend do?");
+        await Expect(page.Budget).ToBeVisibleAsync();
         // The README's picture of the demo.
         await page.Page.ScreenshotAsync(new() { Path = Path.Combine(Infrastructure.BrowserFixture.ScreenshotFolder, "readme-demo.png") });
         page.AssertNoConsoleErrors();
@@ -122,6 +155,9 @@ public sealed class SpaStreamingTests(SpaFixture spa)
         await page.Page.GetByLabel(SpaPage.BackgroundJob).CheckAsync();
         var fromCache = await page.AskAsync("Across origins?");
         await Expect(fromCache.Locator(".badge.cache")).ToHaveTextAsync("From cache");
+        // x-model, x-route and x-budget-* are read across origins too.
+        await Expect(fromCache.Locator(".meta")).ToContainTextAsync($"route {SpaFixture.DefaultRoute}");
+        await Expect(page.Budget).ToContainTextAsync("of $0.005 left today");
 
         // A new question is a job: its stream is an EventSource on the API's origin, which CORS must allow too.
         var streams = page.RecordJobStreamOpenings();
