@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Functions.Core.Callers;
+using Functions.Tests.Conversations;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -73,7 +73,7 @@ public sealed class SpaConversationTests(SpaFixture spa)
         await Expect(elsewhere.Page.Locator("#conversations-status")).ToHaveTextAsync("No saved conversations yet.");
         await Expect(elsewhere.Messages).ToHaveCountAsync(0); // it was the one open
         await Expect(elsewhere.NewConversation).ToBeFocusedAsync();
-        using var listed = await spa.Host.Client.SendAsync(WithCaller(new HttpRequestMessage(HttpMethod.Get, "/api/conversations"), caller));
+        using var listed = await spa.Host.SendAsync(HttpMethod.Get, "/api/conversations", caller);
         Assert.Equal(0, (await listed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("conversations").GetArrayLength());
         elsewhere.AssertNoConsoleErrors();
     }
@@ -84,11 +84,9 @@ public sealed class SpaConversationTests(SpaFixture spa)
         const string caller = "spa-conversation-markup";
         const string hostile = "<script>window.pwned = 1</script><img src=x onerror=\"window.pwned = 2\"><b>bold</b>";
         // Another client of the same caller had this turn; the offline model repeats what it was sent, markup and all.
-        var id = await CreateConversationAsync(caller);
-        using var turn = await spa.Host.Client.SendAsync(WithCaller(new HttpRequestMessage(HttpMethod.Post, "/api/v1/chat/completions")
-        {
-            Content = JsonContent.Create(new { messages = new[] { new { role = "user", content = hostile } }, conversation_id = id, max_tokens = 100 }),
-        }, caller));
+        var id = await spa.Host.CreateConversationAsync(caller);
+        using var turn = await spa.Host.SendAsync(HttpMethod.Post, "/api/v1/chat/completions", caller,
+            new { messages = new[] { new { role = "user", content = hostile } }, conversation_id = id, max_tokens = 100 });
         turn.EnsureSuccessStatusCode();
 
         await using var page = await spa.OpenAsync(caller);
@@ -102,22 +100,6 @@ public sealed class SpaConversationTests(SpaFixture spa)
         Assert.Equal("undefined", await page.Page.EvaluateAsync<string>("typeof window.pwned"));
         await page.ScreenshotAsync("conversation-markup-shown-as-text");
         page.AssertNoConsoleErrors();
-    }
-
-    private async Task<string> CreateConversationAsync(string caller)
-    {
-        using var created = await spa.Host.Client.SendAsync(WithCaller(new HttpRequestMessage(HttpMethod.Post, "/api/conversations")
-        {
-            Content = JsonContent.Create(new { }),
-        }, caller));
-        created.EnsureSuccessStatusCode();
-        return (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-    }
-
-    private static HttpRequestMessage WithCaller(HttpRequestMessage request, string caller)
-    {
-        request.Headers.Add(CallerResolver.PrincipalIdHeader, caller);
-        return request;
     }
 
     private static int InputTokens(string? meta) => int.Parse(Regex.Match(meta ?? "", @"(\d+) in /").Groups[1].Value);
