@@ -220,39 +220,47 @@ function showCurrent() {
 
 async function newConversation() {
   if (busy) return;
+  setBusy(true);
   try {
     startChat(await conversations.create());
-    $('message').focus();
   } catch (error) {
     notice.show(error);
+  } finally {
+    setBusy(false);
   }
+  $('message').focus();
 }
 
 /** Shows a saved conversation's messages (as text, like every answer) and continues it from the message box. */
 async function openConversation(conversation) {
   if (busy) return;
+  setBusy(true); // the transcript is aria-busy meanwhile: a screen reader hears the history once, not message by message
   try {
     const { conversation: opened, messages } = await conversations.read(conversation.id);
     startChat(opened);
     for (const message of messages) transcript.add(message.role, message.content);
-    $('message').focus();
   } catch (error) {
     notice.show(error);
     await conversations.refresh(); // it may have been deleted elsewhere
+  } finally {
+    setBusy(false);
   }
+  $('message').focus();
 }
 
 async function deleteConversation(conversation, opener) {
   if (busy || !(await conversations.confirmDelete(conversation))) return;
+  setBusy(true);
   try {
     await conversations.remove(conversation.id);
     if (current?.id === conversation.id) startChat(null);
-    // The button that opened the dialog is gone with its conversation.
-    (conversations.firstButton() ?? $('new-conversation')).focus();
   } catch (error) {
     notice.show(error);
-    opener.focus();
+  } finally {
+    setBusy(false);
   }
+  // The button that opened the dialog is gone with its conversation (unless the delete failed).
+  (opener.isConnected ? opener : conversations.firstButton() ?? $('new-conversation')).focus();
 }
 
 /** The list as the backend has it now, and the current conversation's title (the first turn names it). */
