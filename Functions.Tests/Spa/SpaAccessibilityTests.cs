@@ -42,7 +42,7 @@ public sealed class SpaAccessibilityTests(SpaFixture spa)
         await page.AskAsync("Opening hours?");
         await page.Page.GetByRole(AriaRole.Button, new() { Name = "New chat" }).ClickAsync();
         await page.AskAsync("Opening hours?");
-        await page.NewConversation.ClickAsync();
+        await page.StartConversationAsync();
         await page.AskAsync("Saved, then listed");
         await page.Page.GetByLabel("Max tokens per answer").FillAsync("4096");
         await page.AskAsync("Something long");
@@ -82,7 +82,7 @@ public sealed class SpaAccessibilityTests(SpaFixture spa)
     public async Task NarrowScreen_OneColumn_NothingScrollsSideways()
     {
         await using var page = await spa.OpenAsync("spa-narrow", width: 360, height: 740);
-        await page.NewConversation.ClickAsync();
+        await page.StartConversationAsync();
 
         var answer = await page.AskAsync("A question from a phone, with a_very_long_unbroken_word_that_must_wrap_somewhere_not_overflow");
 

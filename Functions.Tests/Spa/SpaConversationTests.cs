@@ -18,8 +18,7 @@ public sealed class SpaConversationTests(SpaFixture spa)
         await using var page = await spa.OpenAsync(caller);
         await Expect(page.Page.Locator("#conversations-status")).ToHaveTextAsync("No saved conversations yet.");
 
-        await page.NewConversation.ClickAsync();
-        await Expect(page.Message).ToBeFocusedAsync();
+        await page.StartConversationAsync();
         var first = await page.AskAsync("Where is the station?");
         await Expect(first.Locator(".text")).ToContainTextAsync("Where is the station?");
         var saved = page.SavedConversations;

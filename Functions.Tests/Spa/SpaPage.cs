@@ -60,6 +60,15 @@ public sealed partial class SpaPage : IAsyncDisposable
         return page;
     }
 
+    /// <summary>Starts a saved conversation and waits until the page continues it (its transcript empty, the message box focused).</summary>
+    public async Task StartConversationAsync()
+    {
+        await NewConversation.ClickAsync();
+        await Expect(Page.Locator("#conversation-status")).ToHaveTextAsync(new Regex("^Saved conversation: "));
+        await Expect(Messages).ToHaveCountAsync(0);
+        await Expect(Message).ToBeFocusedAsync();
+    }
+
     /// <summary>Types and sends a message, and waits until the page has finished with it (answered or refused).</summary>
     public async Task<ILocator> AskAsync(string text)
     {

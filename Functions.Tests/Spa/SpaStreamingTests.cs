@@ -88,7 +88,7 @@ public sealed class SpaStreamingTests(SpaFixture spa)
     {
         await using var page = await spa.OpenAsync("spa-tour", SpaPage.BackgroundJob, width: 1100, height: 900);
         await Expect(page.Budget).ToBeHiddenAsync(); // nothing is known before the first answer
-        await page.NewConversation.ClickAsync();
+        await page.StartConversationAsync();
 
         // A job's budget figure is taken once it is settled; a stream's as it starts, with its own worst case held.
         var queued = await page.AskAsync("What can this backend do?");
