@@ -22,7 +22,8 @@ namespace Functions.Core.ChatCompletions;
 /// while no content has reached the client (a second attempt's text must never follow the first's) and the wait is
 /// short. Every call that generated anything is recorded once, also when the stream broke off or the client hung up
 /// (then with usage estimated by the tokenizer); a reservation nothing was charged to (budget and the caller's
-/// tokens) is given back.
+/// tokens) is given back. What is left of the caller's tightest budget goes out with the answer: a stream's as its
+/// headers leave before the model call (this call's worst case held), a JSON answer's after the call is settled.
 /// </summary>
 public sealed class ChatCompletionRunner(
     SingleFlight cacheStore,
@@ -30,6 +31,7 @@ public sealed class ChatCompletionRunner(
     PaidCallRecorder recorder,
     StaleAnswers stale,
     BudgetReservations budgets,
+    BudgetHeadrooms headrooms,
     CallerRateLimiter rateLimits,
     ICacheSavingsRecorder savings,
     PriceTable prices,
@@ -52,7 +54,8 @@ public sealed class ChatCompletionRunner(
     /// <summary>A stored answer, as JSON or replayed as a stream; no model call. A conversation turn is appended first.</summary>
     public IResult Answer(ChatCompletionCall call, Job job, JobResult answer, IReadOnlyDictionary<string, string> headers) =>
         new DeferredResult(async context => await WriteAnswerAsync(context, call, job, await AppendTurnAsync(job, answer),
-            new Dictionary<string, string>(headers).Concat(ConversationHeaders.Of(job.Conversation)).ToDictionary(), context.RequestAborted));
+            new Dictionary<string, string>(headers).Concat(ConversationHeaders.Of(job.Conversation))
+                .Concat(headrooms.HeadersFor(job.Caller, time.GetUtcNow())).ToDictionary(), context.RequestAborted));
 
     private async Task RunAsync(HttpContext context, ChatCompletionCall call, Job job, Task<InteractiveFlight>? joining)
     {
@@ -333,11 +336,13 @@ public sealed class ChatCompletionRunner(
             ChatCompletionJson.Options).ExecuteAsync(context);
     }
 
-    private static Dictionary<string, string> Headers(Job job, CacheTicket? ticket) => new Dictionary<string, string>
+    /// <summary>An answer's headers, the budget's as it stands now: taken after the call, what is left once it is settled.</summary>
+    private Dictionary<string, string> Headers(Job job, CacheTicket? ticket) => new Dictionary<string, string>
     {
         [RequestIdHeader] = job.Id,
         [CacheStatus.HeaderName] = ticket is null ? CacheStatus.Bypass : CacheStatus.Of(ticket),
-    }.Concat(ConversationHeaders.Of(job.Conversation)).Concat(RouteHeaders.Of(job.Request)).ToDictionary();
+    }.Concat(ConversationHeaders.Of(job.Conversation)).Concat(RouteHeaders.Of(job.Request))
+        .Concat(headrooms.HeadersFor(job.Caller, time.GetUtcNow())).ToDictionary();
 
     private static string ResponseId(string id) => "chatcmpl-" + id;
 

@@ -18,8 +18,9 @@ namespace Functions.Core.ChatCompletions;
 /// order: the caller, the shared validation, a conversation turn's history (the same hook as the queue's), the response
 /// cache (a hit never reaches the model; a turn's hit is appended to its conversation here, where on the queue door the
 /// worker's single flight serves it), the caller's rate limits and the budget's worst-case reservation. Every
-/// answer to a known caller carries its rate-limit headers, a stream's before its first byte. The call itself, its
-/// recording and the answer are <see cref="ChatCompletionRunner"/>'s.
+/// answer to a known caller carries its rate-limit headers, a stream's before its first byte; every answer and budget
+/// refusal also carries what is left of the caller's tightest budget. The call itself, its recording and the answer
+/// are <see cref="ChatCompletionRunner"/>'s.
 /// </summary>
 public sealed class ChatCompletionsHandler(
     CallerResolver callers,
@@ -31,6 +32,7 @@ public sealed class ChatCompletionsHandler(
     CallerRateLimiter rateLimits,
     WorstCaseTokens worstCase,
     BudgetReservations budgets,
+    BudgetHeadrooms headrooms,
     ChatCompletionRunner runner,
     TimeProvider time,
     ILogger<ChatCompletionsHandler> logger,
@@ -107,7 +109,8 @@ public sealed class ChatCompletionsHandler(
                 Leave(flight);
                 await rateLimits.ReleaseAsync(job, CancellationToken.None);
                 await ReleaseTurnAsync(caller, id, turn);
-                return (OpenAIErrors.FromProblem(SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow())), admission);
+                return (new WithHeadersResult(OpenAIErrors.FromProblem(SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow())),
+                    headrooms.HeadersFor(caller, time.GetUtcNow())), admission);
             }
         }
         catch (Exception ex) when (StorageFailure.Is(ex))

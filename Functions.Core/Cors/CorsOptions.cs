@@ -21,7 +21,8 @@ public sealed class CorsOptions
 public static class CorsHeaders
 {
     /// <summary>
-    /// Read by SPAs and the official SDKs: waits, cache outcome, request ids, where a job is, rate limits. Browsers
+    /// Read by SPAs and the official SDKs: waits, cache outcome, request ids, where a job is, rate limits, the model and
+    /// route that answered, the conversation, the budget left. Browsers
     /// hide every response header not listed here (or CORS-safelisted) from cross-origin scripts.
     /// </summary>
     public static readonly IReadOnlyList<string> Exposed =
@@ -32,6 +33,7 @@ public static class CorsHeaders
         "x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens",
         "x-route", "x-model",
         Conversations.ConversationHeaders.Id, Conversations.ConversationHeaders.HistoryTokens, Conversations.ConversationHeaders.SummaryUsed,
+        .. Spend.BudgetHeadroom.Headers,
     ];
 
     /// <summary>Origins a developer's SPA dev server has (Vite on :5173 and the like), allowed in Development only.</summary>

@@ -10,9 +10,11 @@ namespace Functions.Core.Jobs;
 
 /// <summary>
 /// <c>GET /api/chat/{id}</c>: a job's status and result, for the caller that created it and nobody else. An unfinished
-/// job's view also names a fresh <c>streamUrl</c>, for a client whose earlier one has expired.
+/// job's view also names a fresh <c>streamUrl</c>, for a client whose earlier one has expired. It carries what is left of
+/// the caller's tightest budget as this instance last saw it: settled, when this instance's worker ran the job.
 /// </summary>
-public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, StreamTokens streams, PriceTable prices, TimeProvider time)
+public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, StreamTokens streams, PriceTable prices,
+    BudgetHeadrooms headrooms, TimeProvider time)
 {
     /// <summary>How long a client should wait before polling an unfinished job again.</summary>
     public const string PollAfterSeconds = "1";
@@ -41,7 +43,7 @@ public sealed class GetChatHandler(CallerResolver callers, JobTable jobs, Stream
         {
             headers[CacheStatus.HeaderName] = CacheStatus.Of(ticket);
         }
-        foreach (var (name, value) in Routing.RouteHeaders.Of(job.Request))
+        foreach (var (name, value) in Routing.RouteHeaders.Of(job.Request).Concat(headrooms.HeadersFor(caller, time.GetUtcNow())))
         {
             headers[name] = value;
         }

@@ -19,7 +19,8 @@ namespace Functions.Core.Requests;
 /// <c>POST /api/chat</c>: validate, answer from the cache (200), or pass the caller's rate limits, reserve the request's
 /// worst-case cost, record the job, queue it and answer 202 with where to poll. With an <c>Idempotency-Key</c> header, a
 /// repeat of the same request by the same caller returns the same job. Every answer to a known caller carries its
-/// rate-limit headers.
+/// rate-limit headers; an answer, a 202 and a budget refusal also carry what is left of its tightest budget (taken after
+/// the reservation, so a 202 says what the caller has while this job's worst case is held).
 /// </summary>
 public sealed class SubmitChatHandler(
     CallerResolver callers,
@@ -28,6 +29,7 @@ public sealed class SubmitChatHandler(
     CallerRateLimiter rateLimits,
     WorstCaseTokens worstCase,
     BudgetReservations budgets,
+    BudgetHeadrooms headrooms,
     JobTable jobs,
     JobQueue queue,
     StreamTokens streams,
@@ -102,7 +104,7 @@ public sealed class SubmitChatHandler(
         telemetry?.CacheLookedUp(cached.Hit is not null, cached.Ticket is not null);
         if (cached.Hit is { } hit)
         {
-            return (hit, null); // answered before the limits: a hit admits no work
+            return (WithBudget(hit, caller), null); // answered before the limits: a hit admits no work
         }
 
         var job = new Job(id, caller, JobStatus.Queued, request, time.GetUtcNow(), Cache: cached.Ticket, Conversation: turn?.Turn);
@@ -136,7 +138,7 @@ public sealed class SubmitChatHandler(
             {
                 await rateLimits.ReleaseAsync(job, CancellationToken.None);
                 await TryReleaseTurnAsync(job, turn);
-                return (SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow()), admission);
+                return (WithBudget(SpendProblems.BudgetExceeded(exceeded, time.GetUtcNow()), caller), admission);
             }
             job = await jobs.AddAsync(job, CancellationToken.None);
         }
@@ -222,8 +224,10 @@ public sealed class SubmitChatHandler(
             {
                 [HeaderNames.RetryAfter] = GetChatHandler.PollAfterSeconds,
                 [CacheStatus.HeaderName] = job.Cache is { } ticket ? CacheStatus.Of(ticket) : CacheStatus.Bypass,
-            }.Concat(Routing.RouteHeaders.Of(job.Request)).ToDictionary());
+            }.Concat(Routing.RouteHeaders.Of(job.Request)).Concat(headrooms.HeadersFor(job.Caller, time.GetUtcNow())).ToDictionary());
     }
+
+    private WithHeadersResult WithBudget(IResult result, string caller) => new(result, headrooms.HeadersFor(caller, time.GetUtcNow()));
 
     /// <summary>What a replay is compared by: the request as submitted (a conversation turn's history changes).</summary>
     /// A fallback since then changed the stored request's model and route state, not what was submitted.

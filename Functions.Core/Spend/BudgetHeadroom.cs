@@ -48,4 +48,13 @@ public sealed class BudgetHeadrooms(BudgetCounterCache counters, IOptions<Budget
         }
         return tightest;
     }
+
+    /// <summary>
+    /// The <c>x-budget-*</c> headers of the caller's tightest budget at <paramref name="at"/> (none when no budget is known):
+    /// what both chat doors put on every answer, on a 202 and on a budget refusal.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> HeadersFor(string caller, DateTimeOffset at) =>
+        Tightest(caller, at)?.ToHeaders() ?? NoHeaders;
+
+    private static readonly IReadOnlyDictionary<string, string> NoHeaders = new Dictionary<string, string>();
 }

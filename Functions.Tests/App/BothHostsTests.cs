@@ -50,6 +50,8 @@ public sealed class BothHostsTests(AzuriteFixture azurite, ITestOutputHelper out
     {
         ["Spend:AdminCallers"] = "ops",
         ["Callers:AllowAnonymous"] = "false",
+        // So a 202 carries the x-budget-* headers, in both hosts alike.
+        ["Budgets:PerCallerDailyUsd"] = "1",
     };
 
     [Fact]

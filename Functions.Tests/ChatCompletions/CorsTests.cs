@@ -45,7 +45,7 @@ public sealed class CorsTests(AzuriteFixture azurite) : HostedTest(azurite)
 
         Assert.Equal(App, response.Headers.GetValues("Access-Control-Allow-Origin").Single());
         var exposed = response.Headers.GetValues("Access-Control-Expose-Headers").Single();
-        foreach (var header in new[] { "Retry-After", "Cache-Status", "x-request-id", "RateLimit" })
+        foreach (var header in new[] { "Retry-After", "Cache-Status", "x-request-id", "RateLimit", "x-model", "x-route", "x-budget-remaining-usd", "x-budget-reset" })
         {
             Assert.Contains(header, exposed, StringComparison.OrdinalIgnoreCase);
         }

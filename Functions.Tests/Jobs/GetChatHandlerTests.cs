@@ -24,7 +24,8 @@ public sealed class GetChatHandlerTests
             .ThrowsAsync(new RequestFailedException(storageStatus, "storage down"));
         var handler = new GetChatHandler(new CallerResolver(Options.Create(new CallerOptions())), new JobTable(table.Object),
             Streams.TestStreamTokens.Create(),
-            new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance), TimeProvider.System);
+            new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance),
+            new BudgetHeadrooms(new BudgetCounterCache(TimeProvider.System), Options.Create(new BudgetOptions())), TimeProvider.System);
 
         var result = await handler.HandleAsync(new DefaultHttpContext().Request, Guid.CreateVersion7().ToString("N"), CancellationToken.None);
 

@@ -45,6 +45,7 @@ public sealed class SubmitChatHandlerTests
             new BudgetCommits(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))), new BudgetCounterCache(TimeProvider.System),
                 new BudgetReceipts(), NullLogger<BudgetCommits>.Instance), new BudgetReceipts(), Prices, Options.Create(new BudgetOptions()),
             Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
+        new BudgetHeadrooms(new BudgetCounterCache(TimeProvider.System), Options.Create(new BudgetOptions())),
         new JobTable(table.Object),
         new JobQueue(queue.Object),
         Jobs.Streams.TestStreamTokens.Create(),

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -41,10 +42,17 @@ public sealed class SpaAccessibilityTests(SpaFixture spa)
         await page.AskAsync("Opening hours?");
         await page.Page.GetByRole(AriaRole.Button, new() { Name = "New chat" }).ClickAsync();
         await page.AskAsync("Opening hours?");
+        await page.StartConversationAsync();
+        await page.AskAsync("Saved, then listed");
         await page.Page.GetByLabel("Max tokens per answer").FillAsync("4096");
         await page.AskAsync("Something long");
         await Expect(page.Notice).ToBeVisibleAsync();
 
+        Assert.Empty(await page.Page.EvaluateAsync<string[]>(UnlabelledControls));
+        Assert.Empty(await page.Page.EvaluateAsync<string[]>(LowContrastText));
+        // The delete confirmation, too.
+        await page.Page.GetByRole(AriaRole.Button, new() { Name = "Delete “Saved, then listed”" }).ClickAsync();
+        await Expect(page.Page.GetByRole(AriaRole.Dialog)).ToBeVisibleAsync();
         Assert.Empty(await page.Page.EvaluateAsync<string[]>(UnlabelledControls));
         Assert.Empty(await page.Page.EvaluateAsync<string[]>(LowContrastText));
         page.AssertNoConsoleErrors([429]);
@@ -74,16 +82,23 @@ public sealed class SpaAccessibilityTests(SpaFixture spa)
     public async Task NarrowScreen_OneColumn_NothingScrollsSideways()
     {
         await using var page = await spa.OpenAsync("spa-narrow", width: 360, height: 740);
+        await page.StartConversationAsync();
 
         var answer = await page.AskAsync("A question from a phone, with a_very_long_unbroken_word_that_must_wrap_somewhere_not_overflow");
 
         await Expect(answer.Locator(".meta")).ToBeVisibleAsync();
+        await Expect(page.SavedConversations).ToContainTextAsync("a_very_long_unbroken");
         Assert.True(await page.Page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"),
             "The page scrolls sideways on a 360 px screen.");
         var chat = await page.Page.Locator(".chat").BoundingBoxAsync();
         var side = await page.Page.Locator(".side").BoundingBoxAsync();
         Assert.True(side!.Y >= chat!.Y + chat.Height, "On a narrow screen the settings go below the chat.");
         await page.ScreenshotAsync("narrow-screen");
+        // The delete confirmation fits the screen.
+        await page.Page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Delete “") }).ClickAsync();
+        var dialog = await page.Page.GetByRole(AriaRole.Dialog).BoundingBoxAsync();
+        Assert.True(dialog!.X >= 0 && dialog.X + dialog.Width <= 360, $"The dialog ({dialog.X}, {dialog.Width} wide) overflows a 360 px screen.");
+        await page.ScreenshotAsync("narrow-screen-delete-confirm");
         page.AssertNoConsoleErrors();
     }
 }

@@ -18,6 +18,9 @@ public sealed class SpaFixture : IAsyncLifetime
 
     public const string AdminCaller = "spa-admin";
 
+    /// <summary>Every request that names no model takes this route, so each answer says which route served it.</summary>
+    public const string DefaultRoute = "demo";
+
     /// <summary>A role with a small request rate limit; every other caller has none.</summary>
     public const string RateLimitedRole = "trial";
     public const int RateLimitedRequestsPerMinute = 2;
@@ -52,6 +55,9 @@ public sealed class SpaFixture : IAsyncLifetime
             ["Cors:AllowedOrigins"] = StaticSiteOrigin.GetLeftPart(UriPartial.Authority),
             ["DemoSpa:Enabled"] = "true",
             ["Budgets:PerCallerDailyUsd"] = PerCallerDailyBudgetUsd,
+            ["Routing:DefaultRoute"] = DefaultRoute,
+            ["Routing:Routes:0:Name"] = DefaultRoute,
+            ["Routing:Routes:0:Models:0"] = "gpt-4.1-mini",
             // A page with no caller is a signed-out user: the session-expired path.
             ["Callers:AllowAnonymous"] = "false",
             ["Spend:AdminCallers"] = AdminCaller,

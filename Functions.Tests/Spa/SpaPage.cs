@@ -41,6 +41,11 @@ public sealed partial class SpaPage : IAsyncDisposable
     public ILocator Notice => Page.GetByRole(AriaRole.Alert);
     public ILocator Answers => Page.Locator("#transcript .message.assistant");
     public ILocator LastAnswer => Answers.Last;
+    public ILocator Messages => Page.Locator("#transcript .message");
+    public ILocator NewConversation => Page.GetByRole(AriaRole.Button, new() { Name = "New conversation" });
+    /// <summary>Each saved conversation's button in the list (its title, when it was updated, how many messages).</summary>
+    public ILocator SavedConversations => Page.Locator("#conversations .conversation-open");
+    public ILocator Budget => Page.Locator("#budget");
 
     /// <param name="caller">Given in the address (<c>/?caller=</c>), as a developer opens the demo as someone.</param>
     public static async Task<SpaPage> OpenAsync(IBrowserContext context, string? caller, string door)
@@ -53,6 +58,15 @@ public sealed partial class SpaPage : IAsyncDisposable
             await page.Page.GetByLabel(door).CheckAsync();
         }
         return page;
+    }
+
+    /// <summary>Starts a saved conversation and waits until the page continues it (its transcript empty, the message box focused).</summary>
+    public async Task StartConversationAsync()
+    {
+        await NewConversation.ClickAsync();
+        await Expect(Page.Locator("#conversation-status")).ToHaveTextAsync(new Regex("^Saved conversation: "));
+        await Expect(Messages).ToHaveCountAsync(0);
+        await Expect(Message).ToBeFocusedAsync();
     }
 
     /// <summary>Types and sends a message, and waits until the page has finished with it (answered or refused).</summary>

@@ -30,6 +30,7 @@ public sealed class SpaProblemTests(SpaFixture spa)
         await Expect(page.Notice.Locator(".notice-wait")).ToContainTextAsync(new Regex(@"try again in \d+ (h|min|s)"));
         await Expect(answer).ToHaveClassAsync(new Regex("failed"));
         await Expect(page.Message).ToHaveValueAsync("Write me a long essay");
+        await Expect(page.Budget).ToHaveTextAsync(new Regex(@"^Budget: \$0\.005 of \$0\.005 left today")); // the refusal's x-budget-*
         await page.ScreenshotAsync($"budget-refused-{Caller("budget", door)}");
 
         // A smaller answer fits the same budget.

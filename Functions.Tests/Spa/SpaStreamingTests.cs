@@ -82,27 +82,45 @@ public sealed class SpaStreamingTests(SpaFixture spa)
         page.AssertNoConsoleErrors();
     }
 
+    /// <summary>Also the README's picture of the demo.</summary>
     [Fact]
-    public async Task OneConversation_AcrossBothDoors_KeepsItsHistory_AndAddsUpItsCost()
+    public async Task OneSavedConversation_OnBothDoors_SaysWhichModelAndRouteServedEachAnswer_AndTheBudgetLeftGoesDown()
     {
-        await using var page = await spa.OpenAsync("spa-tour", width: 1100, height: 760);
-        var streamed = await page.AskAsync("What can this backend do?");
-        await Expect(streamed.Locator(".status")).ToHaveTextAsync("Streamed");
+        await using var page = await spa.OpenAsync("spa-tour", SpaPage.BackgroundJob, width: 1100, height: 900);
+        await Expect(page.Budget).ToBeHiddenAsync(); // nothing is known before the first answer
+        await page.StartConversationAsync();
 
-        await page.Page.GetByLabel(SpaPage.BackgroundJob).CheckAsync();
-        var queued = await page.AskAsync("And as a background job?");
-
+        // A job's budget figure is taken once it is settled; a stream's as it starts, with its own worst case held.
+        var queued = await page.AskAsync("What can this backend do?");
         await Expect(queued.Locator(".status")).ToHaveTextAsync(new Regex("^Queued.* → Succeeded$"));
-        await Expect(page.Answers).ToHaveCountAsync(2);
+        await Expect(queued.Locator(".meta")).ToContainTextAsync("model gpt-4.1-mini");
+        await Expect(queued.Locator(".meta")).ToContainTextAsync($"route {SpaFixture.DefaultRoute}");
+        var budgetLine = new Regex(@"^Budget: \$0\.00\d+ of \$0\.005 left today \(resets \d\d:\d\d\)$");
+        await Expect(page.Budget).ToHaveTextAsync(budgetLine);
+        var afterJob = Remaining(await page.Budget.TextContentAsync());
+
+        await page.Page.GetByLabel(SpaPage.Streamed).CheckAsync();
+        var streamed = await page.AskAsync("And as a streamed answer?");
+        await Expect(streamed.Locator(".status")).ToHaveTextAsync("Streamed");
+        await Expect(streamed.Locator(".meta")).ToContainTextAsync("model gpt-4.1-mini");
+        await Expect(streamed.Locator(".meta")).ToContainTextAsync($"route {SpaFixture.DefaultRoute}");
+        await Expect(page.Budget).ToHaveTextAsync(budgetLine);
+        var afterStream = Remaining(await page.Budget.TextContentAsync());
+
+        Assert.True(afterJob < 0.005m, $"{afterJob} should be less than the whole day's $0.005");
+        Assert.True(afterStream < afterJob, $"{afterStream} should be less than {afterJob}");
         await Expect(page.Page.Locator("#total-answers")).ToHaveTextAsync("2");
-        var first = Assert.Single(await streamed.Locator(".meta").AllTextContentsAsync());
-        var second = Assert.Single(await queued.Locator(".meta").AllTextContentsAsync());
-        // The second turn carried the first as history, so it read more input tokens.
+        var first = Assert.Single(await queued.Locator(".meta").AllTextContentsAsync());
+        var second = Assert.Single(await streamed.Locator(".meta").AllTextContentsAsync());
+        // The backend sent the second turn with the first as history, so it read more input tokens.
         Assert.True(InputTokens(second) > InputTokens(first), $"{second} should count more input than {first}");
-        // The README's picture of the demo.
+        await Expect(page.SavedConversations).ToContainTextAsync("What can this backend do?");
         await page.Page.ScreenshotAsync(new() { Path = Path.Combine(Infrastructure.BrowserFixture.ScreenshotFolder, "readme-demo.png") });
         page.AssertNoConsoleErrors();
     }
+
+    private static decimal Remaining(string? budget) =>
+        decimal.Parse(Regex.Match(budget ?? "", @"\$([\d.]+) of").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
 
     private static int InputTokens(string meta) => int.Parse(Regex.Match(meta, @"(\d+) in /").Groups[1].Value);
 
@@ -122,6 +140,9 @@ public sealed class SpaStreamingTests(SpaFixture spa)
         await page.Page.GetByLabel(SpaPage.BackgroundJob).CheckAsync();
         var fromCache = await page.AskAsync("Across origins?");
         await Expect(fromCache.Locator(".badge.cache")).ToHaveTextAsync("From cache");
+        // x-model, x-route and x-budget-* are read across origins too.
+        await Expect(fromCache.Locator(".meta")).ToContainTextAsync($"route {SpaFixture.DefaultRoute}");
+        await Expect(page.Budget).ToContainTextAsync("of $0.005 left today");
 
         // A new question is a job: its stream is an EventSource on the API's origin, which CORS must allow too.
         var streams = page.RecordJobStreamOpenings();

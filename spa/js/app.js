@@ -1,10 +1,14 @@
-// The demo's wiring: the settings, the composer and the transcript, and which door each turn goes through.
+// The demo's wiring: the settings, the composer and the transcript, which door each turn goes through, and whether it
+// continues a conversation saved on the server or a chat kept in this page only.
 import { Api, ApiProblem, StreamCut } from './api.js';
 import { Notice } from './notice.js';
-import { Transcript, formatUsd } from './transcript.js';
+import { Transcript } from './transcript.js';
+import { formatUsd } from './format.js';
 import { runBackgroundJob } from './background-job.js';
 import { loadSpendReport } from './spend.js';
 import { showRateLimits } from './rate-limits.js';
+import { showBudget } from './budget.js';
+import { ConversationsPanel, titleOf } from './conversations.js';
 
 const $ = id => document.getElementById(id);
 
@@ -16,8 +20,14 @@ const api = new Api(config.apiBase, () => (config.callerField ? $('caller').valu
 const notice = new Notice($('notice'));
 const transcript = new Transcript($('transcript'), $('empty'));
 const totals = { answers: 0, costUsd: 0, hits: 0, savedUsd: 0 };
+/** A chat kept in this page only sends its whole history each turn; a saved conversation's history is the backend's. */
 let history = [];
+/** The saved conversation this page continues, or null for a chat kept in this page only. */
+let current = null;
 let busy = false;
+const conversations = new ConversationsPanel(api,
+  { list: $('conversations'), status: $('conversations-status'), more: $('more-conversations'), dialog: $('confirm-delete') },
+  { onOpen: openConversation, onDelete: deleteConversation });
 
 // A bug in this page shows up as a notice, never as a blank page.
 window.addEventListener('error', event => notice.show(event.error ?? new Error(event.message)));
@@ -34,17 +44,20 @@ $('message').addEventListener('keydown', event => {
   }
 });
 $('new-chat').addEventListener('click', () => {
-  history = [];
-  transcript.clear();
-  notice.hide();
+  startChat(null);
   $('message').focus();
 });
+$('new-conversation').addEventListener('click', newConversation);
+// Another caller (local development) has other conversations.
+$('caller').addEventListener('change', () => conversations.refresh());
 // Following an in-page link does not move keyboard focus in every browser; the skip link must.
 document.querySelector('.skip').addEventListener('click', event => {
   event.preventDefault();
   $('message').focus();
 });
 $('load-spend').addEventListener('click', () => loadSpendReport(api, $('spend'), notice));
+showCurrent();
+await conversations.refresh();
 document.body.dataset.ready = 'true';
 
 async function send() {
@@ -60,9 +73,11 @@ async function send() {
       ? await askStreaming(text, answer)
       : await askBackgroundJob(text, answer);
     if (result) {
-      history.push({ role: 'user', content: text }, { role: 'assistant', content: result.content });
+      if (!current) history.push({ role: 'user', content: text }, { role: 'assistant', content: result.content });
       $('message').value = '';
     }
+    // The turn is in the conversation's history now; its title and time in the list follow.
+    if (current) await refreshConversations();
   } catch (error) {
     const explanation = notice.show(error);
     if (error instanceof StreamCut) {
@@ -74,6 +89,7 @@ async function send() {
     }
     markFields(explanation.fields);
     if (error instanceof ApiProblem) showLimits(error.headers);
+    if (current) await refreshConversations(); // a failed turn appends nothing, but its conversation may be gone
   } finally {
     setBusy(false);
   }
@@ -82,7 +98,10 @@ async function send() {
 /** The interactive door: the text appears as the model writes it. */
 async function askStreaming(text, answer) {
   answer.setStatus('Streaming…');
-  const request = { messages: [...history, { role: 'user', content: text }] };
+  // A saved conversation's turn is the new message and the conversation's id (an extra field the SDK passes on).
+  const request = current
+    ? { messages: [{ role: 'user', content: text }], conversation_id: current.id }
+    : { messages: [...history, { role: 'user', content: text }] };
   const maxTokens = maxTokensSetting();
   if (maxTokens !== undefined) request.max_tokens = maxTokens;
   if ($('deterministic').checked) request.temperature = 0;
@@ -93,10 +112,11 @@ async function askStreaming(text, answer) {
   answer.setStatus(cache ? 'Streamed from the cache' : 'Streamed');
   showAnswer(answer, {
     content,
-    model,
+    // The model the backend called, as its routing chose it (x-model), and the route it followed (x-route).
+    model: headers.get('x-model') || model,
     usage: usage ? { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens } : null,
     costUsd: usage?.cost_usd ?? 0,
-  }, cache);
+  }, cache, headers.get('x-route'));
   return { content };
 }
 
@@ -115,7 +135,9 @@ async function loadStreamingChat() {
 
 /** The background door: the job's status changes and its text as the worker writes it (the job's stream). */
 async function askBackgroundJob(text, answer) {
-  const body = { messages: [...history, { role: 'user', content: text }] };
+  const body = current
+    ? { conversationId: current.id, messages: [{ role: 'user', content: text }] }
+    : { messages: [...history, { role: 'user', content: text }] };
   const maxTokens = maxTokensSetting();
   if (maxTokens !== undefined) body.maxTokens = maxTokens;
   if ($('deterministic').checked) body.temperature = 0;
@@ -126,7 +148,7 @@ async function askBackgroundJob(text, answer) {
     answer.setStatus(statuses.join(' → '));
   };
   answer.setStatus('Sending…');
-  const { job, cache } = await runBackgroundJob(api, body, {
+  const { job, cache, headers } = await runBackgroundJob(api, body, {
     onStatus: showStatus,
     onConnectionLost: failures => answer.setStatus(`${statuses.join(' → ')} · connection lost, reconnecting (attempt ${failures})…`),
     onDelta: piece => answer.appendText(piece),
@@ -140,7 +162,8 @@ async function askBackgroundJob(text, answer) {
   }
   // The stream showed the text as it was written; the finished job is the truth (it may have been answered from the cache).
   if (answer.text.textContent !== job.result.content) answer.setText(job.result.content);
-  showAnswer(answer, job.result, cache);
+  // The result's model is the one that answered; the route is the job's (its view names it, and so does x-route).
+  showAnswer(answer, job.result, cache, headers?.get('x-route') ?? job.route?.name ?? null);
   return job.result;
 }
 
@@ -151,12 +174,13 @@ function maxTokensSetting() {
   return Number.isFinite(Number(value)) ? Number(value) : value;
 }
 
-/** The badges under an answer, and the session's totals. */
-function showAnswer(answer, { model, usage, costUsd }, cache) {
+/** The badges under an answer (which model and route served it, its tokens and cost), and the session's totals. */
+function showAnswer(answer, { model, usage, costUsd }, cache, route) {
   const fromCache = cache !== null;
   const cost = fromCache ? `cost $0.00 (saved ${formatUsd(costUsd)})` : `cost ${formatUsd(costUsd)}`;
   const tokens = usage ? `${usage.inputTokens} in / ${usage.outputTokens} out tokens` : 'tokens not reported';
-  answer.setMeta([model, tokens, cost], { cached: fromCache });
+  const served = route ? [`model ${model}`, `route ${route}`] : [`model ${model}`];
+  answer.setMeta([...served, tokens, cost], { cached: fromCache });
   totals.answers += 1;
   if (fromCache) {
     totals.hits += 1;
@@ -170,9 +194,83 @@ function showAnswer(answer, { model, usage, costUsd }, cache) {
   $('total-saved').textContent = formatUsd(totals.savedUsd);
 }
 
-/** The caller's rate limits as the last answer's headers left them (none when the caller has no limit). */
+/** The caller's rate limits and budget as the last answer's headers left them (the last known, when it has none). */
 function showLimits(headers) {
-  if (headers) showRateLimits(headers, { requests: $('rate-requests'), tokens: $('rate-tokens') });
+  if (!headers) return;
+  showRateLimits(headers, { requests: $('rate-requests'), tokens: $('rate-tokens') });
+  showBudget(headers, $('budget'));
+}
+
+/** Continues `conversation` (a saved one), or starts a chat kept in this page only (null), with an empty transcript. */
+function startChat(conversation) {
+  current = conversation ? { id: conversation.id, title: conversation.title ?? null } : null;
+  history = [];
+  transcript.clear();
+  notice.hide();
+  conversations.select(current?.id ?? null);
+  showCurrent();
+}
+
+/** Says above the transcript where this chat is kept. */
+function showCurrent() {
+  $('conversation-status').textContent = current
+    ? `Saved conversation: ${titleOf(current)}`
+    : 'This chat is kept in this page only. Start a saved conversation to keep it on the server.';
+}
+
+async function newConversation() {
+  if (busy) return;
+  setBusy(true);
+  try {
+    startChat(await conversations.create());
+  } catch (error) {
+    notice.show(error);
+  } finally {
+    setBusy(false);
+  }
+  $('message').focus();
+}
+
+/** Shows a saved conversation's messages (as text, like every answer) and continues it from the message box. */
+async function openConversation(conversation) {
+  if (busy) return;
+  setBusy(true); // the transcript is aria-busy meanwhile: a screen reader hears the history once, not message by message
+  try {
+    const { conversation: opened, messages } = await conversations.read(conversation.id);
+    startChat(opened);
+    for (const message of messages) transcript.add(message.role, message.content);
+  } catch (error) {
+    notice.show(error);
+    await conversations.refresh(); // it may have been deleted elsewhere
+  } finally {
+    setBusy(false);
+  }
+  $('message').focus();
+}
+
+async function deleteConversation(conversation, opener) {
+  if (busy || !(await conversations.confirmDelete(conversation))) return;
+  setBusy(true);
+  try {
+    await conversations.remove(conversation.id);
+    if (current?.id === conversation.id) startChat(null);
+  } catch (error) {
+    notice.show(error);
+  } finally {
+    setBusy(false);
+  }
+  // The button that opened the dialog is gone with its conversation (unless the delete failed).
+  (opener.isConnected ? opener : conversations.firstButton() ?? $('new-conversation')).focus();
+}
+
+/** The list as the backend has it now, and the current conversation's title (the first turn names it). */
+async function refreshConversations() {
+  await conversations.refresh();
+  const listed = current && conversations.find(current.id);
+  if (listed) {
+    current.title = listed.title ?? null;
+    showCurrent();
+  }
 }
 
 /** Marks the inputs the backend's validation named (maxTokens, messages[0].content, …). */
@@ -188,6 +286,8 @@ function markFields(fields) {
 function setBusy(on) {
   busy = on;
   $('send').disabled = on;
+  $('new-conversation').disabled = on;
+  conversations.setBusy(on);
   $('transcript').setAttribute('aria-busy', String(on));
 }
 

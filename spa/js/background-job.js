@@ -14,20 +14,22 @@ const MaxStreamOpenings = 3;
  * @property {(failures: number) => void} onConnectionLost
  * @property {(text: string) => void} onDelta a piece of the answer, as the model wrote it
  * @property {() => void} onRestart a retried model call writes the answer anew: forget the text shown so far
- * @property {(headers: Headers) => void} onHeaders the submit's response headers (rate limits)
+ * @property {(headers: Headers) => void} onHeaders each answer's response headers: the submit's, every poll's (rate
+ *   limits, the budget left)
  */
 
 /**
  * @param {import('./api.js').Api} api
  * @param {object} body the /api/chat request
  * @param {JobEvents} events
- * @returns {Promise<{job: object, cache: 'hit'|'collapsed'|null}>}
+ * @returns {Promise<{job: object, cache: 'hit'|'collapsed'|null, headers: Headers}>} the job as last read, and that
+ *   answer's headers (x-route, the budget left once the job was settled)
  */
 export async function runBackgroundJob(api, body, events) {
   const submitted = await api.send('POST', '/api/chat', body);
   events.onHeaders(submitted.headers);
   if (submitted.status === 200) {
-    return { job: submitted.body, cache: cacheOf(submitted.headers) };
+    return { job: submitted.body, cache: cacheOf(submitted.headers), headers: submitted.headers };
   }
   events.onStatus(submitted.body.status, submitted.body);
   const { statusUrl } = submitted.body;
@@ -108,6 +110,7 @@ async function follow(api, statusUrl, firstDelay, events, { once = false } = {})
       continue;
     }
     failures = 0;
+    events.onHeaders(answer.headers);
     const job = answer.body;
     const status = statusOf(job);
     if (status !== shown) {
@@ -115,7 +118,7 @@ async function follow(api, statusUrl, firstDelay, events, { once = false } = {})
       events.onStatus(status, job);
     }
     if (once || job.status === 'Succeeded' || job.status === 'Failed') {
-      return { job, cache: cacheOf(answer.headers) };
+      return { job, cache: cacheOf(answer.headers), headers: answer.headers };
     }
     delay = parseRetryAfter(answer.headers.get('Retry-After')) ?? 1;
   }

@@ -1,6 +1,7 @@
 // The one place problems are shown: a heading, what to do, the fields to fix, and a live countdown when the backend
 // says how long to wait (Retry-After). It is an ARIA alert, so screen readers announce it.
-import { explain, formatWait } from './problems.js';
+import { explain } from './problems.js';
+import { formatWait } from './format.js';
 
 export class Notice {
   constructor(root) {

@@ -1,6 +1,7 @@
 // Turns what went wrong into words a person can act on: every problem+json the API answers, a request that never
 // arrived, and a bug in this page. Each explanation says what happened, whether anything was charged, and what to do.
 import { ApiProblem, NetworkError, StreamCut } from './api.js';
+import { formatTime } from './format.js';
 
 /**
  * @returns {{heading: string, detail: string, fields: {name: string, message: string}[], retryAfterSeconds: number|null}}
@@ -37,6 +38,15 @@ export function explain(error, now = new Date()) {
       return result(problem.title ?? 'Not allowed', problem.detail ?? 'Your account may not do this.');
     case 404:
       return result(problem.title ?? 'Not found', problem.detail ?? 'It may have been deleted.');
+    case 409:
+      // A saved conversation takes one turn at a time, and holds at most Conversations__MaxMessages messages.
+      if (problem.code === 'turn_in_progress') {
+        return result('An answer is still being written', 'This conversation takes one turn at a time. Wait for it, then send again.');
+      }
+      if (problem.code === 'conversation_full') {
+        return result('This conversation is full', `${problem.detail ?? ''} Start a new conversation to go on.`.trim());
+      }
+      return result(problem.title ?? 'Conflict', problem.detail ?? '');
     case 413: {
       const limit = problem.maxBytes ? ` The backend takes at most ${formatBytes(problem.maxBytes)} in one request.`
         : problem.detail ? ` ${problem.detail}` : '';
@@ -97,18 +107,4 @@ function describeBudget(name) {
 
 function formatBytes(bytes) {
   return bytes >= 1024 ? `${Math.round(bytes / 1024)} KiB` : `${bytes} bytes`;
-}
-
-function formatTime(date, now) {
-  const sameDay = date.toDateString() === now.toDateString();
-  const time = date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  return sameDay ? time : `${date.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${time}`;
-}
-
-/** "2 h 5 min", "3 min 20 s", "12 s". */
-export function formatWait(seconds) {
-  const s = Math.max(0, Math.round(seconds));
-  if (s >= 3600) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-  if (s >= 60) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${s} s`;
 }

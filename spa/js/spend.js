@@ -1,5 +1,5 @@
 // The admin spend report (GET /api/spend): totals for the last 30 days, per model. Anyone else gets 403, explained.
-import { formatUsd } from './transcript.js';
+import { formatUsd } from './format.js';
 
 export async function loadSpendReport(api, panel, notice) {
   panel.textContent = 'Loading…';

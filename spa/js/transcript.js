@@ -72,8 +72,3 @@ function element(tag, className, text) {
   if (text !== undefined) node.textContent = text;
   return node;
 }
-
-export function formatUsd(usd) {
-  if (!usd) return '$0.00';
-  return `$${Number(usd).toFixed(6).replace(/0{1,4}$/, '')}`;
-}
