@@ -147,13 +147,13 @@ public sealed class BudgetCommits(BudgetStore store, BudgetCounterCache counters
             }
         }
         var read = await Task.WhenAll(missing.Select(key => store.GetCounterAsync(window, key, CancellationToken.None)));
-        for (var i = 0; i < missing.Count; i++)
+        var fresh = missing.Select((key, i) =>
+            read[i] ?? new BudgetCounter(key, key == Budget.GlobalCounterKey ? null : CallerOf(key, plans), 0, 0)).ToList();
+        foreach (var counter in fresh)
         {
-            var key = missing[i];
-            var counter = read[i] ?? new BudgetCounter(key, key == Budget.GlobalCounterKey ? null : CallerOf(key, plans), 0, 0);
-            known[key] = (counter, true);
+            known[counter.RowKey] = (counter, true);
         }
-        counters.Put(window, read.OfType<BudgetCounter>());
+        counters.Put(window, fresh); // a counter not written yet too: what is left of a budget is known after a refusal
         return known;
     }
 
