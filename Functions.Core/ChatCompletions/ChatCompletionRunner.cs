@@ -110,6 +110,9 @@ public sealed class ChatCompletionRunner(
                     await stream.WriteAsync(Done, cancellationToken);
                 }
             }
+            // The answer is whole and recorded: end the response now, so the client does not wait while the flight's
+            // claim is given back.
+            await context.Response.CompleteAsync();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
