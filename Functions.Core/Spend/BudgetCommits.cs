@@ -1,16 +1,14 @@
-using System.Collections.Concurrent;
-using System.Runtime.ExceptionServices;
 using Azure.Data.Tables;
+using Functions.Core.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Functions.Core.Spend;
 
 /// <summary>
-/// Group commit of budget changes: the changes that reach one window while a write of it is in flight go together in
-/// its next entity-group transaction (every counter and reservation row of a window shares its partition), so an
-/// instance writes the global counter once per batch instead of once per request, and the requests of a busy instance
-/// no longer take turns at that row. The first change to arrive commits; when its batch is written it hands the turn to
-/// the oldest change still waiting, so no request commits for others after its own change is done.
+/// Group commit of budget changes (<see cref="GroupCommit{TChange, TOutcome}"/>): the changes that reach one window
+/// while a write of it is in flight go together in its next entity-group transaction (every counter and reservation
+/// row of a window shares its partition), so an instance writes the global counter once per batch instead of once per
+/// request, and the requests of a busy instance no longer take turns at that row.
 /// <para>
 /// A batch is planned change by change on one copy of the counters, releases and settlements first (they free room),
 /// so it admits exactly what one-at-a-time commits would: a reservation is checked against the totals every earlier
@@ -19,7 +17,7 @@ namespace Functions.Core.Spend;
 /// batch planned afresh: a change whose earlier write had in fact landed then finds nothing due.
 /// </para>
 /// </summary>
-public sealed class BudgetCommits(BudgetStore store, BudgetCounterCache counters, BudgetReceipts receipts, ILogger<BudgetCommits> logger)
+public sealed class BudgetCommits
 {
     /// <summary>Changes per transaction: with a caller's and the global counter each, at most 30 + 31 + 30 = 91 of the 100 rows allowed.</summary>
     public const int MaxBatch = 30;
@@ -27,59 +25,41 @@ public sealed class BudgetCommits(BudgetStore store, BudgetCounterCache counters
     /// <summary>Rounds of plan-and-write before giving up under contention (the caller then answers 503).</summary>
     private const int MaxRounds = 100;
 
-    private readonly ConcurrentDictionary<string, WindowQueue> windows = new(StringComparer.Ordinal);
+    private readonly BudgetStore store;
+    private readonly BudgetCounterCache counters;
+    private readonly BudgetReceipts receipts;
+    private readonly ILogger<BudgetCommits> logger;
+    private readonly GroupCommit<Queued, Budget?> commits;
+
+    public BudgetCommits(BudgetStore store, BudgetCounterCache counters, BudgetReceipts receipts, ILogger<BudgetCommits> logger)
+    {
+        this.store = store;
+        this.counters = counters;
+        this.receipts = receipts;
+        this.logger = logger;
+        commits = new GroupCommit<Queued, Budget?>(MaxBatch, queued => queued.Change.ReservationId, CommitBatchAsync);
+    }
 
     /// <summary>Writes <paramref name="change"/> to <paramref name="window"/>, planned from <paramref name="current"/> (the row as known).</summary>
     /// <returns>Null when written (or nothing was due); otherwise the budget it would exceed, nothing written.</returns>
-    public async Task<Budget?> CommitAsync(BudgetWindow window, BudgetChange change, BudgetReservation? current)
-    {
-        var queue = windows.GetOrAdd(window.Key, _ => new WindowQueue());
-        var pending = new PendingChange(change, current);
-        bool leads;
-        lock (queue)
-        {
-            queue.Waiting.Add(pending);
-            leads = !queue.Committing;
-            queue.Committing = true;
-        }
-        if (leads || await pending.Turn.Task)
-        {
-            try
-            {
-                while (!pending.Done)
-                {
-                    await CommitBatchAsync(window, queue.Take());
-                }
-            }
-            finally
-            {
-                queue.HandOver();
-            }
-        }
-        return pending.Outcome();
-    }
+    public Task<Budget?> CommitAsync(BudgetWindow window, BudgetChange change, BudgetReservation? current) =>
+        commits.CommitAsync(window.Key, new Queued(window, change, current));
 
     /// <summary>How many changes of <paramref name="window"/> wait for a transaction (for tests).</summary>
-    internal int Waiting(BudgetWindow window)
-    {
-        if (!windows.TryGetValue(window.Key, out var queue))
-        {
-            return 0;
-        }
-        lock (queue)
-        {
-            return queue.Waiting.Count;
-        }
-    }
+    internal int Waiting(BudgetWindow window) => commits.Waiting(window.Key);
 
-    private async Task CommitBatchAsync(BudgetWindow window, IReadOnlyList<PendingChange> batch)
+    /// <summary>A change waiting for its window's transaction, with its reservation row as known when it was queued.</summary>
+    private sealed record Queued(BudgetWindow Window, BudgetChange Change, BudgetReservation? Current);
+
+    private async Task<IReadOnlyList<Budget?>> CommitBatchAsync(IReadOnlyList<Queued> batch)
     {
+        var window = batch[0].Window;
         try
         {
-            var rows = batch.Select(pending => pending.Current).ToArray();
+            var rows = batch.Select(queued => queued.Current).ToArray();
             for (var round = 1; ; round++)
             {
-                var plans = batch.Select((pending, i) => pending.Change.Plan(rows[i])).ToArray();
+                var plans = batch.Select((queued, i) => queued.Change.Plan(rows[i])).ToArray();
                 var keys = plans.OfType<BudgetPlan>()
                     .SelectMany(plan => plan.Counters.Concat(plan.MustFit.Select(budget => budget.CounterKey(plan.Row.Caller))))
                     .Distinct(StringComparer.Ordinal).ToList();
@@ -107,25 +87,24 @@ public sealed class BudgetCommits(BudgetStore store, BudgetCounterCache counters
                             receipts.Put(window, row);
                         }
                     }
-                    Finish(batch, planned.Refused);
-                    return;
+                    return planned.Refused;
                 }
                 catch (TableTransactionFailedException ex) when (ex.Status is 409 or 412 && round < MaxRounds)
                 {
                     counters.Forget(window, keys);
-                    rows = await Task.WhenAll(batch.Select(pending =>
-                        store.GetReservationAsync(window, pending.Change.ReservationId, CancellationToken.None)));
+                    rows = await Task.WhenAll(batch.Select(queued =>
+                        store.GetReservationAsync(window, queued.Change.ReservationId, CancellationToken.None)));
                     SpendLog.CounterContention(logger, window.Key, round);
                 }
             }
         }
-        catch (Exception ex)
+        catch
         {
-            foreach (var pending in batch)
+            foreach (var queued in batch)
             {
-                receipts.Forget(pending.Change.ReservationId); // written or not: read it next time
-                pending.Fail(ex);
+                receipts.Forget(queued.Change.ReservationId); // written or not: read it next time
             }
+            throw;
         }
     }
 
@@ -203,96 +182,5 @@ public sealed class BudgetCommits(BudgetStore store, BudgetCounterCache counters
             }
         }
         return new Planned([.. working.Values], changed, refused);
-    }
-
-    private static void Finish(IReadOnlyList<PendingChange> batch, Budget?[] refused)
-    {
-        for (var i = 0; i < batch.Count; i++)
-        {
-            batch[i].Succeed(refused[i]);
-        }
-    }
-
-    /// <summary>The changes of one window waiting for its next transaction, and whether one of them is committing.</summary>
-    private sealed class WindowQueue
-    {
-        public List<PendingChange> Waiting { get; } = [];
-
-        public bool Committing { get; set; }
-
-        /// <summary>The oldest waiting changes, up to <see cref="MaxBatch"/>, one per reservation row (a transaction writes a row once).</summary>
-        public List<PendingChange> Take()
-        {
-            lock (this)
-            {
-                var batch = new List<PendingChange>();
-                var rows = new HashSet<string>(StringComparer.Ordinal);
-                foreach (var pending in Waiting)
-                {
-                    if (batch.Count < MaxBatch && rows.Add(pending.Change.ReservationId))
-                    {
-                        batch.Add(pending);
-                    }
-                }
-                Waiting.RemoveAll(batch.Contains);
-                return batch;
-            }
-        }
-
-        /// <summary>Passes the turn to commit to the oldest waiting change, or ends it.</summary>
-        public void HandOver()
-        {
-            lock (this)
-            {
-                if (Waiting.Count > 0)
-                {
-                    Waiting[0].Turn.TrySetResult(true);
-                }
-                else
-                {
-                    Committing = false;
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// A change waiting for its transaction. <see cref="Turn"/> completes true when it is this change's turn to commit
-    /// (it is then the oldest waiting), or false once another's batch wrote it.
-    /// </summary>
-    private sealed class PendingChange(BudgetChange change, BudgetReservation? current)
-    {
-        private Budget? refused;
-        private ExceptionDispatchInfo? failure;
-        private volatile bool done;
-
-        public BudgetChange Change { get; } = change;
-
-        public BudgetReservation? Current { get; } = current;
-
-        public TaskCompletionSource<bool> Turn { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        /// <summary>Written, refused or failed: <see cref="Outcome"/> is known.</summary>
-        public bool Done => done;
-
-        public void Succeed(Budget? refusal)
-        {
-            refused = refusal;
-            done = true;
-            Turn.TrySetResult(false);
-        }
-
-        public void Fail(Exception exception)
-        {
-            failure = ExceptionDispatchInfo.Capture(exception);
-            done = true;
-            Turn.TrySetResult(false);
-        }
-
-        public Budget? Outcome()
-        {
-            failure?.Throw();
-            return refused;
-        }
     }
 }

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Azure;
 using Azure.Data.Tables;
 using Functions.Core.Jobs;
+using Functions.Core.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Functions.Core.Spend;
@@ -50,7 +51,7 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         var entry = new LedgerEntry(kind, job.Caller, result.Model, cost.PricedAs, result.Usage, cost.Micros, time.GetUtcNow(),
             job.Id, job.ModelCalls, job.Request.Route?.Route, RouteReason(job.Request.Route));
         var key = $"{kind}|{job.Id}|{job.ModelCalls:D3}";
-        if (!await TryAddAsync(SpendKeys.DayOf(startedAt), key, entry, cancellationToken))
+        if (!await TryAddAsync(SpendKeys.DayOf(startedAt), key, entry))
         {
             SpendLog.CallAlreadyRecorded(logger, job.Id, job.ModelCalls);
         }
@@ -78,48 +79,24 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         var now = time.GetUtcNow();
         var cost = prices.Cost(model, usage, now);
         var entry = new LedgerEntry(LedgerEntry.Saving, caller, model, cost.PricedAs, usage, cost.Micros, now);
-        await TryAddAsync(SpendKeys.DayOf(now), "saving|" + SpendKeys.Part(savingId), entry, cancellationToken);
+        await TryAddAsync(SpendKeys.DayOf(now), "saving|" + SpendKeys.Part(savingId), entry);
         return cost.Micros;
     }
 
     /// <summary>
-    /// Records many cache hits at once, priced as they occurred: one entity-group transaction per day and hundred rows.
-    /// Each has its own random id, so a batch retried after an unknown outcome can only be refused whole (409), never
-    /// half applied: it is then written row by row, skipping those already there.
+    /// Records many cache hits at once, priced as they occurred; they go to storage together (see <see cref="inserts"/>),
+    /// a hundred rows a transaction.
     /// </summary>
     public async Task RecordSavingsAsync(IReadOnlyList<CacheSaving> savings, CancellationToken cancellationToken)
     {
-        foreach (var day in savings.GroupBy(saving => SpendKeys.DayOf(saving.OccurredAt)))
+        await Task.WhenAll(savings.Select(saving =>
         {
-            foreach (var batch in day.Chunk(100))
-            {
-                var rows = batch.Select(saving =>
-                {
-                    var cost = prices.Cost(saving.Model, saving.Usage, saving.OccurredAt);
-                    return ToEntity(SpendKeys.Ledger(day.Key), "saving|" + SpendKeys.Part(saving.Id),
-                        new LedgerEntry(LedgerEntry.Saving, saving.Caller, saving.Model, cost.PricedAs, saving.Usage, cost.Micros, saving.OccurredAt));
-                }).ToList();
-                try
-                {
-                    await table.Client.SubmitTransactionAsync(rows.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)),
-                        cancellationToken);
-                }
-                catch (TableTransactionFailedException ex) when (ex.Status == 409)
-                {
-                    foreach (var row in rows)
-                    {
-                        try
-                        {
-                            await table.Client.AddEntityAsync(row, cancellationToken);
-                        }
-                        catch (RequestFailedException conflict) when (conflict.Status == 409)
-                        {
-                            // Already recorded by the batch whose outcome was unknown.
-                        }
-                    }
-                }
-            }
-        }
+            var day = SpendKeys.DayOf(saving.OccurredAt);
+            var cost = prices.Cost(saving.Model, saving.Usage, saving.OccurredAt);
+            var row = ToEntity(SpendKeys.Ledger(day), "saving|" + SpendKeys.Part(saving.Id),
+                new LedgerEntry(LedgerEntry.Saving, saving.Caller, saving.Model, cost.PricedAs, saving.Usage, cost.Micros, saving.OccurredAt));
+            return inserts.CommitAsync(row.PartitionKey, row);
+        }));
     }
 
     public async IAsyncEnumerable<LedgerEntry> ReadDayAsync(DateOnly day, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -142,17 +119,50 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
         return null;
     }
 
-    private async Task<bool> TryAddAsync(DateOnly day, string rowKey, LedgerEntry entry, CancellationToken cancellationToken)
+    /// <summary>Not cancelled once asked: a paid call is recorded even while the host shuts down.</summary>
+    private Task<bool> TryAddAsync(DateOnly day, string rowKey, LedgerEntry entry) =>
+        inserts.CommitAsync(SpendKeys.Ledger(day), ToEntity(SpendKeys.Ledger(day), rowKey, entry));
+
+    /// <summary>
+    /// Every row of the ledger is an insert, and the rows of a day share a partition: the inserts that arrive while one
+    /// is in flight go together in one transaction (group commit), so a busy instance writes the ledger once per batch,
+    /// not once per call. Each row's key is its call's (or saving's), so a transaction is refused whole (409) only when a
+    /// row is already there, a repeat: the batch is then written row by row, and the repeat is told it was already recorded.
+    /// </summary>
+    private readonly GroupCommit<TableEntity, bool> inserts = new(100, row => row.RowKey, rows => InsertAsync(table.Client, rows));
+
+    /// <summary>How many ledger rows of <paramref name="partition"/> wait for a transaction (for tests).</summary>
+    internal int Waiting(string partition) => inserts.Waiting(partition);
+
+    /// <returns>For each row, whether it was added (false: it was already there).</returns>
+    private static async Task<IReadOnlyList<bool>> InsertAsync(TableClient client, IReadOnlyList<TableEntity> rows)
     {
-        try
+        if (rows.Count > 1)
         {
-            await table.Client.AddEntityAsync(ToEntity(SpendKeys.Ledger(day), rowKey, entry), cancellationToken);
-            return true;
+            try
+            {
+                await client.SubmitTransactionAsync(rows.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)));
+                return [.. rows.Select(_ => true)];
+            }
+            catch (TableTransactionFailedException ex) when (ex.Status == 409)
+            {
+                // A row was already there (a redelivery, or a write whose outcome was unknown): one by one instead.
+            }
         }
-        catch (RequestFailedException ex) when (ex.Status == 409)
+        var added = new List<bool>(rows.Count);
+        foreach (var row in rows)
         {
-            return false;
+            try
+            {
+                await client.AddEntityAsync(row);
+                added.Add(true);
+            }
+            catch (RequestFailedException ex) when (ex.Status == 409)
+            {
+                added.Add(false);
+            }
         }
+        return added;
     }
 
     private static readonly string[] Columns =

@@ -1,6 +1,3 @@
-using Azure.Core;
-using Azure.Core.Pipeline;
-using Azure.Data.Tables;
 using Functions.Core.Jobs;
 using Functions.Core.Requests;
 using Functions.Core.Spend;
@@ -24,15 +21,15 @@ public sealed class BudgetCommitsTests(AzuriteFixture azurite)
     [Fact]
     public async Task ConcurrentReservations_WhileAWriteIsInFlight_GoTogetherInTheNextTransaction()
     {
-        var storage = new WatchedStorage(holdFirstTransaction: true);
+        var storage = new WatchedStorage(holdFirstWrite: true);
         await using var services = await StartAsync(storage, ("Budgets:GlobalDailyUsd", "1"), ("Budgets:PerCallerDailyUsd", "1"));
         var budgets = services.GetRequiredService<BudgetReservations>();
 
         var first = budgets.ReserveAsync(NewJob("caller0"), CancellationToken.None);
-        await storage.FirstTransactionEntered;
+        await storage.FirstWriteEntered;
         var others = Enumerable.Range(1, 29).Select(i => budgets.ReserveAsync(NewJob("caller" + i % 5), CancellationToken.None)).ToList();
         await WaitForAsync(() => services.GetRequiredService<BudgetCommits>().Waiting(Day) == 29);
-        storage.ReleaseFirstTransaction();
+        storage.ReleaseHeldWrite();
         var outcomes = await Task.WhenAll(others.Prepend(first));
 
         Assert.All(outcomes, Assert.Null);
@@ -46,7 +43,7 @@ public sealed class BudgetCommitsTests(AzuriteFixture azurite)
     {
         // Room for 10 worst cases (1,680 ≤ 1,700), all held. Then, in one batch, 4 settlements at 40 and 10 new
         // reservations: settled first, 5 held and 200 spent leave 660, room for exactly 3 more (504 ≤ 660 < 672).
-        var storage = new WatchedStorage(holdFirstTransaction: false);
+        var storage = new WatchedStorage(holdFirstWrite: false);
         await using var services = await StartAsync(storage, ("Budgets:GlobalDailyUsd", "0.0017"));
         var budgets = services.GetRequiredService<BudgetReservations>();
         var held = Enumerable.Range(0, 10).Select(_ => NewJob("alice") with { ModelCalls = 1 }).ToList();
@@ -55,13 +52,13 @@ public sealed class BudgetCommitsTests(AzuriteFixture azurite)
             Assert.Null(await budgets.ReserveAsync(job, CancellationToken.None));
         }
 
-        storage.HoldNextTransaction();
+        storage.HoldNextWrite();
         var fifth = budgets.SettleAsync(held[4], 40, CancellationToken.None);
-        await storage.FirstTransactionEntered;
+        await storage.FirstWriteEntered;
         var settles = held.Take(4).Select(job => budgets.SettleAsync(job, 40, CancellationToken.None)).ToList();
         var reserves = Enumerable.Range(0, 10).Select(_ => budgets.ReserveAsync(NewJob("bob"), CancellationToken.None)).ToList();
         await WaitForAsync(() => services.GetRequiredService<BudgetCommits>().Waiting(Day) == 14);
-        storage.ReleaseFirstTransaction();
+        storage.ReleaseHeldWrite();
         await Task.WhenAll(settles.Append(fifth));
         var outcomes = await Task.WhenAll(reserves);
 
@@ -74,8 +71,8 @@ public sealed class BudgetCommitsTests(AzuriteFixture azurite)
     public async Task AReservationMadeHere_IsSettledWithoutReadingItsRow_OneMadeElsewhereIsRead()
     {
         var table = AzuriteFixture.UniqueName("spend");
-        var here = new WatchedStorage(holdFirstTransaction: false);
-        var elsewhere = new WatchedStorage(holdFirstTransaction: false);
+        var here = new WatchedStorage(holdFirstWrite: false);
+        var elsewhere = new WatchedStorage(holdFirstWrite: false);
         await using var first = await StartAsync(here, ("Budgets:GlobalDailyUsd", "1"), ("Spend:Table", table));
         await using var second = await StartAsync(elsewhere, ("Budgets:GlobalDailyUsd", "1"), ("Spend:Table", table));
         var local = NewJob("alice") with { ModelCalls = 1 };
@@ -126,64 +123,12 @@ public sealed class BudgetCommitsTests(AzuriteFixture azurite)
     }
 
     /// <summary>Polls a condition the code under test reaches by itself (changes queueing), with a generous bound.</summary>
-    private static async Task WaitForAsync(Func<bool> condition)
+    internal static async Task WaitForAsync(Func<bool> condition)
     {
         for (var i = 0; i < 1000 && !condition(); i++)
         {
             await Task.Delay(10);
         }
         Assert.True(condition());
-    }
-
-    /// <summary>
-    /// The table requests of one instance: entity-group transactions and reads of reservation rows counted, and the
-    /// first transaction (or the next, once asked) held until released, so others queue behind it.
-    /// </summary>
-    private sealed class WatchedStorage(bool holdFirstTransaction) : HttpPipelinePolicy
-    {
-        private readonly TaskCompletionSource entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int hold = holdFirstTransaction ? 1 : 0;
-        private int transactions;
-        private int reservationReads;
-
-        public int Transactions => Volatile.Read(ref transactions);
-
-        public int ReservationReads => Volatile.Read(ref reservationReads);
-
-        public Task FirstTransactionEntered => entered.Task;
-
-        public void HoldNextTransaction() => Volatile.Write(ref hold, 1);
-
-        public void ReleaseFirstTransaction() => released.TrySetResult();
-
-        public TableServiceClient Client(string connectionString)
-        {
-            var options = new TableClientOptions();
-            options.AddPolicy(this, HttpPipelinePosition.PerCall);
-            return new TableServiceClient(connectionString, options);
-        }
-
-        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-        {
-            var uri = message.Request.Uri.ToString();
-            if (uri.Contains("$batch", StringComparison.Ordinal))
-            {
-                Interlocked.Increment(ref transactions);
-                if (Interlocked.Exchange(ref hold, 0) == 1)
-                {
-                    entered.TrySetResult();
-                    await released.Task;
-                }
-            }
-            else if (message.Request.Method == RequestMethod.Get && uri.Contains("reservation", StringComparison.Ordinal))
-            {
-                Interlocked.Increment(ref reservationReads);
-            }
-            await ProcessNextAsync(message, pipeline);
-        }
-
-        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
-            throw new NotSupportedException("The table client is used asynchronously.");
     }
 }

@@ -44,6 +44,39 @@ public sealed class SpendLedgerTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task ConcurrentCalls_WhileAnInsertIsInFlight_GoInOneTransaction_AndARepeatAmongThemIsWrittenRowByRow()
+    {
+        var storage = new WatchedStorage(holdFirstWrite: true);
+        await using var services = await CoreServices.StartAsync(azurite, CoreServices.Clock("2026-03-10T12:00:00Z"),
+            after: added => added.AddSingleton(storage.Client(azurite.ConnectionString)));
+        var ledger = services.GetRequiredService<SpendLedger>();
+        var result = Result("gpt-4.1-mini", new TokenUsage(10, 0, 10));
+        var repeated = RunningJob(attempt: 1);
+
+        var first = ledger.RecordCallAsync(repeated, result, CancellationToken.None);
+        await storage.FirstWriteEntered;
+        var others = Enumerable.Range(0, 20).Select(_ => ledger.RecordCallAsync(RunningJob(attempt: 1), result, CancellationToken.None)).ToList();
+        await BudgetCommitsTests.WaitForAsync(() => Waiting(ledger) == 20);
+        storage.ReleaseHeldWrite();
+        await Task.WhenAll(others.Append(first));
+
+        Assert.Equal(21, (await AllRowsAsync(services)).Count);
+        Assert.Equal((1, 1), (storage.Transactions, storage.Inserts)); // the first alone, the twenty behind it together
+
+        // A redelivery's repeat in a batch: the transaction is refused whole (409), then each row is written alone.
+        storage.HoldNextWrite();
+        var next = ledger.RecordCallAsync(RunningJob(attempt: 1), result, CancellationToken.None);
+        await storage.FirstWriteEntered;
+        var behind = new[] { ledger.RecordCallAsync(repeated, result, CancellationToken.None), ledger.RecordCallAsync(RunningJob(attempt: 1), result, CancellationToken.None) };
+        await BudgetCommitsTests.WaitForAsync(() => Waiting(ledger) == 2);
+        storage.ReleaseHeldWrite();
+        await Task.WhenAll(behind.Append(next));
+
+        Assert.Equal(23, (await AllRowsAsync(services)).Count);
+        Assert.Equal((2, 4), (storage.Transactions, storage.Inserts));
+    }
+
+    [Fact]
     public async Task RecordCall_ForAnotherAttempt_WritesAnotherRow()
     {
         await using var services = await CoreServices.StartAsync(azurite, CoreServices.Clock("2026-03-10T12:00:00Z"));
@@ -91,4 +124,6 @@ public sealed class SpendLedgerTests(AzuriteFixture azurite)
         }
         return rows;
     }
+
+    private static int Waiting(SpendLedger ledger) => ledger.Waiting(SpendKeys.Ledger(new DateOnly(2026, 3, 10)));
 }
