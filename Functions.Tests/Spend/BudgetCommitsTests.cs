@@ -1,5 +1,4 @@
 using Functions.Core.Jobs;
-using Functions.Core.Requests;
 using Functions.Core.Spend;
 using Functions.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,9 +13,8 @@ namespace Functions.Tests.Spend;
 [Collection(AzuriteCollection.Name)]
 public sealed class BudgetCommitsTests(AzuriteFixture azurite)
 {
-    private const long WorstCase = 168;
-    private static readonly DateTimeOffset Now = new(2026, 3, 10, 12, 0, 0, TimeSpan.Zero);
-    private static readonly BudgetWindow Day = BudgetWindow.Of(BudgetPeriod.Daily, Now);
+    private const long WorstCase = BudgetReservationsTests.WorstCase;
+    private static readonly BudgetWindow Day = BudgetReservationsTests.Day;
 
     [Fact]
     public async Task ConcurrentReservations_WhileAWriteIsInFlight_GoTogetherInTheNextTransaction()
@@ -112,15 +110,10 @@ public sealed class BudgetCommitsTests(AzuriteFixture azurite)
             settings.ToDictionary(setting => setting.Key, setting => (string?)setting.Value),
             after: services => services.AddSingleton(storage.Client(azurite.ConnectionString)));
 
-    private static Job NewJob(string caller) =>
-        new(JobIds.New(TimeProvider.System), caller, JobStatus.Queued,
-            new ChatRequest([new ChatMessage("user", "hi")], "gpt-4.1-mini", null, 100), Now);
+    private static Job NewJob(string caller) => BudgetReservationsTests.NewJob(caller);
 
-    private static async Task<(long Reserved, long Spent)> CounterAsync(IServiceProvider services, string key)
-    {
-        var counter = await services.GetRequiredService<BudgetStore>().GetCounterAsync(Day, key, CancellationToken.None);
-        return counter is null ? (0, 0) : (counter.ReservedMicros, counter.SpentMicros);
-    }
+    private static Task<(long Reserved, long Spent)> CounterAsync(IServiceProvider services, string key) =>
+        BudgetReservationsTests.CounterAsync(services, Day, key);
 
     /// <summary>Polls a condition the code under test reaches by itself (changes queueing), with a generous bound.</summary>
     internal static async Task WaitForAsync(Func<bool> condition)

@@ -14,9 +14,9 @@ namespace Functions.Tests.Spend;
 [Collection(AzuriteCollection.Name)]
 public sealed class BudgetReservationsTests(AzuriteFixture azurite)
 {
-    private const long WorstCase = 168;
-    private static readonly DateTimeOffset Now = new(2026, 3, 10, 12, 0, 0, TimeSpan.Zero);
-    private static readonly BudgetWindow Day = BudgetWindow.Of(BudgetPeriod.Daily, Now);
+    internal const long WorstCase = 168;
+    internal static readonly DateTimeOffset Now = new(2026, 3, 10, 12, 0, 0, TimeSpan.Zero);
+    internal static readonly BudgetWindow Day = BudgetWindow.Of(BudgetPeriod.Daily, Now);
     private static readonly BudgetWindow Month = BudgetWindow.Of(BudgetPeriod.Monthly, Now);
 
     [Fact]
@@ -182,11 +182,11 @@ public sealed class BudgetReservationsTests(AzuriteFixture azurite)
         CoreServices.StartAsync(azurite, CoreServices.Clock("2026-03-10T12:00:00Z"),
             settings.ToDictionary(setting => setting.Key, setting => (string?)setting.Value));
 
-    private static Job NewJob(string caller) =>
+    internal static Job NewJob(string caller) =>
         new(JobIds.New(TimeProvider.System), caller, JobStatus.Queued,
             new ChatRequest([new ChatMessage("user", "hi")], "gpt-4.1-mini", null, 100), Now);
 
-    private static async Task<(long Reserved, long Spent)> CounterAsync(IServiceProvider services, BudgetWindow window, string key)
+    internal static async Task<(long Reserved, long Spent)> CounterAsync(IServiceProvider services, BudgetWindow window, string key)
     {
         var counter = await services.GetRequiredService<BudgetStore>().GetCounterAsync(window, key, CancellationToken.None);
         return counter is null ? (0, 0) : (counter.ReservedMicros, counter.SpentMicros);
