@@ -19,7 +19,7 @@ namespace Functions.Core.Spend;
 /// </summary>
 public sealed class BudgetCommits
 {
-    /// <summary>Changes per transaction: with a caller's and the global counter each, at most 30 + 31 + 30 = 91 of the 100 rows allowed.</summary>
+    /// <summary>Changes per transaction: 30 reservation rows and at most 31 counters (a caller's each, and the global one), of the 100 rows allowed.</summary>
     public const int MaxBatch = 30;
 
     /// <summary>Rounds of plan-and-write before giving up under contention (the caller then answers 503).</summary>
