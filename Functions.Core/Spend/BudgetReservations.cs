@@ -34,41 +34,7 @@ public sealed class BudgetReservations(
     Telemetry.ServerlessTelemetry? telemetry = null)
 {
     /// <returns>Null when the job's worst case was reserved against every budget; otherwise the budget it would exceed.</returns>
-    public async Task<BudgetExceeded?> ReserveAsync(Job job, CancellationToken cancellationToken)
-    {
-        var configured = budgets.Value.Configured();
-        if (configured.Count == 0)
-        {
-            return null;
-        }
-
-        var amount = prices.WorstCaseMicros(job.Request, limits.Value.MaxOutputTokens, job.CreatedAt);
-        var id = ReservationId(job);
-        try
-        {
-            foreach (var period in configured.Select(budget => budget.Period).Distinct())
-            {
-                var window = BudgetWindow.Of(period, job.CreatedAt);
-                var change = new BudgetChange.Reserve(id, job.Caller, [.. configured.Where(budget => budget.Period == period)], amount);
-                if (await commits.CommitAsync(window, change, current: null) is { } refused)
-                {
-                    receipts.Complete(id);
-                    // Give back what earlier windows took for this job.
-                    await ReleaseAsync(job, cancellationToken);
-                    SpendLog.BudgetExceeded(logger, Telemetry.CallerHash.Of(job.Caller), refused.Name, amount);
-                    telemetry?.BudgetRefused(refused.Name);
-                    return new BudgetExceeded(refused, window, amount);
-                }
-            }
-            receipts.Complete(id);
-            return null;
-        }
-        catch
-        {
-            receipts.Forget(id); // a window's write may have landed: settle and release read the rows
-            throw;
-        }
-    }
+    public Task<BudgetExceeded?> ReserveAsync(Job job, CancellationToken cancellationToken) => HoldAsync(job, raise: false, cancellationToken);
 
     /// <summary>
     /// A reservation belongs to one submit of a job: its id and creation time. A submit retried with the same
@@ -90,7 +56,14 @@ public sealed class BudgetReservations(
     /// (its new model at that model's price) where it is less, within every budget, so a fallback never breaks a budget.
     /// A hold a paid call has already settled is taken afresh. Null when it fits (nothing changes when the hold covers it).
     /// </summary>
-    public async Task<BudgetExceeded?> RecheckAsync(Job job, CancellationToken cancellationToken)
+    public Task<BudgetExceeded?> RecheckAsync(Job job, CancellationToken cancellationToken) => HoldAsync(job, raise: true, cancellationToken);
+
+    /// <summary>
+    /// Holds the worst case of <paramref name="job"/>'s request in every configured window: a new submit's reservation,
+    /// or (<paramref name="raise"/>) an existing hold raised where it is less. A new reservation refused in one window
+    /// gives back what earlier windows took.
+    /// </summary>
+    private async Task<BudgetExceeded?> HoldAsync(Job job, bool raise, CancellationToken cancellationToken)
     {
         var configured = budgets.Value.Configured();
         if (configured.Count == 0)
@@ -104,20 +77,33 @@ public sealed class BudgetReservations(
             foreach (var period in configured.Select(budget => budget.Period).Distinct())
             {
                 var window = BudgetWindow.Of(period, job.CreatedAt);
-                var change = new BudgetChange.Raise(id, job.Caller, [.. configured.Where(budget => budget.Period == period)], amount);
-                var current = await RowAsync(window, id, cancellationToken);
-                if (change.Plan(current) is not null && await commits.CommitAsync(window, change, current) is { } refused)
+                IReadOnlyList<Budget> windowBudgets = [.. configured.Where(budget => budget.Period == period)];
+                BudgetChange change = raise
+                    ? new BudgetChange.Raise(id, job.Caller, windowBudgets, amount)
+                    : new BudgetChange.Reserve(id, job.Caller, windowBudgets, amount);
+                var current = raise ? await RowAsync(window, id, cancellationToken) : null; // a new submit has no row yet
+                if (change.Plan(current) is null || await commits.CommitAsync(window, change, current) is not { } refused)
                 {
-                    SpendLog.BudgetExceeded(logger, Telemetry.CallerHash.Of(job.Caller), refused.Name, amount);
-                    telemetry?.BudgetRefused(refused.Name);
-                    return new BudgetExceeded(refused, window, amount);
+                    continue;
                 }
+                if (!raise)
+                {
+                    receipts.Complete(id);
+                    await ReleaseAsync(job, cancellationToken);
+                }
+                SpendLog.BudgetExceeded(logger, Telemetry.CallerHash.Of(job.Caller), refused.Name, amount);
+                telemetry?.BudgetRefused(refused.Name);
+                return new BudgetExceeded(refused, window, amount);
+            }
+            if (!raise)
+            {
+                receipts.Complete(id);
             }
             return null;
         }
         catch
         {
-            receipts.Forget(id);
+            receipts.Forget(id); // a window's write may have landed: settle and release read the rows
             throw;
         }
     }
