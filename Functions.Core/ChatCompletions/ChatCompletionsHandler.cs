@@ -104,7 +104,7 @@ public sealed class ChatCompletionsHandler(
                 await ReleaseTurnAsync(caller, id, turn);
                 return (OpenAIErrors.FromProblem(admission.Problem(time.GetUtcNow())), admission);
             }
-            if (await budgets.ReserveAsync(job, CancellationToken.None) is { } exceeded)
+            if (await budgets.ReserveHereAsync(job, CancellationToken.None) is { } exceeded)
             {
                 Leave(flight);
                 await rateLimits.ReleaseAsync(job, CancellationToken.None);

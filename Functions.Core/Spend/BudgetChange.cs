@@ -1,11 +1,18 @@
 namespace Functions.Core.Spend;
 
 /// <summary>
-/// What one change writes to a window's partition: the reservation row as it will be, which counters move and by how
-/// much, and the budgets the counters must still fit afterwards (only a change that takes more does).
+/// What one change writes to a window's partition: the reservation row as it will be (none for a change of an
+/// allowance alone), which counters move and by how much, and the budgets the counters must still fit afterwards (only
+/// a change that takes more does) for <paramref name="Caller"/>.
 /// </summary>
-public sealed record BudgetPlan(BudgetReservation Row, IReadOnlyList<string> Counters, long ReservedDelta, long SpentDelta,
-    IReadOnlyList<Budget> MustFit);
+public sealed record BudgetPlan(string Caller, BudgetReservation? Row, IReadOnlyList<string> Counters, long ReservedDelta, long SpentDelta,
+    IReadOnlyList<Budget> MustFit)
+{
+    public BudgetPlan(BudgetReservation row, IReadOnlyList<string> counters, long reservedDelta, long spentDelta, IReadOnlyList<Budget> mustFit)
+        : this(row.Caller, row, counters, reservedDelta, spentDelta, mustFit)
+    {
+    }
+}
 
 /// <summary>
 /// One change of a job's reservation within a window. It is planned from the reservation row as it stands, so it can
@@ -70,6 +77,44 @@ public abstract record BudgetChange(string ReservationId)
                 }
                 : current! with { State = BudgetReservation.Released, HeldMicros = 0 };
             return new BudgetPlan(row, current.Counters, -current.HeldMicros, ActualMicros, []);
+        }
+    }
+
+    /// <summary>
+    /// Changes this instance's allowance (<see cref="BudgetAllowances"/>) by <paramref name="Delta"/>: more held against
+    /// <paramref name="Budgets"/>, which must still fit, or (negative) given back. <paramref name="ChangeId"/> only names
+    /// the change: an allowance has no reservation row, its hold is the counter <paramref name="AllowanceKey"/>.
+    /// </summary>
+    public sealed record Resize(string ChangeId, string Caller, IReadOnlyList<Budget> Budgets, string AllowanceKey, long Delta)
+        : BudgetChange(ChangeId)
+    {
+        public override BudgetPlan? Plan(BudgetReservation? current) => Delta == 0
+            ? null
+            : new BudgetPlan(Caller, null, [.. Budgets.Select(budget => budget.CounterKey(Caller)), AllowanceKey], Delta, 0,
+                Delta > 0 ? Budgets : []);
+    }
+
+    /// <summary>
+    /// Charges call <paramref name="Attempt"/> of a job held in this instance's allowance its real cost, once: the cost
+    /// moves from the allowance's hold to what is spent, and the job's row records it as settled (so a retried write that
+    /// had landed finds nothing due). What the call held beyond its cost stays in the allowance for the next call.
+    /// </summary>
+    public sealed record Consume(string ReservationId, string Caller, IReadOnlyList<Budget> Budgets, string AllowanceKey, int Attempt,
+        long ActualMicros) : BudgetChange(ReservationId)
+    {
+        public override BudgetPlan? Plan(BudgetReservation? current)
+        {
+            if (current is not null && current.IsSettled(Attempt))
+            {
+                return null;
+            }
+            var keys = Budgets.Select(budget => budget.CounterKey(Caller)).ToList();
+            var row = (current ?? new BudgetReservation(ReservationId, Caller, keys, 0, BudgetReservation.Settled, ",", 0)) with
+            {
+                State = BudgetReservation.Settled, HeldMicros = 0, SettledAttempts = (current?.SettledAttempts ?? ",") + Attempt + ",",
+                SpentMicros = (current?.SpentMicros ?? 0) + ActualMicros,
+            };
+            return new BudgetPlan(Caller, row, [.. keys, AllowanceKey], -ActualMicros, ActualMicros, []);
         }
     }
 }

@@ -61,7 +61,7 @@ public sealed class BudgetCommits
             {
                 var plans = batch.Select((queued, i) => queued.Change.Plan(rows[i])).ToArray();
                 var keys = plans.OfType<BudgetPlan>()
-                    .SelectMany(plan => plan.Counters.Concat(plan.MustFit.Select(budget => budget.CounterKey(plan.Row.Caller))))
+                    .SelectMany(plan => plan.Counters.Concat(plan.MustFit.Select(budget => budget.CounterKey(plan.Caller))))
                     .Distinct(StringComparer.Ordinal).ToList();
                 var known = await CountersAsync(window, keys, plans);
                 if (Apply(plans, known) is not { } planned)
@@ -76,7 +76,7 @@ public sealed class BudgetCommits
                     var (counterRows, reservationRows) = writes.All(plan => plan is null)
                         ? ([], [])
                         : await store.SubmitAsync(window, [.. planned.Counters.Where(counter => planned.Changed.Contains(counter.RowKey))],
-                            [.. writes.OfType<BudgetPlan>().Select(plan => plan.Row)], CancellationToken.None);
+                            [.. writes.OfType<BudgetPlan>().Select(plan => plan.Row).OfType<BudgetReservation>()], CancellationToken.None);
                     counters.Put(window, counterRows);
                     // Each row as it now stands, the ones nothing was due for too (a write of theirs had landed before).
                     var written = reservationRows.ToDictionary(row => row.JobId, StringComparer.Ordinal);
@@ -137,7 +137,7 @@ public sealed class BudgetCommits
     }
 
     private static string? CallerOf(string key, IReadOnlyList<BudgetPlan?> plans) =>
-        plans.FirstOrDefault(plan => plan is not null && plan.Counters.Contains(key))?.Row.Caller;
+        plans.FirstOrDefault(plan => plan is not null && plan.Counters.Contains(key))?.Caller;
 
     private sealed record Planned(IReadOnlyList<BudgetCounter> Counters, HashSet<string> Changed, Budget?[] Refused);
 
@@ -158,12 +158,12 @@ public sealed class BudgetCommits
             }
             var over = plan.MustFit.FirstOrDefault(budget =>
             {
-                var counter = working[budget.CounterKey(plan.Row.Caller)];
+                var counter = working[budget.CounterKey(plan.Caller)];
                 return counter.SpentMicros + counter.ReservedMicros + plan.ReservedDelta > budget.LimitMicros;
             });
             if (over is not null)
             {
-                if (!plan.MustFit.All(budget => known[budget.CounterKey(plan.Row.Caller)].Fresh))
+                if (!plan.MustFit.All(budget => known[budget.CounterKey(plan.Caller)].Fresh))
                 {
                     return null;
                 }

@@ -28,7 +28,7 @@ public sealed record BudgetHeadroom(Budget Budget, BudgetWindow Window, long Rem
 /// just wrote them): no storage round trip, so it can go on every answer. Null when no budget is configured or this
 /// instance has not seen the caller's counters yet (an answer from the cache reserves nothing).
 /// </summary>
-public sealed class BudgetHeadrooms(BudgetCounterCache counters, IOptions<BudgetOptions> budgets)
+public sealed class BudgetHeadrooms(BudgetCounterCache counters, BudgetAllowances allowances, IOptions<BudgetOptions> budgets)
 {
     public BudgetHeadroom? Tightest(string caller, DateTimeOffset at)
     {
@@ -40,7 +40,9 @@ public sealed class BudgetHeadrooms(BudgetCounterCache counters, IOptions<Budget
             {
                 continue;
             }
-            var remaining = Math.Max(0, budget.LimitMicros - known.Counter.SpentMicros - known.Counter.ReservedMicros);
+            // What this instance holds ahead for calls not yet made is still left to spend.
+            var held = known.Counter.ReservedMicros - allowances.Free(window, budget.CounterKey(caller));
+            var remaining = Math.Max(0, budget.LimitMicros - known.Counter.SpentMicros - held);
             if (tightest is null || remaining < tightest.RemainingMicros)
             {
                 tightest = new BudgetHeadroom(budget, window, remaining);

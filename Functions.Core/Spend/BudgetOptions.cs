@@ -22,6 +22,14 @@ public sealed class BudgetOptions
     [Range(typeof(decimal), "0", "100000000")]
     public decimal? PerCallerMonthlyUsd { get; set; }
 
+    /// <summary>
+    /// How many interactive calls' worst cases an instance holds ahead in each budget window (<see cref="BudgetAllowances"/>),
+    /// so those calls reserve in memory instead of writing before the model is called; at most a tenth of the smallest
+    /// limit. 0 turns allowances off: every call then reserves a row of its own.
+    /// </summary>
+    [Range(0, 1000)]
+    public int AllowanceCalls { get; set; } = 8;
+
     /// <summary>The budgets that have a limit, per-caller before global, daily before monthly.</summary>
     public IReadOnlyList<Budget> Configured() =>
     [

@@ -21,12 +21,15 @@ public sealed record BudgetExceeded(Budget Budget, BudgetWindow Window, long Req
 /// totals it replaced. The worst case counts the input with the model's tokenizer plus a margin
 /// (<see cref="PriceTable.WorstCaseMicros"/>), so a settled cost never exceeds its reservation and the budget holds
 /// for what is spent, not only for what is reserved. The windows come from <see cref="Job.CreatedAt"/>, so the settle
-/// finds the reservation however late it runs.
+/// finds the reservation however late it runs. A call settled on the instance it came to (<see cref="ReserveHereAsync"/>)
+/// is held in that window from the instance's allowance where it can be (<see cref="BudgetAllowances"/>), and then
+/// settled and released there too.
 /// </summary>
 public sealed class BudgetReservations(
     BudgetStore store,
     BudgetCommits commits,
     BudgetReceipts receipts,
+    BudgetAllowances allowances,
     PriceTable prices,
     IOptions<BudgetOptions> budgets,
     IOptions<RequestLimitsOptions> limits,
@@ -34,7 +37,13 @@ public sealed class BudgetReservations(
     Telemetry.ServerlessTelemetry? telemetry = null)
 {
     /// <returns>Null when the job's worst case was reserved against every budget; otherwise the budget it would exceed.</returns>
-    public Task<BudgetExceeded?> ReserveAsync(Job job, CancellationToken cancellationToken) => HoldAsync(job, raise: false, cancellationToken);
+    public Task<BudgetExceeded?> ReserveAsync(Job job, CancellationToken cancellationToken) => HoldAsync(job, Hold.New, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ReserveAsync"/>, for a call that is settled on this instance (the interactive door): its worst case
+    /// is taken from this instance's allowance where that covers it, with no round trip before the model is called.
+    /// </summary>
+    public Task<BudgetExceeded?> ReserveHereAsync(Job job, CancellationToken cancellationToken) => HoldAsync(job, Hold.Here, cancellationToken);
 
     /// <summary>
     /// A reservation belongs to one submit of a job: its id and creation time. A submit retried with the same
@@ -56,15 +65,27 @@ public sealed class BudgetReservations(
     /// (its new model at that model's price) where it is less, within every budget, so a fallback never breaks a budget.
     /// A hold a paid call has already settled is taken afresh. Null when it fits (nothing changes when the hold covers it).
     /// </summary>
-    public Task<BudgetExceeded?> RecheckAsync(Job job, CancellationToken cancellationToken) => HoldAsync(job, raise: true, cancellationToken);
+    public Task<BudgetExceeded?> RecheckAsync(Job job, CancellationToken cancellationToken) => HoldAsync(job, Hold.Raise, cancellationToken);
+
+    private enum Hold
+    {
+        /// <summary>A new submit's reservation, in rows.</summary>
+        New,
+
+        /// <summary>A new call settled here: from the allowance where it covers the call, else in rows.</summary>
+        Here,
+
+        /// <summary>An existing hold raised where it is less: within the allowance that holds it, else in rows.</summary>
+        Raise,
+    }
 
     /// <summary>
-    /// Holds the worst case of <paramref name="job"/>'s request in every configured window: a new submit's reservation,
-    /// or (<paramref name="raise"/>) an existing hold raised where it is less. A new reservation refused in one window
-    /// gives back what earlier windows took.
+    /// Holds the worst case of <paramref name="job"/>'s request in every configured window: a new reservation, or an
+    /// existing hold raised where it is less. A new reservation refused in one window gives back what earlier windows took.
     /// </summary>
-    private async Task<BudgetExceeded?> HoldAsync(Job job, bool raise, CancellationToken cancellationToken)
+    private async Task<BudgetExceeded?> HoldAsync(Job job, Hold hold, CancellationToken cancellationToken)
     {
+        var raise = hold == Hold.Raise;
         var configured = budgets.Value.Configured();
         if (configured.Count == 0)
         {
@@ -78,6 +99,11 @@ public sealed class BudgetReservations(
             {
                 var window = BudgetWindow.Of(period, job.CreatedAt);
                 IReadOnlyList<Budget> windowBudgets = [.. configured.Where(budget => budget.Period == period)];
+                if (hold == Hold.Here ? await allowances.TakeAsync(id, window, job.Caller, windowBudgets, amount)
+                    : raise && await allowances.RaiseAsync(id, window, amount))
+                {
+                    continue;
+                }
                 BudgetChange change = raise
                     ? new BudgetChange.Raise(id, job.Caller, windowBudgets, amount)
                     : new BudgetChange.Reserve(id, job.Caller, windowBudgets, amount);
@@ -130,6 +156,19 @@ public sealed class BudgetReservations(
         foreach (var window in (BudgetWindow[])
                  [BudgetWindow.Of(BudgetPeriod.Daily, job.CreatedAt), BudgetWindow.Of(BudgetPeriod.Monthly, job.CreatedAt)])
         {
+            if (allowances.Holds(change.ReservationId, window))
+            {
+                if (change.Attempt is { } attempt)
+                {
+                    await allowances.SettleAsync(change.ReservationId, attempt, change.ActualMicros, window,
+                        await RowAsync(window, change.ReservationId, cancellationToken));
+                }
+                else
+                {
+                    allowances.Release(change.ReservationId, window);
+                }
+                continue;
+            }
             var current = await RowAsync(window, change.ReservationId, cancellationToken);
             if (change.Plan(current) is null)
             {

@@ -34,4 +34,12 @@ internal static partial class SpendLog
 
     [LoggerMessage(EventId = 621, Level = LogLevel.Error, Message = "{Count} cache savings could not be written to the ledger; storage kept failing")]
     public static partial void SavingsNotRecorded(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(EventId = 607, Level = LogLevel.Warning,
+        Message = "Budget allowance {Allowance} could not grow ahead of need; the next call that falls short grows it or reserves a row")]
+    public static partial void AllowanceNotGrown(ILogger logger, string allowance, Exception exception);
+
+    [LoggerMessage(EventId = 608, Level = LogLevel.Warning,
+        Message = "Budget allowance {Allowance} could not give back {FreeMicros} micro-USD; it lapses with its window, until then the budget is only stricter")]
+    public static partial void AllowanceNotTrimmed(ILogger logger, string allowance, long freeMicros, Exception exception);
 }

@@ -28,6 +28,8 @@ public static class SpendServiceCollectionExtensions
         services.AddSingleton<BudgetCounterCache>();
         services.AddSingleton<BudgetReceipts>();
         services.AddSingleton<BudgetCommits>();
+        services.AddSingleton<BudgetAllowances>();
+        services.AddHostedService(provider => provider.GetRequiredService<BudgetAllowances>());
         services.AddSingleton<BudgetReservations>();
         services.AddSingleton<BudgetHeadrooms>();
         services.AddSingleton<SpendRollups>();

@@ -25,10 +25,15 @@ public sealed class GetChatHandlerTests
         var handler = new GetChatHandler(new CallerResolver(Options.Create(new CallerOptions())), new JobTable(table.Object),
             Streams.TestStreamTokens.Create(),
             new PriceTable(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance),
-            new BudgetHeadrooms(new BudgetCounterCache(TimeProvider.System), Options.Create(new BudgetOptions())), TimeProvider.System);
+            new BudgetHeadrooms(new BudgetCounterCache(TimeProvider.System), NoAllowances(), Options.Create(new BudgetOptions())), TimeProvider.System);
 
         var result = await handler.HandleAsync(new DefaultHttpContext().Request, Guid.CreateVersion7().ToString("N"), CancellationToken.None);
 
         Assert.Equal(StatusCodes.Status503ServiceUnavailable, Assert.IsType<ProblemHttpResult>(result).StatusCode);
     }
+
+    private static BudgetAllowances NoAllowances() => new(
+        new BudgetCommits(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))), new BudgetCounterCache(TimeProvider.System),
+            new BudgetReceipts(), NullLogger<BudgetCommits>.Instance),
+        Options.Create(new BudgetOptions()), TimeProvider.System, NullLogger<BudgetAllowances>.Instance);
 }

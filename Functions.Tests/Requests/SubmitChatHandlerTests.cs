@@ -29,6 +29,12 @@ public sealed class SubmitChatHandlerTests
     private readonly Mock<QueueClient> queue = new();
     private static readonly PriceTable Prices = new(Options.Create(new PricingOptions()), new TokenCounter(), NullLogger<PriceTable>.Instance);
 
+    private static readonly BudgetCommits Commits = new(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))),
+        new BudgetCounterCache(TimeProvider.System), new BudgetReceipts(), NullLogger<BudgetCommits>.Instance);
+
+    private static readonly BudgetAllowances Allowances = new(Commits, Options.Create(new BudgetOptions()), TimeProvider.System,
+        NullLogger<BudgetAllowances>.Instance);
+
     // The request below is not cacheable (no temperature 0, no max-age), so the cache table is never touched.
     private SubmitChatHandler Handler() => new(
         new CallerResolver(Options.Create(new CallerOptions())),
@@ -41,11 +47,9 @@ public sealed class SubmitChatHandlerTests
         new CallerRateLimiter(new RateLimitStore(Mock.Of<TableClient>(MockBehavior.Strict)), new WorstCaseTokens(new TokenCounter(), Options.Create(new RequestLimitsOptions())),
             Options.Create(new RateLimitOptions()), Options.Create(new CallerOptions()), TimeProvider.System, NullLogger<CallerRateLimiter>.Instance),
         new WorstCaseTokens(new TokenCounter(), Options.Create(new RequestLimitsOptions())),
-        new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))),
-            new BudgetCommits(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))), new BudgetCounterCache(TimeProvider.System),
-                new BudgetReceipts(), NullLogger<BudgetCommits>.Instance), new BudgetReceipts(), Prices, Options.Create(new BudgetOptions()),
-            Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
-        new BudgetHeadrooms(new BudgetCounterCache(TimeProvider.System), Options.Create(new BudgetOptions())),
+        new BudgetReservations(new BudgetStore(new SpendTable(Mock.Of<TableClient>(MockBehavior.Strict))), Commits, new BudgetReceipts(),
+            Allowances, Prices, Options.Create(new BudgetOptions()), Options.Create(new RequestLimitsOptions()), NullLogger<BudgetReservations>.Instance),
+        new BudgetHeadrooms(new BudgetCounterCache(TimeProvider.System), Allowances, Options.Create(new BudgetOptions())),
         new JobTable(table.Object),
         new JobQueue(queue.Object),
         Jobs.Streams.TestStreamTokens.Create(),

@@ -259,7 +259,8 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Cache__StaleIfErrorFor: '1.00:00:00'
 
       // Spend: prices (the built-in list applies; Pricing__Models__0__Model=… overrides a model), the fallback price
-      // for unknown models, budgets (empty = no limit) and who may read /api/spend.
+      // for unknown models, budgets (empty = no limit), the interactive calls' worth each instance holds ahead of a
+      // budget (0 = a reservation row per call) and who may read /api/spend.
       Pricing__Fallback__InputUsdPerMillion: '2.50'
       Pricing__Fallback__CachedInputUsdPerMillion: '1.25'
       Pricing__Fallback__OutputUsdPerMillion: '10.00'
@@ -267,6 +268,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       Budgets__PerCallerDailyUsd: budgetPerCallerDailyUsd
       Budgets__GlobalMonthlyUsd: budgetGlobalMonthlyUsd
       Budgets__PerCallerMonthlyUsd: budgetPerCallerMonthlyUsd
+      Budgets__AllowanceCalls: '8'
       Spend__Table: 'spend'
       Spend__AdminCallers: spendAdminCallers
       Spend__AdminRole: 'admin'
