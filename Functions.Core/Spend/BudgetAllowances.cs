@@ -56,7 +56,7 @@ public sealed class BudgetAllowances(BudgetCommits commits, IOptions<BudgetOptio
         var scope = perCaller ? "caller|" + SpendKeys.Part(caller) : "all";
         var allowance = allowances.GetOrAdd((window.Key, scope),
             _ => new Allowance(window, AllowanceKey(instance, scope), perCaller ? caller : "", budgets));
-        if (sweeper is null)
+        if (sweeper is null && !Volatile.Read(ref stopping))
         {
             var created = time.CreateTimer(_ => _ = SweepAsync(), null, IdleFor, IdleFor);
             if (Interlocked.CompareExchange(ref sweeper, created, null) is not null)
@@ -78,7 +78,9 @@ public sealed class BudgetAllowances(BudgetCommits commits, IOptions<BudgetOptio
 
     /// <summary>
     /// Raises a hold of the allowance to <paramref name="amount"/> (before a fallback model is called), taking the rest
-    /// from the allowance. When it cannot, the hold is given back: the caller then holds the whole amount in rows.
+    /// from the allowance. When it cannot, the hold stays as it was: the caller then tries to hold the whole amount in a
+    /// row, and gives this hold back (<see cref="Release"/>) only once the row holds it, so a paid call is never left
+    /// without a hold to settle.
     /// </summary>
     /// <returns>True when the allowance holds the call and now covers <paramref name="amount"/>.</returns>
     public async Task<bool> RaiseAsync(string reservationId, BudgetWindow window, long amount)
@@ -97,19 +99,21 @@ public sealed class BudgetAllowances(BudgetCommits commits, IOptions<BudgetOptio
             holds[(reservationId, window.Key)] = hold with { Amount = amount };
             return true;
         }
-        Release(reservationId, window);
         return false;
     }
 
     /// <summary>Whether the allowance holds <paramref name="reservationId"/> in <paramref name="window"/>.</summary>
     public bool Holds(string reservationId, BudgetWindow window) => holds.ContainsKey((reservationId, window.Key));
 
-    /// <summary>Gives a hold back to its allowance (the call will not be paid for): memory only, no round trip.</summary>
+    /// <summary>
+    /// Gives a hold back to its allowance (the call will not be paid for, or a row holds it now): memory only, no round
+    /// trip. A hold whose settlement was sent but not confirmed counts that cost as spent: the write may have landed.
+    /// </summary>
     public void Release(string reservationId, BudgetWindow window)
     {
         if (holds.TryRemove((reservationId, window.Key), out var hold))
         {
-            hold.Allowance.Give(hold.Amount);
+            hold.Allowance.Consumed(hold.Charging, hold.Amount);
             AfterStop(hold.Allowance);
         }
     }
@@ -125,6 +129,7 @@ public sealed class BudgetAllowances(BudgetCommits commits, IOptions<BudgetOptio
             return;
         }
         var allowance = hold.Allowance;
+        holds[(reservationId, window.Key)] = hold with { Charging = actualMicros };
         await commits.CommitAsync(window,
             new BudgetChange.Consume(reservationId, allowance.Caller, allowance.Budgets, allowance.Key, attempt, actualMicros), current);
         if (holds.TryRemove((reservationId, window.Key), out _))
@@ -186,25 +191,41 @@ public sealed class BudgetAllowances(BudgetCommits commits, IOptions<BudgetOptio
     /// </summary>
     private async Task<bool> GrowAndTakeAsync(Allowance allowance, long amount, int calls)
     {
+        var (taken, refusedBy) = await GrowUntilTakenAsync(allowance, amount, calls);
+        if (refusedBy is { Scope: BudgetScope.Global })
+        {
+            // The other callers' allowances of the window hold room of the same global budget: give it back too, so the
+            // row this call reserves instead is checked against what calls really hold.
+            await Task.WhenAll(allowances.Values
+                .Where(other => other != allowance && other.Window.Key == allowance.Window.Key)
+                .Select(TrimAsync));
+        }
+        return taken;
+    }
+
+    /// <summary>Under the allowance's turn: takes from it, growing it until it can; the budget that refused a grow, if one did.</summary>
+    private async Task<(bool Taken, Budget? RefusedBy)> GrowUntilTakenAsync(Allowance allowance, long amount, int calls)
+    {
         await allowance.Turn.WaitAsync();
         try
         {
             while (!allowance.TryTake(amount)) // else grown by the grower before us
             {
-                if (Refused(allowance))
+                if (Refused(allowance) || Volatile.Read(ref stopping))
                 {
-                    return false;
+                    await TrimLockedAsync(allowance); // what calls gave back since is the rows' to use
+                    return (false, null);
                 }
                 var delta = GrowthFor(allowance, amount, calls);
-                if (!await ResizeAsync(allowance, delta))
+                if (await ResizeAsync(allowance, delta) is { } refused)
                 {
                     allowance.RefusedSince = time.GetTimestamp();
                     await TrimLockedAsync(allowance);
-                    return false;
+                    return (false, refused);
                 }
-                allowance.Grown(delta); // and taken by calls that did not wait for the turn, it may take another
+                allowance.Grown(delta); // and maybe taken by calls that did not wait for the turn: then grow again
             }
-            return true;
+            return (true, null);
         }
         finally
         {
@@ -222,12 +243,12 @@ public sealed class BudgetAllowances(BudgetCommits commits, IOptions<BudgetOptio
         }
         try
         {
-            if (allowance.Free >= amount * calls / 2 || Refused(allowance))
+            if (allowance.Free >= amount * calls / 2 || Refused(allowance) || Volatile.Read(ref stopping))
             {
                 return; // grown meanwhile, or the budget has no room for it now
             }
             var delta = GrowthFor(allowance, amount, calls);
-            if (await ResizeAsync(allowance, delta))
+            if (await ResizeAsync(allowance, delta) is null)
             {
                 allowance.Grown(delta);
             }
@@ -280,11 +301,13 @@ public sealed class BudgetAllowances(BudgetCommits commits, IOptions<BudgetOptio
         }
     }
 
-    private async Task<bool> ResizeAsync(Allowance allowance, long delta) =>
-        await commits.CommitAsync(allowance.Window, new BudgetChange.Resize($"{allowance.Key}|{Interlocked.Increment(ref changes)}",
-            allowance.Caller, allowance.Budgets, allowance.Key, delta), current: null) is null;
+    /// <returns>Null when written; otherwise the budget a grow would exceed, nothing written.</returns>
+    private Task<Budget?> ResizeAsync(Allowance allowance, long delta) =>
+        commits.CommitAsync(allowance.Window, new BudgetChange.Resize($"{allowance.Key}|{Interlocked.Increment(ref changes)}",
+            allowance.Caller, allowance.Budgets, allowance.Key, delta), current: null);
 
-    private sealed record Hold(Allowance Allowance, long Amount);
+    /// <summary>What a call holds of an allowance, and the cost a settlement of it has been sent for (0 before).</summary>
+    private sealed record Hold(Allowance Allowance, long Amount, long Charging = 0);
 
     /// <summary>
     /// One allowance: <see cref="Held"/> as storage holds it for this instance, and how much of that calls in flight have
@@ -353,14 +376,6 @@ public sealed class BudgetAllowances(BudgetCommits commits, IOptions<BudgetOptio
                 taken += amount;
                 takenSinceSweep = true;
                 return true;
-            }
-        }
-
-        public void Give(long amount)
-        {
-            lock (gate)
-            {
-                taken -= amount;
             }
         }
 

@@ -82,16 +82,25 @@ public abstract record BudgetChange(string ReservationId)
 
     /// <summary>
     /// Changes this instance's allowance (<see cref="BudgetAllowances"/>) by <paramref name="Delta"/>: more held against
-    /// <paramref name="Budgets"/>, which must still fit, or (negative) given back. <paramref name="ChangeId"/> only names
-    /// the change: an allowance has no reservation row, its hold is the counter <paramref name="AllowanceKey"/>.
+    /// <paramref name="Budgets"/>, which must still fit, or (negative) given back. The allowance's hold is the counter
+    /// <paramref name="AllowanceKey"/>; the change leaves a row of its own (<paramref name="ChangeId"/>, holding nothing)
+    /// so that a write whose reply was lost and that is sent again finds it applied, as a reservation's does.
     /// </summary>
     public sealed record Resize(string ChangeId, string Caller, IReadOnlyList<Budget> Budgets, string AllowanceKey, long Delta)
         : BudgetChange(ChangeId)
     {
-        public override BudgetPlan? Plan(BudgetReservation? current) => Delta == 0
-            ? null
-            : new BudgetPlan(Caller, null, [.. Budgets.Select(budget => budget.CounterKey(Caller)), AllowanceKey], Delta, 0,
-                Delta > 0 ? Budgets : []);
+        public const string Resized = "Resized";
+
+        public override BudgetPlan? Plan(BudgetReservation? current)
+        {
+            if (current is not null || Delta == 0)
+            {
+                return null; // applied already
+            }
+            var keys = Budgets.Select(budget => budget.CounterKey(Caller)).ToList();
+            return new BudgetPlan(new BudgetReservation(ChangeId, Caller, [AllowanceKey], 0, Resized, ",", 0),
+                [.. keys, AllowanceKey], Delta, 0, Delta > 0 ? Budgets : []);
+        }
     }
 
     /// <summary>

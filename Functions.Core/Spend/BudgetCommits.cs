@@ -19,7 +19,10 @@ namespace Functions.Core.Spend;
 /// </summary>
 public sealed class BudgetCommits
 {
-    /// <summary>Changes per transaction: 30 reservation rows and at most 31 counters (a caller's each, and the global one), of the 100 rows allowed.</summary>
+    /// <summary>
+    /// Changes per transaction: 30 rows, and at most 61 counters (each change's caller and allowance, and the global one),
+    /// of the 100 entities allowed.
+    /// </summary>
     public const int MaxBatch = 30;
 
     /// <summary>Rounds of plan-and-write before giving up under contention (the caller then answers 503).</summary>

@@ -99,8 +99,12 @@ public sealed class BudgetReservations(
             {
                 var window = BudgetWindow.Of(period, job.CreatedAt);
                 IReadOnlyList<Budget> windowBudgets = [.. configured.Where(budget => budget.Period == period)];
-                if (hold == Hold.Here ? await allowances.TakeAsync(id, window, job.Caller, windowBudgets, amount)
-                    : raise && await allowances.RaiseAsync(id, window, amount))
+                if (hold == Hold.Here && await allowances.TakeAsync(id, window, job.Caller, windowBudgets, amount))
+                {
+                    continue;
+                }
+                var inAllowance = raise && allowances.Holds(id, window);
+                if (inAllowance && await allowances.RaiseAsync(id, window, amount))
                 {
                     continue;
                 }
@@ -110,6 +114,10 @@ public sealed class BudgetReservations(
                 var current = raise ? await RowAsync(window, id, cancellationToken) : null; // a new submit has no row yet
                 if (change.Plan(current) is null || await commits.CommitAsync(window, change, current) is not { } refused)
                 {
+                    if (inAllowance)
+                    {
+                        allowances.Release(id, window); // the row holds all of it now
+                    }
                     continue;
                 }
                 if (!raise)

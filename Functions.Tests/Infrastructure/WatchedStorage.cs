@@ -16,6 +16,7 @@ public sealed class WatchedStorage(bool holdFirstWrite) : HttpPipelinePolicy
     private int transactions;
     private int inserts;
     private int reservationReads;
+    private int loseReply;
 
     public int Transactions => Volatile.Read(ref transactions);
 
@@ -35,10 +36,14 @@ public sealed class WatchedStorage(bool holdFirstWrite) : HttpPipelinePolicy
 
     public void ReleaseHeldWrite() => released.TrySetResult();
 
+    /// <summary>The next transaction lands, but its reply is lost on the way back, so the client sends it again.</summary>
+    public void LoseNextReply() => Volatile.Write(ref loseReply, 1);
+
     public TableServiceClient Client(string connectionString)
     {
         var options = new TableClientOptions();
         options.AddPolicy(this, HttpPipelinePosition.PerCall);
+        options.AddPolicy(new ReplyLoser(this), HttpPipelinePosition.PerRetry);
         return new TableServiceClient(connectionString, options);
     }
 
@@ -65,4 +70,20 @@ public sealed class WatchedStorage(bool holdFirstWrite) : HttpPipelinePolicy
 
     public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
         throw new NotSupportedException("The table client is used asynchronously.");
+
+    /// <summary>Inside the client's retries: a transaction is sent and answered, then the answer is thrown away.</summary>
+    private sealed class ReplyLoser(WatchedStorage owner) : HttpPipelinePolicy
+    {
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            await ProcessNextAsync(message, pipeline);
+            if (message.Request.Uri.ToString().Contains("$batch", StringComparison.Ordinal) && Interlocked.Exchange(ref owner.loseReply, 0) == 1)
+            {
+                throw new IOException("The reply was lost (a test's).");
+            }
+        }
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The table client is used asynchronously.");
+    }
 }

@@ -49,7 +49,7 @@ public sealed class BudgetAllowancesTests(AzuriteFixture azurite)
 
         // No call takes from it for a while: what it holds is given back.
         clock.Advance(BudgetAllowances.IdleFor * 2);
-        await BudgetCommitsTests.WaitForAsync(() => CounterAsync(services, "counter|global").Result == (0L, 160L));
+        await CounterReachesAsync(services, (0L, 160L));
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class BudgetAllowancesTests(AzuriteFixture azurite)
         await SettleAsync(calls);
         await first.GetRequiredService<BudgetAllowances>().StopAsync(CancellationToken.None);
         clock.Advance(BudgetAllowances.IdleFor * 2);
-        await BudgetCommitsTests.WaitForAsync(() => CounterAsync(first, "counter|global").Result == (0L, admitted * 40L));
+        await CounterReachesAsync(first, (0L, admitted * 40L));
         var more = await CallAsync([second], 120);
         var left = (16_800 - admitted * 40) / WorstCase;
         Assert.Equal(left, more.Count(call => call.Outcome is null));
@@ -98,7 +98,63 @@ public sealed class BudgetAllowancesTests(AzuriteFixture azurite)
         await budgets.SettleAsync(paid, 40, CancellationToken.None);
         await budgets.ReleaseAsync(unpaid, CancellationToken.None);
 
-        await BudgetCommitsTests.WaitForAsync(() => CounterAsync(services, "counter|global").Result == (0L, 40L));
+        await CounterReachesAsync(services, (0L, 40L));
+    }
+
+    [Fact]
+    public async Task AGiveBackWhoseReplyIsLost_AndThatIsSentAgain_IsAppliedOnce()
+    {
+        var storage = new WatchedStorage(holdFirstWrite: false);
+        await using var services = await StartAsync(storage, CoreServices.Clock("2026-03-10T12:00:00Z"), ("Budgets:GlobalDailyUsd", "1"));
+        var budgets = services.GetRequiredService<BudgetReservations>();
+        Assert.Null(await budgets.ReserveHereAsync(BudgetReservationsTests.NewJob("alice"), CancellationToken.None));
+        Assert.Null(await budgets.ReserveHereAsync(BudgetReservationsTests.NewJob("alice"), CancellationToken.None));
+
+        storage.LoseNextReply();
+        await services.GetRequiredService<BudgetAllowances>().StopAsync(CancellationToken.None); // gives back the 6 not taken
+
+        Assert.Equal((2 * WorstCase, 0L), await CounterAsync(services, "counter|global"));
+    }
+
+    [Fact]
+    public async Task AFallbackThatDoesNotFit_LeavesTheCallItsHold_SoWhatItPaidIsCounted()
+    {
+        // Room for the call (168) but not for its fallback on gpt-4.1 (816).
+        await using var services = await StartAsync(new WatchedStorage(false), CoreServices.Clock("2026-03-10T12:00:00Z"),
+            ("Budgets:GlobalDailyUsd", "0.0005"));
+        var budgets = services.GetRequiredService<BudgetReservations>();
+        var job = BudgetReservationsTests.NewJob("alice") with { ModelCalls = 1 };
+        Assert.Null(await budgets.ReserveHereAsync(job, CancellationToken.None));
+
+        var refused = await budgets.RecheckAsync(job with { Request = job.Request with { Model = "gpt-4.1" } }, CancellationToken.None);
+        await budgets.SettleAsync(job, 40, CancellationToken.None); // what the first model's cut stream cost
+        await services.GetRequiredService<BudgetAllowances>().StopAsync(CancellationToken.None);
+
+        Assert.Equal("globalDaily", refused?.Budget.Name);
+        Assert.Equal((0L, 40L), await CounterAsync(services, "counter|global"));
+    }
+
+    [Fact]
+    public async Task AGrowTheGlobalBudgetRefuses_GivesBackWhatTheOtherCallersAllowancesHoldIdle()
+    {
+        // Room for 100 worst cases in all, each caller's own budget large: 12 callers' allowances hold 8 each, 1 taken.
+        await using var services = await StartAsync(new WatchedStorage(false), CoreServices.Clock("2026-03-10T12:00:00Z"),
+            ("Budgets:GlobalDailyUsd", "0.0168"), ("Budgets:PerCallerDailyUsd", "1"));
+        var budgets = services.GetRequiredService<BudgetReservations>();
+        foreach (var caller in Enumerable.Range(0, 12))
+        {
+            Assert.Null(await budgets.ReserveHereAsync(BudgetReservationsTests.NewJob("caller" + caller), CancellationToken.None));
+        }
+        Assert.Equal((12 * 8 * WorstCase, 0L), await CounterAsync(services, "counter|global"));
+
+        var outcomes = new List<BudgetExceeded?>();
+        for (var i = 0; i < 100; i++)
+        {
+            outcomes.Add(await budgets.ReserveHereAsync(BudgetReservationsTests.NewJob("caller12"), CancellationToken.None));
+        }
+
+        Assert.Equal(100 - 12, outcomes.Count(outcome => outcome is null));
+        Assert.Equal((100 * WorstCase, 0L), await CounterAsync(services, "counter|global"));
     }
 
     private static Task SettleAsync(IEnumerable<(Job Job, BudgetReservations Budgets, BudgetExceeded? Outcome)> calls) =>
@@ -142,6 +198,16 @@ public sealed class BudgetAllowancesTests(AzuriteFixture azurite)
         CoreServices.StartAsync(azurite, clock,
             settings.ToDictionary(setting => setting.Key, setting => (string?)setting.Value),
             after: services => services.AddSingleton(storage.Client(azurite.ConnectionString)));
+
+    /// <summary>Polls the global counter until it stands at <paramref name="expected"/> (a give-back the code makes by itself), with a generous bound.</summary>
+    private static async Task CounterReachesAsync(IServiceProvider services, (long Reserved, long Spent) expected)
+    {
+        for (var i = 0; i < 500 && await CounterAsync(services, "counter|global") != expected; i++)
+        {
+            await Task.Delay(10);
+        }
+        Assert.Equal(expected, await CounterAsync(services, "counter|global"));
+    }
 
     private static Task<(long Reserved, long Spent)> CounterAsync(IServiceProvider services, string key) =>
         BudgetReservationsTests.CounterAsync(services, Day, key);
