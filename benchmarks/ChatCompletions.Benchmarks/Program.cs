@@ -191,6 +191,7 @@ Console.WriteLine("Storage round trips before the model is called, per request (
     var before = new List<long>();
     for (var i = 0; i < 100; i++)
     {
+        await Task.Delay(20); // what the last request wrote after its response: not this one's
         var start = storage.Count;
         await SendAsync(targets[1], Miss());
         before.Add(model.StorageAtLastCall - start);
@@ -200,6 +201,7 @@ Console.WriteLine("Storage round trips before the model is called, per request (
     var cacheableTotal = new List<long>();
     for (var i = 0; i < 50; i++)
     {
+        await Task.Delay(20); // the last request's claim is given back after its response ended: not this one's
         var start = storage.Count;
         await SendAsync(targets[1], JsonSerializer.Serialize(new { model = "gpt-4.1-mini", temperature = 0, messages = new[] { new { role = "user", content = "cacheable " + Guid.NewGuid() } } }));
         cacheableBefore.Add(model.StorageAtLastCall - start);
