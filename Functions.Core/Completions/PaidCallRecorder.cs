@@ -27,7 +27,7 @@ public sealed class PaidCallRecorder(SpendLedger ledger, BudgetReservations budg
         using var span = telemetry?.StartRecording(job);
         var cost = ledger.CostOf(job, paid);
         await Task.WhenAll(
-            RetryingAsync(job, () => ledger.RecordCallAsync(job, paid, CancellationToken.None, kind)),
+            RetryingAsync(job, () => ledger.RecordCallAsync(job, paid, kind)),
             RetryingAsync(job, async () =>
             {
                 await budgets.SettleAsync(job, cost, CancellationToken.None);

@@ -64,7 +64,7 @@ public sealed class BatchedCacheSavingsRecorder(SpendLedger ledger, IOptions<Cac
         {
             try
             {
-                await ledger.RecordSavingsAsync(batch, CancellationToken.None);
+                await ledger.RecordSavingsAsync(batch);
                 return;
             }
             catch (Exception ex) when (StorageFailure.Is(ex))

@@ -42,9 +42,12 @@ public sealed record CacheSaving(string Id, string Caller, string Model, TokenUs
 /// </summary>
 public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvider time, ILogger<SpendLedger> logger)
 {
-    /// <summary>Records the model call of <paramref name="job"/>'s current attempt; returns its cost in micro-dollars.</summary>
+    /// <summary>
+    /// Records the model call of <paramref name="job"/>'s current attempt; returns its cost in micro-dollars. It takes no
+    /// cancellation: a paid call is recorded even while the host stops.
+    /// </summary>
     /// <param name="kind"><see cref="LedgerEntry.Call"/>, or <see cref="LedgerEntry.Summary"/> for a conversation's summary call.</param>
-    public async Task<long> RecordCallAsync(Job job, JobResult result, CancellationToken cancellationToken, string kind = LedgerEntry.Call)
+    public async Task<long> RecordCallAsync(Job job, JobResult result, string kind = LedgerEntry.Call)
     {
         var startedAt = StartedAt(job);
         var cost = prices.Cost(result.Model, result.Usage, startedAt);
@@ -73,8 +76,7 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
     /// Records a cache hit as the spend it avoided: what <paramref name="usage"/> would have cost on
     /// <paramref name="model"/>. Idempotent per <paramref name="savingId"/> within a UTC day; returns the saving.
     /// </summary>
-    public async Task<long> RecordSavingAsync(string caller, string model, TokenUsage usage, string savingId,
-        CancellationToken cancellationToken)
+    public async Task<long> RecordSavingAsync(string caller, string model, TokenUsage usage, string savingId)
     {
         var now = time.GetUtcNow();
         var cost = prices.Cost(model, usage, now);
@@ -87,7 +89,7 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
     /// Records many cache hits at once, priced as they occurred; they go to storage together (see <see cref="inserts"/>),
     /// a hundred rows a transaction.
     /// </summary>
-    public async Task RecordSavingsAsync(IReadOnlyList<CacheSaving> savings, CancellationToken cancellationToken)
+    public async Task RecordSavingsAsync(IReadOnlyList<CacheSaving> savings)
     {
         await Task.WhenAll(savings.Select(saving =>
         {

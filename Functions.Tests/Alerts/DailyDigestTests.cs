@@ -25,12 +25,12 @@ public sealed class DailyDigestTests(AzuriteFixture azurite) : IAsyncLifetime
         var ledger = services.GetRequiredService<SpendLedger>();
         async Task CallAsync(string caller, string model, TokenUsage usage) =>
             await ledger.RecordCallAsync(SpendLedgerTests.RunningJob(1, caller, new DateTimeOffset(2026, 3, 9, 15, 0, 0, TimeSpan.Zero)),
-                SpendLedgerTests.Result(model, usage), CancellationToken.None);
+                SpendLedgerTests.Result(model, usage));
         await CallAsync("alice", "gpt-4o", new TokenUsage(1000, 0, 1000));        // 2500 + 10000 = 12500 µ$
         await CallAsync("alice", "gpt-4.1-mini", new TokenUsage(1000, 0, 1000));  // 400 + 1600 = 2000 µ$
         await CallAsync("bob", "gpt-4.1-mini", new TokenUsage(1000, 0, 0));       // 400 µ$
         time.SetUtcNow(new DateTimeOffset(2026, 3, 9, 16, 0, 0, TimeSpan.Zero));
-        await ledger.RecordSavingAsync("bob", "gpt-4.1-mini", new TokenUsage(1000, 0, 1000), "hit-1", CancellationToken.None); // 2000 µ$
+        await ledger.RecordSavingAsync("bob", "gpt-4.1-mini", new TokenUsage(1000, 0, 1000), "hit-1"); // 2000 µ$
         var timer = services.GetRequiredService<SpendRollupHandler>();
 
         time.SetUtcNow(new DateTimeOffset(2026, 3, 10, 0, 30, 0, TimeSpan.Zero)); // yesterday is not final yet

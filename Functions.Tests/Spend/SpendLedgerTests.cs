@@ -22,9 +22,9 @@ public sealed class SpendLedgerTests(AzuriteFixture azurite)
         var job = RunningJob(attempt: 1);
         var result = Result("gpt-4.1-mini-2025-04-14", new TokenUsage(2000, 1000, 3000));
 
-        var first = await ledger.RecordCallAsync(job, result, CancellationToken.None);
+        var first = await ledger.RecordCallAsync(job, result);
         time.Advance(TimeSpan.FromMinutes(1));
-        var second = await ledger.RecordCallAsync(job, result, CancellationToken.None);
+        var second = await ledger.RecordCallAsync(job, result);
 
         var rows = await AllRowsAsync(services);
         var row = Assert.Single(rows);
@@ -53,9 +53,9 @@ public sealed class SpendLedgerTests(AzuriteFixture azurite)
         var result = Result("gpt-4.1-mini", new TokenUsage(10, 0, 10));
         var repeated = RunningJob(attempt: 1);
 
-        var first = ledger.RecordCallAsync(repeated, result, CancellationToken.None);
+        var first = ledger.RecordCallAsync(repeated, result);
         await storage.FirstWriteEntered;
-        var others = Enumerable.Range(0, 20).Select(_ => ledger.RecordCallAsync(RunningJob(attempt: 1), result, CancellationToken.None)).ToList();
+        var others = Enumerable.Range(0, 20).Select(_ => ledger.RecordCallAsync(RunningJob(attempt: 1), result)).ToList();
         await BudgetCommitsTests.WaitForAsync(() => Waiting(ledger) == 20);
         storage.ReleaseHeldWrite();
         await Task.WhenAll(others.Append(first));
@@ -65,9 +65,9 @@ public sealed class SpendLedgerTests(AzuriteFixture azurite)
 
         // A redelivery's repeat in a batch: the transaction is refused whole (409), then each row is written alone.
         storage.HoldNextWrite();
-        var next = ledger.RecordCallAsync(RunningJob(attempt: 1), result, CancellationToken.None);
+        var next = ledger.RecordCallAsync(RunningJob(attempt: 1), result);
         await storage.FirstWriteEntered;
-        var behind = new[] { ledger.RecordCallAsync(repeated, result, CancellationToken.None), ledger.RecordCallAsync(RunningJob(attempt: 1), result, CancellationToken.None) };
+        var behind = new[] { ledger.RecordCallAsync(repeated, result), ledger.RecordCallAsync(RunningJob(attempt: 1), result) };
         await BudgetCommitsTests.WaitForAsync(() => Waiting(ledger) == 2);
         storage.ReleaseHeldWrite();
         await Task.WhenAll(behind.Append(next));
@@ -84,8 +84,8 @@ public sealed class SpendLedgerTests(AzuriteFixture azurite)
         var job = RunningJob(attempt: 1);
         var result = Result("gpt-4.1-mini", new TokenUsage(10, 0, 10));
 
-        await ledger.RecordCallAsync(job, result, CancellationToken.None);
-        await ledger.RecordCallAsync(job with { ModelCalls = 2 }, result, CancellationToken.None);
+        await ledger.RecordCallAsync(job, result);
+        await ledger.RecordCallAsync(job with { ModelCalls = 2 }, result);
 
         Assert.Equal(2, (await AllRowsAsync(services)).Count);
     }
@@ -97,9 +97,9 @@ public sealed class SpendLedgerTests(AzuriteFixture azurite)
         var ledger = services.GetRequiredService<SpendLedger>();
         var usage = new TokenUsage(1000, 0, 500);
 
-        var saved = await ledger.RecordSavingAsync("bob", "gpt-4.1-mini", usage, "cache-hit-1", CancellationToken.None);
-        await ledger.RecordSavingAsync("bob", "gpt-4.1-mini", usage, "cache-hit-1", CancellationToken.None);
-        await ledger.RecordSavingAsync("bob", "gpt-4.1-mini", usage, "cache-hit-2", CancellationToken.None);
+        var saved = await ledger.RecordSavingAsync("bob", "gpt-4.1-mini", usage, "cache-hit-1");
+        await ledger.RecordSavingAsync("bob", "gpt-4.1-mini", usage, "cache-hit-1");
+        await ledger.RecordSavingAsync("bob", "gpt-4.1-mini", usage, "cache-hit-2");
 
         var rows = await AllRowsAsync(services);
         Assert.Equal(1_200, saved); // 1000 × 0.40 + 500 × 1.60

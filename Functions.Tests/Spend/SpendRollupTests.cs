@@ -69,10 +69,10 @@ public sealed class SpendRollupTests(AzuriteFixture azurite)
         {
             var usage = new TokenUsage(1 + i * 37 % 5000, i * 13 % 1000 % (1 + i * 37 % 5000), 1 + i * 53 % 3000);
             var job = SpendLedgerTests.RunningJob(1, "caller" + i % 120, createdAt: new DateTimeOffset(2026, 3, 10, 0, 0, 0, TimeSpan.Zero).AddMinutes(i));
-            var cost = await ledger.RecordCallAsync(job, SpendLedgerTests.Result(models[i % models.Length], usage), CancellationToken.None);
+            var cost = await ledger.RecordCallAsync(job, SpendLedgerTests.Result(models[i % models.Length], usage));
             expected = expected.Add(new LedgerEntry(LedgerEntry.Call, job.Caller, "", "", usage, cost, default));
         }
-        await ledger.RecordSavingAsync("caller1", "gpt-4.1-mini", new TokenUsage(500, 0, 500), "hit", CancellationToken.None);
+        await ledger.RecordSavingAsync("caller1", "gpt-4.1-mini", new TokenUsage(500, 0, 500), "hit");
 
         await services.GetRequiredService<SpendRollup>().RunAsync(CancellationToken.None);
 
@@ -109,7 +109,7 @@ public sealed class SpendRollupTests(AzuriteFixture azurite)
     {
         var started = DateTimeOffset.Parse(startedAt, System.Globalization.CultureInfo.InvariantCulture);
         return services.GetRequiredService<SpendLedger>().RecordCallAsync(SpendLedgerTests.RunningJob(1, caller, started),
-            SpendLedgerTests.Result(model, usage), CancellationToken.None);
+            SpendLedgerTests.Result(model, usage));
     }
 
     /// <summary>Every rollup row's key and values, without the storage's own timestamps and ETags.</summary>
