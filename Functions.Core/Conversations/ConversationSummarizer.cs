@@ -80,7 +80,7 @@ public sealed class ConversationSummarizer(
         var paidFor = false;
         try
         {
-            if (await budgets.ReserveAsync(call, cancellationToken) is { } exceeded)
+            if (await budgets.ReserveHereAsync(call, cancellationToken) is { } exceeded) // settled here, after the call
             {
                 ConversationsLog.SummaryFailed(logger, conversation.Id, $"the {exceeded.Budget.Name} budget is spent");
                 return;
