@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Functions.Core.Requests;
 
@@ -36,6 +37,8 @@ public sealed class TokenCounter
     /// <summary>The longest piece of text the tokenizer is handed at once.</summary>
     public const int ChunkChars = 256;
 
+    private readonly ConditionalWeakTable<ChatRequest, StrongBox<int>> estimates = new();
+
     /// <summary>The tokens of <paramref name="text"/> alone, in <paramref name="model"/>'s encoding (no margin).</summary>
     public int CountText(string model, string text) => Count(TokenEncoding.ForModel(model), text);
 
@@ -45,7 +48,13 @@ public sealed class TokenCounter
     /// schema's JSON with their frames, all padded by the model's <see cref="TokenEncoding.Margin"/> (2 % for a known
     /// family, 25 % for an unknown model) and <see cref="FlatMarginTokens"/>.
     /// </summary>
-    public int EstimateInputTokens(ChatRequest request)
+    /// <remarks>
+    /// Counted once per request: a request is immutable, and the router, the rate limits and the budget each ask for its
+    /// estimate (a prompt of 100,000 characters takes the tokenizer milliseconds).
+    /// </remarks>
+    public int EstimateInputTokens(ChatRequest request) => estimates.GetValue(request, counted => new StrongBox<int>(Estimate(counted))).Value;
+
+    private static int Estimate(ChatRequest request)
     {
         var encoding = TokenEncoding.ForModel(request.Model);
         long tokens = ReplyPrimingTokens;
