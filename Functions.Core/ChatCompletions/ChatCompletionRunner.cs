@@ -339,7 +339,10 @@ public sealed class ChatCompletionRunner(
             ChatCompletionJson.Options).ExecuteAsync(context);
     }
 
-    /// <summary>An answer's headers, the budget's as it stands now: taken after the call, what is left once it is settled.</summary>
+    /// <summary>
+    /// An answer's headers, the budget's as it stands now: for a JSON answer, taken after the call, what is left once it is
+    /// settled; for a stream, taken before the call, with its worst case held.
+    /// </summary>
     private Dictionary<string, string> Headers(Job job, CacheTicket? ticket) => new Dictionary<string, string>
     {
         [RequestIdHeader] = job.Id,

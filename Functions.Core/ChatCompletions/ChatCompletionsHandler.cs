@@ -92,8 +92,8 @@ public sealed class ChatCompletionsHandler(
         }
 
         // A cacheable miss claims the key's single flight while the limits and the budget are checked: the reservation
-        // comes from this instance's allowance, and when that has to grow, the grow and the claim are independent writes,
-        // so the call waits for one round trip of them, not two.
+        // comes from this instance's allowance, and when that has to grow, the grow and the claim are independent writes
+        // that go out together.
         var flight = ticket is not null ? flights.JoinAsync(ticket, id, cancellationToken) : null;
         RateLimitDecision? admission = null;
         try

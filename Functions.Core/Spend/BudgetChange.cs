@@ -1,17 +1,14 @@
 namespace Functions.Core.Spend;
 
 /// <summary>
-/// What one change writes to a window's partition: the reservation row as it will be (none for a change of an
-/// allowance alone), which counters move and by how much, and the budgets the counters must still fit afterwards (only
-/// a change that takes more does) for <paramref name="Caller"/>.
+/// What one change writes to a window's partition: the reservation row as it will be, which counters move and by how
+/// much, and the budgets the counters must still fit afterwards (only a change that takes more does).
 /// </summary>
-public sealed record BudgetPlan(string Caller, BudgetReservation? Row, IReadOnlyList<string> Counters, long ReservedDelta, long SpentDelta,
+public sealed record BudgetPlan(BudgetReservation Row, IReadOnlyList<string> Counters, long ReservedDelta, long SpentDelta,
     IReadOnlyList<Budget> MustFit)
 {
-    public BudgetPlan(BudgetReservation row, IReadOnlyList<string> counters, long reservedDelta, long spentDelta, IReadOnlyList<Budget> mustFit)
-        : this(row.Caller, row, counters, reservedDelta, spentDelta, mustFit)
-    {
-    }
+    /// <summary>Whose budgets <see cref="MustFit"/> are counted for.</summary>
+    public string Caller => Row.Caller;
 }
 
 /// <summary>
@@ -23,6 +20,14 @@ public abstract record BudgetChange(string ReservationId)
     /// <returns>What to write, or null when nothing is due.</returns>
     public abstract BudgetPlan? Plan(BudgetReservation? current);
 
+    /// <summary>The counters of <paramref name="budgets"/> that <paramref name="caller"/>'s spending moves.</summary>
+    protected static List<string> CounterKeys(IReadOnlyList<Budget> budgets, string caller) =>
+        [.. budgets.Select(budget => budget.CounterKey(caller))];
+
+    /// <summary>A new hold of <paramref name="amount"/>, against <paramref name="counters"/>.</summary>
+    protected BudgetReservation NewHold(string caller, IReadOnlyList<string> counters, long amount) =>
+        new(ReservationId, caller, counters, amount, BudgetReservation.Reserved, ",", 0);
+
     /// <summary>Holds <paramref name="Amount"/> against <paramref name="Budgets"/> (all of one window) for a new submit.</summary>
     public sealed record Reserve(string ReservationId, string Caller, IReadOnlyList<Budget> Budgets, long Amount) : BudgetChange(ReservationId)
     {
@@ -32,8 +37,8 @@ public abstract record BudgetChange(string ReservationId)
             {
                 return null; // already reserved: a retried write that had in fact succeeded
             }
-            var keys = Budgets.Select(budget => budget.CounterKey(Caller)).ToList();
-            return new BudgetPlan(new BudgetReservation(ReservationId, Caller, keys, Amount, BudgetReservation.Reserved, ",", 0),
+            var keys = CounterKeys(Budgets, Caller);
+            return new BudgetPlan(NewHold(Caller, keys, Amount),
                 keys, Amount, 0, Budgets);
         }
     }
@@ -48,9 +53,9 @@ public abstract record BudgetChange(string ReservationId)
             {
                 return null;
             }
-            var keys = Budgets.Select(budget => budget.CounterKey(Caller)).ToList();
+            var keys = CounterKeys(Budgets, Caller);
             var row = current is null
-                ? new BudgetReservation(ReservationId, Caller, keys, Amount, BudgetReservation.Reserved, ",", 0)
+                ? NewHold(Caller, keys, Amount)
                 : current with { Counters = keys, HeldMicros = Amount, State = BudgetReservation.Reserved };
             return new BudgetPlan(row, row.Counters, Amount - held, 0, Budgets);
         }
@@ -97,9 +102,8 @@ public abstract record BudgetChange(string ReservationId)
             {
                 return null; // applied already
             }
-            var keys = Budgets.Select(budget => budget.CounterKey(Caller)).ToList();
             return new BudgetPlan(new BudgetReservation(ChangeId, Caller, [AllowanceKey], 0, Resized, ",", 0),
-                [.. keys, AllowanceKey], Delta, 0, Delta > 0 ? Budgets : []);
+                [.. CounterKeys(Budgets, Caller), AllowanceKey], Delta, 0, Delta > 0 ? Budgets : []);
         }
     }
 
@@ -117,13 +121,13 @@ public abstract record BudgetChange(string ReservationId)
             {
                 return null;
             }
-            var keys = Budgets.Select(budget => budget.CounterKey(Caller)).ToList();
+            var keys = CounterKeys(Budgets, Caller);
             var row = (current ?? new BudgetReservation(ReservationId, Caller, keys, 0, BudgetReservation.Settled, ",", 0)) with
             {
                 State = BudgetReservation.Settled, HeldMicros = 0, SettledAttempts = (current?.SettledAttempts ?? ",") + Attempt + ",",
                 SpentMicros = (current?.SpentMicros ?? 0) + ActualMicros,
             };
-            return new BudgetPlan(Caller, row, [.. keys, AllowanceKey], -ActualMicros, ActualMicros, []);
+            return new BudgetPlan(row, [.. keys, AllowanceKey], -ActualMicros, ActualMicros, []);
         }
     }
 }

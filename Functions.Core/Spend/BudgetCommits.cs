@@ -79,13 +79,14 @@ public sealed class BudgetCommits
                     var (counterRows, reservationRows) = writes.All(plan => plan is null)
                         ? ([], [])
                         : await store.SubmitAsync(window, [.. planned.Counters.Where(counter => planned.Changed.Contains(counter.RowKey))],
-                            [.. writes.OfType<BudgetPlan>().Select(plan => plan.Row).OfType<BudgetReservation>()], CancellationToken.None);
+                            [.. writes.OfType<BudgetPlan>().Select(plan => plan.Row)], CancellationToken.None);
                     counters.Put(window, counterRows);
                     // Each row as it now stands, the ones nothing was due for too (a write of theirs had landed before).
                     var written = reservationRows.ToDictionary(row => row.JobId, StringComparer.Ordinal);
                     for (var i = 0; i < batch.Count; i++)
                     {
-                        if ((written.GetValueOrDefault(batch[i].Change.ReservationId) ?? rows[i]) is { } row)
+                        // An allowance's resize is never settled: its row only marks it done.
+                        if ((written.GetValueOrDefault(batch[i].Change.ReservationId) ?? rows[i]) is { } row && batch[i].Change is not BudgetChange.Resize)
                         {
                             receipts.Put(window, row);
                         }

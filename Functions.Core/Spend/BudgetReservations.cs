@@ -155,33 +155,31 @@ public sealed class BudgetReservations(
         }
     }
 
-    private async Task FinishAsync(Job job, BudgetChange.Finish change, CancellationToken cancellationToken)
+    /// <summary>Finishes the job's hold in the day's and the month's window together: they are separate partitions.</summary>
+    private Task FinishAsync(Job job, BudgetChange.Finish change, CancellationToken cancellationToken) =>
+        budgets.Value.Configured().Count == 0
+            ? Task.CompletedTask // nothing was reserved, so no storage round trips on the worker's hot path
+            : Task.WhenAll(new[] { BudgetPeriod.Daily, BudgetPeriod.Monthly }.Select(period =>
+                FinishAsync(BudgetWindow.Of(period, job.CreatedAt), change, cancellationToken)));
+
+    private async Task FinishAsync(BudgetWindow window, BudgetChange.Finish change, CancellationToken cancellationToken)
     {
-        if (budgets.Value.Configured().Count == 0)
+        if (allowances.Holds(change.ReservationId, window))
         {
-            return; // nothing was reserved, so no storage round trips on the worker's hot path
+            if (change.Attempt is { } attempt)
+            {
+                await allowances.SettleAsync(change.ReservationId, attempt, change.ActualMicros, window,
+                    await RowAsync(window, change.ReservationId, cancellationToken));
+            }
+            else
+            {
+                allowances.Release(change.ReservationId, window);
+            }
+            return;
         }
-        foreach (var window in (BudgetWindow[])
-                 [BudgetWindow.Of(BudgetPeriod.Daily, job.CreatedAt), BudgetWindow.Of(BudgetPeriod.Monthly, job.CreatedAt)])
+        var current = await RowAsync(window, change.ReservationId, cancellationToken);
+        if (change.Plan(current) is not null) // else none in this window, or already settled or released
         {
-            if (allowances.Holds(change.ReservationId, window))
-            {
-                if (change.Attempt is { } attempt)
-                {
-                    await allowances.SettleAsync(change.ReservationId, attempt, change.ActualMicros, window,
-                        await RowAsync(window, change.ReservationId, cancellationToken));
-                }
-                else
-                {
-                    allowances.Release(change.ReservationId, window);
-                }
-                continue;
-            }
-            var current = await RowAsync(window, change.ReservationId, cancellationToken);
-            if (change.Plan(current) is null)
-            {
-                continue; // none in this window, or already settled or released
-            }
             await commits.CommitAsync(window, change, current);
         }
     }

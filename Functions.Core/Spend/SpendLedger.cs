@@ -86,19 +86,24 @@ public sealed class SpendLedger(SpendTable table, PriceTable prices, TimeProvide
     }
 
     /// <summary>
-    /// Records many cache hits at once, priced as they occurred; they go to storage together (see <see cref="inserts"/>),
-    /// a hundred rows a transaction.
+    /// Records many cache hits at once, priced as they occurred, a hundred rows of a day a transaction. They are written
+    /// beside the paid calls' group commit, not through it, so a flush of savings never holds up a paid call's row.
     /// </summary>
     public async Task RecordSavingsAsync(IReadOnlyList<CacheSaving> savings)
     {
-        await Task.WhenAll(savings.Select(saving =>
+        var rows = savings.Select(saving =>
         {
-            var day = SpendKeys.DayOf(saving.OccurredAt);
             var cost = prices.Cost(saving.Model, saving.Usage, saving.OccurredAt);
-            var row = ToEntity(SpendKeys.Ledger(day), "saving|" + SpendKeys.Part(saving.Id),
+            return ToEntity(SpendKeys.Ledger(SpendKeys.DayOf(saving.OccurredAt)), "saving|" + SpendKeys.Part(saving.Id),
                 new LedgerEntry(LedgerEntry.Saving, saving.Caller, saving.Model, cost.PricedAs, saving.Usage, cost.Micros, saving.OccurredAt));
-            return inserts.CommitAsync(row.PartitionKey, row);
-        }));
+        });
+        foreach (var day in rows.GroupBy(row => row.PartitionKey))
+        {
+            foreach (var batch in day.DistinctBy(row => row.RowKey).Chunk(100))
+            {
+                await InsertAsync(table.Client, batch);
+            }
+        }
     }
 
     public async IAsyncEnumerable<LedgerEntry> ReadDayAsync(DateOnly day, [EnumeratorCancellation] CancellationToken cancellationToken)

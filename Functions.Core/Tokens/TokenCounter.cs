@@ -49,8 +49,8 @@ public sealed class TokenCounter
     /// family, 25 % for an unknown model) and <see cref="FlatMarginTokens"/>.
     /// </summary>
     /// <remarks>
-    /// Counted once per request: a request is immutable, and the router, the rate limits and the budget each ask for its
-    /// estimate (a prompt of 100,000 characters takes the tokenizer milliseconds).
+    /// Counted once per request: a request is immutable, and the rate limits and the budget both ask for the routed
+    /// request's estimate (a prompt of 100,000 characters takes the tokenizer milliseconds).
     /// </remarks>
     public int EstimateInputTokens(ChatRequest request) => estimates.GetValue(request, counted => new StrongBox<int>(Estimate(counted))).Value;
 
